@@ -1,0 +1,46 @@
+"""Forward+backward time of each cell × backend next to torch.nn, in one run.
+
+    python benchmarks/bench_cells.py            # full: writes benchmarks/results/cells-<machine>.json
+    python benchmarks/bench_cells.py --quick    # seconds; prints only
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from rnnkit.benchmark import bench_layer, machine_tag, markdown_table, write_results
+from rnnkit.nn import CELLS
+
+SHAPES = [dict(B=32, T=128, E=128, H=256), dict(B=64, T=64, E=64, H=128)]
+QUICK = [dict(B=4, T=8, E=8, H=16)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny shapes, no results file")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    records = []
+    for shape in QUICK if args.quick else SHAPES:
+        for cell in CELLS:
+            records += bench_layer(cell, **shape, repeats=2 if args.quick else args.repeats,
+                                   warmup=1 if args.quick else 2, device=args.device)
+            print(markdown_table(records[-(3 if CELLS[cell].fused_mode else 2):]).split("\n", 2)[-1], flush=True)
+    print(markdown_table(records))
+    if not args.quick:
+        out = args.out or Path(__file__).parent / "results" / f"cells-{machine_tag()}.json"
+        print("wrote", write_results(out, records, command="python benchmarks/bench_cells.py",
+                                     flush_denormal=True))
+
+
+if __name__ == "__main__":
+    main()

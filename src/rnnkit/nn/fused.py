@@ -1,0 +1,68 @@
+"""The ``fused`` backend: the library kernels of ``torch.nn`` (cuDNN on GPU, oneDNN/ATen on CPU).
+
+Used only for cells whose equations are *identical* to a ``torch.nn`` module (Elman, LSTM, the
+reset-after GRU), so switching between this and the reference loop never changes the function.
+The functions here take the layer's own parameters; nothing is copied.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import _VF, Tensor
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+_KERNELS = {
+    "RNN_TANH": _VF.rnn_tanh,
+    "RNN_RELU": _VF.rnn_relu,
+    "LSTM": _VF.lstm,
+    "GRU": _VF.gru,
+}
+
+
+def run_fused(mode: str, x: Tensor, hx: Tensor | tuple[Tensor, Tensor], weights: list[Tensor], *,
+              has_bias: bool, num_layers: int, dropout: float, training: bool, bidirectional: bool,
+              lengths: Tensor | None) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
+    """Run the whole stack with one library call.
+
+    x: (T, B, I); hx: (L*D, B, H) or a pair of them (LSTM); weights in torch's flat order
+    (per layer, per direction: weight_ih, weight_hh[, bias_ih, bias_hh]); lengths: (B,) int64 on CPU.
+    Returns out (T, B, D*H) with zeros past each length, and the final state like ``torch.nn``.
+    """
+    kernel = _KERNELS[mode]
+    lstm = mode == "LSTM"
+    hx_arg = list(hx) if lstm else hx
+    if lengths is None:
+        result = kernel(x, hx_arg, weights, has_bias, num_layers, dropout, training, bidirectional, False)
+        out, hidden = result[0], result[1:]
+        return out, (hidden[0], hidden[1]) if lstm else hidden[0]
+
+    packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
+    order, inverse = packed.sorted_indices, packed.unsorted_indices
+    hx_arg = [h.index_select(1, order) for h in hx_arg] if lstm else hx_arg.index_select(1, order)
+    result = kernel(packed.data, packed.batch_sizes, hx_arg, weights, has_bias, num_layers, dropout,
+                    training, bidirectional)
+    out, _ = pad_packed_sequence(PackedSequence(result[0], packed.batch_sizes, order, inverse),
+                                 total_length=x.shape[0])
+    hidden = [h.index_select(1, inverse) for h in result[1:]]
+    return out, (hidden[0], hidden[1]) if lstm else hidden[0]
+
+
+def flatten_for_cudnn(mode: str, weights: list[Tensor], *, has_bias: bool, input_size: int,
+                      hidden_size: int, num_layers: int, bidirectional: bool) -> None:
+    """Make the parameters views into one contiguous buffer, as cuDNN wants (what
+    ``torch.nn.RNNBase.flatten_parameters`` does). A no-op off CUDA or when cuDNN cannot take them."""
+    first = weights[0]
+    if not (first.is_cuda and torch.backends.cudnn.is_acceptable(first)):
+        return
+    if any(w.dtype != first.dtype or not w.is_cuda for w in weights):
+        return
+    if len({w.data_ptr() for w in weights}) != len(weights):
+        return
+    if not torch._use_cudnn_rnn_flatten_weight():
+        return
+    from torch.backends.cudnn import rnn as cudnn_rnn
+
+    with torch.cuda.device_of(first), torch.no_grad():
+        torch._cudnn_rnn_flatten_weight(weights, 4 if has_bias else 2, input_size,
+                                        cudnn_rnn.get_cudnn_mode(mode), hidden_size, 0, num_layers, False,
+                                        bidirectional)

@@ -1,0 +1,1 @@
+"""Tasks: which data, model, loss and metrics each application of the lecture uses."""

@@ -1,0 +1,205 @@
+"""The Recurrent layer against torch.nn with copied weights, both backends, every option."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from rnnkit.nn import Recurrent
+
+TORCH_TWINS = {
+    "rnn": lambda *a, **k: torch.nn.RNN(*a, nonlinearity="tanh", **k),
+    "rnn-relu": lambda *a, **k: torch.nn.RNN(*a, nonlinearity="relu", **k),
+    "lstm": torch.nn.LSTM,
+    "gru": torch.nn.GRU,
+}
+E, H = 5, 6
+TOL = dict(atol=1e-5, rtol=1e-5)
+
+
+def _pair(cell: str, backend: str, num_layers: int, bidirectional: bool, batch_first: bool):
+    torch.manual_seed(0)
+    ref = TORCH_TWINS[cell](E, H, num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
+    ours = Recurrent(cell, E, H, num_layers, bidirectional=bidirectional, batch_first=batch_first, backend=backend)
+    ours.load_state_dict(ref.state_dict())
+    return ref, ours
+
+
+def _torch_run(module, x, lengths, state, batch_first):
+    if lengths is None:
+        return module(x, state)
+    packed = pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=False)
+    out, final = module(packed, state)
+    out, _ = pad_packed_sequence(out, batch_first=batch_first, total_length=x.shape[1 if batch_first else 0])
+    return out, final
+
+
+def _flat(state):
+    return list(state) if isinstance(state, tuple) else [state]
+
+
+CASES = list(itertools.product(["reference", "fused"], [1, 2, 3], [False, True], [False, True],
+                               [None, [7, 1, 4, 7, 2]]))
+
+
+@pytest.mark.parametrize("cell", list(TORCH_TWINS))
+@pytest.mark.parametrize("backend,num_layers,bidirectional,batch_first,lengths", CASES)
+def test_matches_torch_nn(cell, backend, num_layers, bidirectional, batch_first, lengths):
+    """Outputs, final states and the gradients of every parameter and of the input and initial state."""
+    ref, ours = _pair(cell, backend, num_layers, bidirectional, batch_first)
+    T, B = 7, 5
+    x = torch.randn((B, T, E) if batch_first else (T, B, E))
+    h0 = torch.randn(num_layers * (2 if bidirectional else 1), B, H)
+    state = (h0, torch.randn_like(h0)) if cell == "lstm" else h0
+    lens = None if lengths is None else torch.tensor(lengths)
+
+    xs = [x.clone().requires_grad_(True) for _ in range(2)]
+    states = [tuple(s.clone().requires_grad_(True) for s in _flat(state)) for _ in range(2)]
+    unwrap = (lambda s: s) if cell == "lstm" else (lambda s: s[0])
+    out_ref, fin_ref = _torch_run(ref, xs[0], lens, unwrap(states[0]), batch_first)
+    out, fin = ours(xs[1], unwrap(states[1]), lengths=lens)
+
+    assert out.shape == out_ref.shape
+    torch.testing.assert_close(out, out_ref, **TOL)
+    for a, b in zip(_flat(fin), _flat(fin_ref), strict=True):
+        torch.testing.assert_close(a, b, **TOL)
+    if lens is not None:  # past its length a sequence outputs exactly zero
+        t = torch.arange(T).unsqueeze(1)
+        pad = (t >= lens).T if batch_first else (t >= lens)
+        assert out[pad].abs().max() == 0
+
+    weights = torch.randn_like(out)
+    loss_ref = (out_ref * weights).sum() + sum((s * 0.5).sum() for s in _flat(fin_ref))
+    loss = (out * weights).sum() + sum((s * 0.5).sum() for s in _flat(fin))
+    loss_ref.backward()
+    loss.backward()
+    torch.testing.assert_close(xs[1].grad, xs[0].grad, **TOL)
+    for a, b in zip(states[1], states[0], strict=True):
+        torch.testing.assert_close(a.grad, b.grad, **TOL)
+    ref_params = dict(ref.named_parameters())
+    for name, p in ours.named_parameters():
+        torch.testing.assert_close(p.grad, ref_params[name].grad, **TOL, msg=lambda m, n=name: f"{n}: {m}")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_weights_round_trip_both_ways(cell):
+    twin = TORCH_TWINS[cell](E, H, num_layers=2, bidirectional=True)
+    ours = Recurrent(cell, E, H, 2, bidirectional=True)
+    assert list(ours.state_dict()) == list(twin.state_dict())
+    twin.load_state_dict(ours.state_dict())
+    x = torch.randn(4, 3, E)
+    torch.testing.assert_close(ours(x)[0], twin(x)[0], **TOL)
+
+
+def test_lstm_forget_bias_starts_at_one():
+    layer = Recurrent("lstm", E, H, 2)
+    for layer_index in range(2):
+        b = getattr(layer, f"bias_ih_l{layer_index}") + getattr(layer, f"bias_hh_l{layer_index}")
+        assert torch.all(b[H: 2 * H] == 1.0)
+        assert not torch.all(b[:H] == 1.0)
+    assert torch.all((Recurrent("lstm", E, H, forget_bias=0.0).bias_ih_l0[H: 2 * H]) == 0.0)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "rnn-relu", "lstm", "gru", "gru-reset-before"])
+@pytest.mark.parametrize("num_layers", [1, 3])
+def test_step_equals_forward(cell, num_layers):
+    torch.manual_seed(1)
+    layer = Recurrent(cell, E, H, num_layers).eval()
+    x = torch.randn(9, 4, E)
+    h0 = torch.randn(num_layers, 4, H)
+    state = (h0, torch.randn_like(h0)) if cell == "lstm" else h0
+    out, final = layer(x, state)
+    s = state
+    for t in range(x.shape[0]):
+        y, s = layer.step(x[t], s)
+        torch.testing.assert_close(y, out[t], **TOL)
+    for a, b in zip(_flat(s), _flat(final), strict=True):
+        torch.testing.assert_close(a, b, **TOL)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_reference_and_fused_are_the_same_function(cell):
+    torch.manual_seed(2)
+    fused = Recurrent(cell, E, H, 2, bidirectional=True, backend="fused")
+    ref = Recurrent(cell, E, H, 2, bidirectional=True, backend="reference")
+    ref.load_state_dict(fused.state_dict())
+    x, lens = torch.randn(8, 3, E), torch.tensor([3, 8, 1])
+    torch.testing.assert_close(fused(x, lengths=lens)[0], ref(x, lengths=lens)[0], **TOL)
+
+
+def test_backend_selection():
+    assert Recurrent("lstm", E, H).backend == "fused"
+    assert Recurrent("gru", E, H).backend == "fused"
+    assert Recurrent("gru-reset-before", E, H).backend == "reference"
+    assert Recurrent("lstm", E, H, backend="reference").backend == "reference"
+    with pytest.raises(ValueError, match="gru-reset-before.*no fused kernel"):
+        Recurrent("gru-reset-before", E, H, backend="fused")
+    with pytest.raises(ValueError, match="valid backends: auto, reference, fused"):
+        Recurrent("lstm", E, H, backend="cudnn")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru-reset-before"])
+def test_record_trace(cell):
+    torch.manual_seed(3)
+    layer = Recurrent(cell, E, H, 2, bidirectional=True)
+    x, lens = torch.randn(6, 3, E), torch.tensor([6, 2, 4])
+    out, final, trace = layer(x, lengths=lens, record=True)
+    out_plain, _ = layer(x, lengths=lens)
+    torch.testing.assert_close(out, out_plain, **TOL)
+    gates = ("i", "f", "g", "o", "c", "h") if cell == "lstm" else ("r", "z", "n", "h")
+    assert set(trace) == {f"{n}.{g}" for n in ("l0", "l0_reverse", "l1", "l1_reverse") for g in gates}
+    for value in trace.values():
+        assert value.shape == (6, 3, H)
+        assert value[4:, 2].abs().max() == 0 and value[2:, 1].abs().max() == 0  # zero past each length
+    torch.testing.assert_close(torch.cat([trace["l1.h"], trace["l1_reverse.h"]], 2), out, **TOL)
+    if cell == "lstm":
+        torch.testing.assert_close(trace["l0.h"], trace["l0.o"] * torch.tanh(trace["l0.c"]), **TOL)
+        # the reverse direction's last state is at the sequence's first step
+        torch.testing.assert_close(final[1][1], trace["l0_reverse.c"][0], **TOL)
+
+
+def test_length_one_and_batch_of_one():
+    layer = Recurrent("gru", E, H, bidirectional=True)
+    x = torch.randn(1, 1, E)
+    out, h = layer(x, lengths=[1])
+    assert out.shape == (1, 1, 2 * H) and h.shape == (2, 1, H)
+
+
+@pytest.mark.parametrize(
+    "kwargs,call,match",
+    [
+        ({}, lambda m: m(torch.randn(4, 2, E + 1)), "expected input size 5"),
+        ({}, lambda m: m(torch.randn(4, E)), "expected a 3-D input"),
+        ({}, lambda m: m(torch.randn(4, 2, E), lengths=[5, 2]), r"every length must be in \[1, 4\]"),
+        ({}, lambda m: m(torch.randn(4, 2, E), lengths=[0, 2]), r"every length must be in \[1, 4\]"),
+        ({}, lambda m: m(torch.randn(4, 2, E), lengths=[2, 2, 2]), "lengths must be 2 integers"),
+        ({}, lambda m: m(torch.randn(4, 2, E), lengths=[2.0, 2.0]), "lengths must be 2 integers"),
+        ({}, lambda m: m(torch.randn(4, 2, E), torch.zeros(1, 3, H)), r"initial state must have shape \(1, 2, 6\)"),
+        ({"bidirectional": True}, lambda m: m(torch.randn(4, 2, E), torch.zeros(1, 2, H)), r"shape \(2, 2, 6\)"),
+        ({}, lambda m: m.step(torch.randn(2, E + 2)), r"step\(\) expects input of shape"),
+        ({"bidirectional": True}, lambda m: m.step(torch.randn(2, E)), "bidirectional layer needs the whole"),
+    ],
+)
+def test_bad_input_is_a_clear_error(kwargs, call, match):
+    layer = Recurrent("gru", E, H, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        call(layer)
+
+
+def test_lstm_state_must_be_a_pair():
+    layer = Recurrent("lstm", E, H)
+    with pytest.raises(ValueError, match=r"pair \(h, c\)"):
+        layer(torch.randn(3, 2, E), torch.zeros(1, 2, H))
+
+
+def test_unknown_cell_lists_valid_names():
+    with pytest.raises(ValueError, match="valid cells: rnn, rnn-relu, lstm, gru, gru-reset-before"):
+        Recurrent("transformer", E, H)
+
+
+def test_dropout_without_layers_warns():
+    with pytest.warns(UserWarning, match="no effect"):
+        Recurrent("lstm", E, H, dropout=0.5)
