@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 train: setup
-	$(BIN)/rnnkit demo
+	$(BIN)/rnnkit train sentiment
 
 test: setup
 	$(BIN)/ruff check src tests benchmarks

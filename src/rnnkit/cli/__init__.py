@@ -1,0 +1,47 @@
+"""The ``rnnkit`` command. The only package that parses flags; every command calls library code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from rnnkit.cli import data, demo, models, train
+
+Handler = Callable[[argparse.Namespace], int]
+
+# Each module adds its subcommands to the parser and returns {command name: handler}.
+MODULES = (train, models, data, demo)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
+    from rnnkit import __version__
+
+    parser = argparse.ArgumentParser(prog="rnnkit", description="Recurrent neural networks, exactly as the "
+                                     "equations define them, on real sequence tasks.")
+    parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    handlers: dict[str, Handler] = {}
+    for module in MODULES:
+        handlers.update(module.register(sub))
+    return parser, handlers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from rnnkit.checkpoint import ModelDirError
+    from rnnkit.data import DataUnavailableError
+
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ModelDirError, DataUnavailableError, ValueError, FileNotFoundError, FloatingPointError) as exc:
+        # Bad input, missing data or a foreign model directory: one line that says what to do.
+        print(f"rnnkit {args.command}: error: {exc}", file=sys.stderr)
+        return 1

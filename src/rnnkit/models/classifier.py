@@ -1,0 +1,53 @@
+"""Many-to-one: a recurrent classifier (embedding → Recurrent → pooling → linear)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.nn import Recurrent
+
+POOLINGS = ("last", "mean", "max")
+
+
+def pool(out: Tensor, lengths: Tensor, state: Tensor | tuple[Tensor, Tensor], how: str, num_directions: int) -> Tensor:
+    """Summarise a sequence: out (B, T, D*H) with zeros past each length, lengths (B,) → (B, D*H).
+
+    ``last`` is the top layer's final state (the forward direction's last step and the backward
+    direction's first), ``mean`` and ``max`` run over the true positions only."""
+    if how == "last":
+        h = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
+        return torch.cat(list(h[-num_directions:]), dim=1)
+    if how == "mean":
+        return out.sum(1) / lengths.to(out.device, out.dtype).unsqueeze(1)
+    if how == "max":
+        pad = torch.arange(out.shape[1], device=out.device)[None, :] >= lengths.to(out.device)[:, None]
+        return out.masked_fill(pad.unsqueeze(2), float("-inf")).amax(1)
+    raise ValueError(f"unknown pooling {how!r}; valid: {', '.join(POOLINGS)}")
+
+
+class RecurrentClassifier(nn.Module):
+    """tokens (B, T) + lengths (B,) → class logits (B, C).
+
+    The embedding and recurrent encoder are named ``embedding`` and ``encoder`` like the language
+    model's, so an encoder pretrained as a language model loads into the classifier unchanged."""
+
+    def __init__(self, vocab_size: int, num_classes: int, *, cell: str = "lstm", embed_dim: int = 128,
+                 hidden_size: int = 256, num_layers: int = 1, bidirectional: bool = False, pooling: str = "last",
+                 dropout: float = 0.3, embed_dropout: float = 0.1, pad_id: int = 0) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}; valid: {', '.join(POOLINGS)}")
+        self.pooling = pooling
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
+        self.encoder = Recurrent(cell, embed_dim, hidden_size, num_layers, bidirectional=bidirectional,
+                                 dropout=dropout if num_layers > 1 else 0.0, batch_first=True)
+        self.embed_dropout, self.dropout = embed_dropout, dropout
+        self.head = nn.Linear(self.encoder.num_directions * hidden_size, num_classes)
+
+    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        x = F.dropout(self.embedding(tokens), self.embed_dropout, self.training)
+        out, state = self.encoder(x, lengths=lengths)
+        features = pool(out, lengths, state, self.pooling, self.encoder.num_directions)
+        return self.head(F.dropout(features, self.dropout, self.training))

@@ -1,0 +1,120 @@
+"""`rnnkit train sentiment`, `predict`, `evaluate` end to end on a fixture, and the model directory's errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+import pytest
+import torch
+
+from rnnkit.checkpoint import ModelDirError, read_config
+from rnnkit.cli import main
+from rnnkit.tasks.sentiment import SentimentPredictor
+
+
+@pytest.fixture(scope="module")
+def trained(reviews_csv, tmp_path_factory):
+    """A tiny bow+bigrams model and a tiny bidirectional GRU model trained on the fixture."""
+    root = tmp_path_factory.mktemp("models")
+    dirs = {}
+    for name, flags in {"bow": ["--model", "bow", "--bigrams"],
+                        "gru": ["--model", "gru", "--bidirectional", "--embed-dim", "8", "--hidden-size", "8",
+                                "--pooling", "mean"]}.items():
+        dirs[name] = root / name
+        code = main(["train", "sentiment", "--data", str(reviews_csv), "--text-col", "text", "--label-col", "label",
+                     "--epochs", "2", "--no-progress", "--min-freq", "1", "--out", str(dirs[name]), *flags])
+        assert code == 0
+    return dirs
+
+
+@pytest.mark.parametrize("kind", ["bow", "gru"])
+def test_model_directory_contract(trained, kind):
+    d = trained[kind]
+    for name in ("config.json", "model.safetensors", "vocab.json", "metrics.json", "history.jsonl", "checkpoint.pt"):
+        assert (d / name).exists(), name
+    config = read_config(d, task="sentiment")
+    assert config["labels"] == ["negative", "positive"]
+    metrics = json.loads((d / "metrics.json").read_text())
+    assert set(metrics["test"]) >= {"accuracy", "macro_f1", "confusion", "per_class"}
+    assert metrics["seed"] == 13 and metrics["split"]["seed"] == 13
+    assert len((d / "history.jsonl").read_text().splitlines()) == 2
+
+
+def test_bigram_dictionary_is_restored(trained):
+    predictor = SentimentPredictor(trained["bow"])
+    assert predictor.model.num_bigrams > 0
+    assert torch.all(predictor.model.bigram_keys[1:] > predictor.model.bigram_keys[:-1])
+
+
+def test_predict_texts_stdin_and_json(trained, capsys, monkeypatch):
+    assert main(["predict", str(trained["gru"]), "A joyous, moving film.", "Dull and lifeless."]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].split("\t")[0] in ("negative", "positive")
+    monkeypatch.setattr("sys.stdin", io.StringIO("great acting\nqwertyuiop zxcvb\n"))
+    assert main(["predict", str(trained["gru"]), "--json"]) == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(results) == 2
+    assert results[1]["unknown_tokens"] == 2  # unknown words map to <unk>, never a crash
+    assert abs(sum(results[0]["probabilities"].values()) - 1) < 1e-6
+
+
+def test_predict_empty_text_is_a_clear_error(trained, capsys):
+    assert main(["predict", str(trained["bow"]), "fine", "   "]) == 1
+    assert "input 2 is empty" in capsys.readouterr().err
+
+
+def test_evaluate(trained, capsys):
+    assert main(["evaluate", str(trained["bow"]), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert 0 <= report["accuracy"] <= 1 and report["n"] > 0
+
+
+def test_not_a_model_directory(tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "missing"), "x"]) == 1
+    assert "no model directory" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path), "x"]) == 1
+    assert "not an rnnkit model directory" in capsys.readouterr().err
+
+
+def test_weights_of_another_model_are_refused(trained, tmp_path):
+    mixed = tmp_path / "mixed"
+    shutil.copytree(trained["gru"], mixed)
+    shutil.copy(trained["bow"] / "model.safetensors", mixed / "model.safetensors")
+    with pytest.raises(ModelDirError, match="does not fit the model described by config.json"):
+        SentimentPredictor(mixed)
+
+
+def test_corrupt_weights_are_refused(trained, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(trained["bow"], broken)
+    (broken / "model.safetensors").write_bytes(b"\x00garbage")
+    with pytest.raises(ModelDirError, match="not a readable safetensors file"):
+        SentimentPredictor(broken)
+
+
+def test_other_task_directory_is_refused(trained, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(trained["bow"], other)
+    config = json.loads((other / "config.json").read_text())
+    config["task"] = "translate"
+    (other / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelDirError, match="holds a 'translate' model, not a 'sentiment' model"):
+        SentimentPredictor(other)
+
+
+def test_checkpoint_is_not_loaded_with_pickle(trained, tmp_path):
+    """A checkpoint.pt carrying a pickled object (code on load) is refused by weights_only loading."""
+    from rnnkit.checkpoint import load_training_state
+
+    evil = tmp_path / "evil"
+    evil.mkdir()
+
+    class Boom:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"x": Boom()}, evil / "checkpoint.pt")
+    with pytest.raises(ModelDirError, match="cannot be loaded safely"):
+        load_training_state(evil)
