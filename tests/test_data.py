@@ -273,8 +273,8 @@ def test_unsafe_member_path_rejected() -> None:
 # --------------------------------------------------------------------------------------- registry
 def test_registry_names_info_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     assert list_datasets(task="sentiment") == ["pang-lee", "rt-polarity", "vader-movies", "vader-tweets"]
-    assert list_datasets(task="translation") == []
-    with pytest.raises(ValueError, match="unknown dataset 'imdb'; valid names: pang-lee, rt-polarity") as err:
+    assert list_datasets(task="no-such-task") == []
+    with pytest.raises(ValueError, match="unknown dataset 'imdb'; valid names: .*pang-lee, rt-polarity") as err:
         get_spec("imdb")
     assert "\n" not in str(err.value)
     info = dataset_info("rt-polarity")

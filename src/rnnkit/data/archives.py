@@ -4,7 +4,8 @@ A member may sit inside an archive inside the package (``path = (outer member, i
 VADER's ``hutto_ICWSM_2014.tar.gz`` does inside its sdist. A ``.deb`` is an ``ar`` archive whose
 ``data.tar.{xz,gz,bz2,zst}`` holds the files; zstd is read with the stdlib (Python ≥ 3.14), else
 ``dpkg-deb --fsys-tarfile``, else the ``zstd`` tool. Nothing is ever extracted by the archive's own
-paths: the caller names the destination file.
+paths: the caller names the destination file; :func:`iter_archive_files` walks every regular file so
+:func:`rnnkit.data.cache.fetch_members` can pick those matching a glob.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import tarfile
 import zipfile
+from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import IO
 
@@ -63,6 +67,54 @@ def extract_member_to(archive: Path, path: tuple[str, ...], dest: Path) -> str:
                 h.update(block)
                 f.write(block)
     return h.hexdigest()
+
+
+def iter_archive_files(archive: Path) -> Iterator[tuple[str, IO[bytes]]]:
+    """Yield ``(name, handle)`` for every regular file of a wheel/zip, tarball or .deb (its data.tar).
+
+    Names are POSIX paths without a leading ``./``; each handle is valid until the next iteration.
+    """
+    name = archive.name.lower()
+    with open(archive, "rb") as f:
+        if name.endswith((".whl", ".zip")):
+            with zipfile.ZipFile(f) as zf:
+                for info in zf.infolist():
+                    if not info.is_dir():
+                        with zf.open(info) as handle:
+                            yield info.filename.removeprefix("./"), handle
+            return
+        if name.endswith(".deb"):
+            data_name, data = _deb_data_tar(f, archive.name)
+            tf = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
+        elif name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
+            tf = tarfile.open(fileobj=f, mode="r:*")
+        else:
+            raise ValueError(f"cannot open archive {archive.name!r}: unknown archive type")
+        with tf:
+            for info in tf:
+                handle = tf.extractfile(info) if info.isfile() else None
+                if handle is not None:
+                    yield info.name.removeprefix("./"), handle
+
+
+@lru_cache(maxsize=64)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a POSIX glob: ``*`` and ``?`` stay within one path segment, ``**/`` spans folders."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]+/)*")
+            i += 3
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
 
 
 def _deb_data_tar(archive: IO[bytes], archive_name: str) -> tuple[str, bytes]:

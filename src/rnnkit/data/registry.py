@@ -18,7 +18,13 @@ from typing import Any
 
 from rnnkit.data.cache import Downloader, Member, PinnedPackage, fetch_member
 
-BUILTIN_MODULES: tuple[str, ...] = ("rnnkit.data.sentiment",)
+BUILTIN_MODULES: tuple[str, ...] = (
+    "rnnkit.data.sentiment",
+    "rnnkit.data.signals",
+    "rnnkit.data.har",
+    "rnnkit.data.translation_corpora",
+    "rnnkit.data.corpora",
+)
 
 _REGISTRY: dict[str, DatasetSpec] = {}
 _builtins_loaded = False
