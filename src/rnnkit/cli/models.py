@@ -10,10 +10,7 @@ from pathlib import Path
 from rnnkit.checkpoint import read_config
 
 
-def _evaluate(args: argparse.Namespace) -> int:
-    config = read_config(args.dir)
-    if config["task"] != "sentiment":
-        raise ValueError(f"evaluate does not know task {config['task']!r} yet")
+def _evaluate_sentiment(args: argparse.Namespace) -> int:
     from rnnkit.tasks.sentiment import evaluate_dir
 
     report = evaluate_dir(args.dir, args.data, args.split)
@@ -39,10 +36,7 @@ def _read_inputs(texts: list[str]) -> list[str]:
     return [line.rstrip("\n") for line in sys.stdin]
 
 
-def _predict(args: argparse.Namespace) -> int:
-    config = read_config(args.dir)
-    if config["task"] != "sentiment":
-        raise ValueError(f"{args.dir} holds a {config['task']!r} model; predict labels texts with a sentiment model")
+def _predict_sentiment(args: argparse.Namespace) -> int:
     from rnnkit.tasks.sentiment import SentimentPredictor
 
     texts = _read_inputs(args.texts)
@@ -56,14 +50,62 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_lm(args: argparse.Namespace) -> int:
+    from rnnkit.tasks.lm import evaluate_lm_dir
+
+    report = evaluate_lm_dir(args.dir, args.split)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"{args.split}: perplexity {report['perplexity']:.2f}, {report['bits_per_char']:.3f} bits per token "
+              f"on {report['tokens']:,} tokens")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    config = read_config(args.dir)
+    if config["task"] != "lm":
+        raise ValueError(f"{args.dir} holds a {config['task']!r} model; generate needs a language model "
+                         "(rnnkit train lm)")
+    from rnnkit.tasks.lm import LMGenerator
+
+    print(LMGenerator(args.dir).generate(args.prompt, args.length, temperature=args.temperature, top_k=args.top_k,
+                                         seed=args.seed))
+    return 0
+
+
+# Which function serves `evaluate` / `predict` for a model directory of each task.
+EVALUATE = {"sentiment": _evaluate_sentiment, "lm": _evaluate_lm}
+PREDICT = {"sentiment": _predict_sentiment}
+
+
+def _dispatch(table: dict, verb: str):
+    def run(args: argparse.Namespace) -> int:
+        task = read_config(args.dir)["task"]
+        if task not in table:
+            raise ValueError(f"{args.dir} holds a {task!r} model, which `rnnkit {verb}` does not serve; "
+                             f"it serves {', '.join(table)} models")
+        return table[task](args)
+
+    return run
+
+
 def register(sub: argparse._SubParsersAction) -> dict:
     e = sub.add_parser("evaluate", help="metrics of a model directory on a test split")
     e.add_argument("dir", type=Path)
-    e.add_argument("--data", default=None, help="evaluate on another dataset (default: the training data)")
+    e.add_argument("--data", default=None, help="sentiment: evaluate on another dataset (default: the training data)")
     e.add_argument("--split", default="test", choices=("train", "val", "test"))
     e.add_argument("--json", action="store_true")
     p = sub.add_parser("predict", help="label texts with a trained model (reads lines from stdin if none given)")
     p.add_argument("dir", type=Path)
     p.add_argument("texts", nargs="*", metavar="TEXT")
     p.add_argument("--json", action="store_true", help="one JSON object per input")
-    return {"evaluate": _evaluate, "predict": _predict}
+    g = sub.add_parser("generate", help="write text with a trained language model")
+    g.add_argument("dir", type=Path)
+    g.add_argument("--prompt", default="", help="text to continue (e.g. 'ROMEO:')")
+    g.add_argument("--length", type=int, default=200, help="tokens to generate (characters or words)")
+    g.add_argument("--temperature", type=float, default=0.8)
+    g.add_argument("--top-k", type=int, default=None)
+    g.add_argument("--seed", type=int, default=None)
+    return {"evaluate": _dispatch(EVALUATE, "evaluate"), "predict": _dispatch(PREDICT, "predict"),
+            "generate": _generate}

@@ -10,6 +10,7 @@ from torch import nn
 
 from rnnkit.models.baselines import BagOfWordsClassifier
 from rnnkit.models.classifier import RecurrentClassifier
+from rnnkit.models.lm import LanguageModel
 
 MODELS: dict[str, type[nn.Module]] = {}
 
@@ -21,7 +22,7 @@ def register_model(cls: type[nn.Module]) -> type[nn.Module]:
     return cls
 
 
-for _cls in (RecurrentClassifier, BagOfWordsClassifier):
+for _cls in (RecurrentClassifier, BagOfWordsClassifier, LanguageModel):
     register_model(_cls)
 
 
@@ -38,4 +39,5 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
     return cls(**spec.get("kwargs", {}))
 
 
-__all__ = ["MODELS", "BagOfWordsClassifier", "RecurrentClassifier", "build_model", "model_spec", "register_model"]
+__all__ = ["MODELS", "BagOfWordsClassifier", "LanguageModel", "RecurrentClassifier", "build_model", "model_spec",
+           "register_model"]

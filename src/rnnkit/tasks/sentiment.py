@@ -149,7 +149,10 @@ def train_sentiment(opts: SentimentOptions, cfg: TrainConfig, out: Path, *, log=
         keys = bigram_keys(splits["train"], len(encoder.vocab))
         spec["kwargs"]["num_bigrams"] = int(keys.numel())
         model = build_model(spec)
-        model.set_bigrams(keys)
+        if keys.numel():
+            model.set_bigrams(keys)
+        else:
+            log("no word pair occurs twice in the training split: training without bigram features")
     else:
         model = build_model(spec)
     if ctx.is_main:
