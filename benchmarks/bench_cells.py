@@ -1,7 +1,10 @@
 """Forward+backward time of each cell × backend next to torch.nn, in one run.
 
-    python benchmarks/bench_cells.py            # full: writes benchmarks/results/cells-<machine>.json
+    python benchmarks/bench_cells.py            # writes benchmarks/results/cells-<machine>.json
     python benchmarks/bench_cells.py --quick    # seconds; prints only
+
+The full harness (streaming, denormals, training-loop overhead) is `rnnkit bench`; see
+benchmarks/bench_speed.py.
 """
 
 from __future__ import annotations
@@ -11,11 +14,10 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import bench_layer, machine_tag, markdown_table, write_results
+from rnnkit.benchmark import machine_tag, write_results
 from rnnkit.nn import CELLS
-
-SHAPES = [dict(B=32, T=128, E=128, H=256), dict(B=64, T=64, E=64, H=128)]
-QUICK = [dict(B=4, T=8, E=8, H=16)]
+from rnnkit.speed import SHAPES, bench_layer
+from rnnkit.speed_report import layer_table
 
 
 def main() -> None:
@@ -30,16 +32,14 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     records = []
-    for shape in QUICK if args.quick else SHAPES:
+    for shape in SHAPES["quick" if args.quick else "full"]:
         for cell in CELLS:
-            records += bench_layer(cell, **shape, repeats=2 if args.quick else args.repeats,
+            records += bench_layer(cell, **shape, repeats=1 if args.quick else args.repeats,
                                    warmup=1 if args.quick else 2, device=args.device)
-            print(markdown_table(records[-(3 if CELLS[cell].fused_mode else 2):]).split("\n", 2)[-1], flush=True)
-    print(markdown_table(records))
+    print(layer_table(records))
     if not args.quick:
         out = args.out or Path(__file__).parent / "results" / f"cells-{machine_tag()}.json"
-        print("wrote", write_results(out, records, command="python benchmarks/bench_cells.py",
-                                     flush_denormal=True))
+        print("wrote", write_results(out, records, command="python benchmarks/bench_cells.py", flush_denormal=True))
 
 
 if __name__ == "__main__":

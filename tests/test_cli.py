@@ -18,3 +18,16 @@ def test_demo_runs_and_reports(capsys):
     out = capsys.readouterr().out
     assert "always answering 1 gives MSE 0.167" in out
     assert "held-out MSE" in out
+
+
+def test_bench_quick_writes_results(tmp_path, capsys):
+    out, md, png = tmp_path / "speed.json", tmp_path / "perf.md", tmp_path / "speed.png"
+    assert main(["bench", "--quick", "--out", str(out), "--markdown", str(md), "--plot", str(png)]) == 0
+    import json
+
+    payload = json.loads(out.read_text())
+    backends = {(r["cell"], r["backend"]) for r in payload["records"]}
+    assert ("gru-reset-before", "native") in backends and ("lstm", "fused") in backends
+    assert {s["cell"] for s in payload["streaming"]} == {"rnn", "rnn-relu", "lstm", "gru", "gru-reset-before"}
+    assert payload["training_loop"]["ratio"] > 0 and "cpu" in payload["machine"]
+    assert "Streaming at batch 1" in md.read_text() and png.stat().st_size > 1000

@@ -133,11 +133,14 @@ def test_reference_and_fused_are_the_same_function(cell):
 def test_backend_selection():
     assert Recurrent("lstm", E, H).backend == "fused"
     assert Recurrent("gru", E, H).backend == "fused"
-    assert Recurrent("gru-reset-before", E, H).backend == "reference"
+    assert Recurrent("gru-reset-before", E, H).backend == "native"
+    assert Recurrent("gru-reset-before", E, H, backend="reference").backend == "reference"
     assert Recurrent("lstm", E, H, backend="reference").backend == "reference"
     with pytest.raises(ValueError, match="gru-reset-before.*no fused kernel"):
         Recurrent("gru-reset-before", E, H, backend="fused")
-    with pytest.raises(ValueError, match="valid backends: auto, reference, fused"):
+    with pytest.raises(ValueError, match="lstm' cell has no native kernel"):
+        Recurrent("lstm", E, H, backend="native")
+    with pytest.raises(ValueError, match="valid backends: auto, reference, fused, native"):
         Recurrent("lstm", E, H, backend="cudnn")
 
 
@@ -203,3 +206,44 @@ def test_unknown_cell_lists_valid_names():
 def test_dropout_without_layers_warns():
     with pytest.warns(UserWarning, match="no effect"):
         Recurrent("lstm", E, H, dropout=0.5)
+
+
+@pytest.mark.parametrize("lengths", [None, [9, 1, 4, 9, 2, 6]])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_native_reset_before_gru_matches_reference(lengths, bidirectional):
+    """The native kernel's hand-written BPTT against autograd through the reference loop (float64)."""
+    torch.manual_seed(4)
+    ref = Recurrent("gru-reset-before", E, H, 2, bidirectional=bidirectional, backend="reference").double()
+    native = Recurrent("gru-reset-before", E, H, 2, bidirectional=bidirectional, backend="native").double()
+    native.load_state_dict(ref.state_dict())
+    T, B, D = 9, 6, 2 if bidirectional else 1
+    x = torch.randn(T, B, E, dtype=torch.float64)
+    h0 = torch.randn(2 * D, B, H, dtype=torch.float64)
+    lens = None if lengths is None else torch.tensor(lengths)
+    results = []
+    for layer in (ref, native):
+        xi, hi = x.clone().requires_grad_(True), h0.clone().requires_grad_(True)
+        out, hn = layer(xi, hi, lengths=lens)
+        weights = torch.linspace(-1, 1, out.numel(), dtype=torch.float64).view_as(out)
+        ((out * weights).sum() + (hn**2).sum()).backward()
+        results.append((out, hn, xi.grad, hi.grad, {n: p.grad for n, p in layer.named_parameters()}))
+    (o1, h1, gx1, gh1, gp1), (o2, h2, gx2, gh2, gp2) = results
+    tight = dict(atol=1e-12, rtol=1e-10)
+    torch.testing.assert_close(o2, o1, **tight)
+    torch.testing.assert_close(h2, h1, **tight)
+    torch.testing.assert_close(gx2, gx1, **tight)
+    torch.testing.assert_close(gh2, gh1, **tight)
+    for name in gp1:
+        torch.testing.assert_close(gp2[name], gp1[name], **tight, msg=lambda m, n=name: f"{n}: {m}")
+
+
+def test_native_kernel_without_bias():
+    torch.manual_seed(5)
+    ref = Recurrent("gru-reset-before", E, H, bias=False, backend="reference").double()
+    native = Recurrent("gru-reset-before", E, H, bias=False, backend="native").double()
+    native.load_state_dict(ref.state_dict())
+    x = torch.randn(5, 3, E, dtype=torch.float64, requires_grad=True)
+    torch.testing.assert_close(native(x)[0], ref(x)[0], atol=1e-12, rtol=1e-10)
+    g1 = torch.autograd.grad(ref(x)[0].sum(), ref.weight_hh_l0)[0]
+    g2 = torch.autograd.grad(native(x)[0].sum(), native.weight_hh_l0)[0]
+    torch.testing.assert_close(g2, g1, atol=1e-12, rtol=1e-10)

@@ -11,6 +11,13 @@ import torch
 from torch import _VF, Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+_STEP_KERNELS = {
+    "RNN_TANH": _VF.rnn_tanh_cell,
+    "RNN_RELU": _VF.rnn_relu_cell,
+    "LSTM": _VF.lstm_cell,
+    "GRU": _VF.gru_cell,
+}
+
 _KERNELS = {
     "RNN_TANH": _VF.rnn_tanh,
     "RNN_RELU": _VF.rnn_relu,
@@ -45,6 +52,13 @@ def run_fused(mode: str, x: Tensor, hx: Tensor | tuple[Tensor, Tensor], weights:
                                  total_length=x.shape[0])
     hidden = [h.index_select(1, inverse) for h in result[1:]]
     return out, (hidden[0], hidden[1]) if lstm else hidden[0]
+
+
+def fused_step(mode: str, x: Tensor, state: Tensor | tuple[Tensor, Tensor], weight_ih: Tensor, weight_hh: Tensor,
+               bias_ih: Tensor | None, bias_hh: Tensor | None) -> Tensor | tuple[Tensor, Tensor]:
+    """One step with torch's cell kernel (what ``torch.nn.LSTMCell`` & co. run): x (B, I) → state."""
+    result = _STEP_KERNELS[mode](x, state, weight_ih, weight_hh, bias_ih, bias_hh)
+    return (result[0], result[1]) if mode == "LSTM" else result
 
 
 def flatten_for_cudnn(mode: str, weights: list[Tensor], *, has_bias: bool, input_size: int,

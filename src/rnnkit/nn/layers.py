@@ -14,9 +14,10 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.nn.cells import RecurrentCell, State, Trace, get_cell, init_parameters
-from rnnkit.nn.fused import flatten_for_cudnn, run_fused
+from rnnkit.nn.fused import flatten_for_cudnn, fused_step, run_fused
+from rnnkit.nn.native import NATIVE_KERNELS, NATIVE_STEPS
 
-BACKENDS = ("auto", "reference", "fused")
+BACKENDS = ("auto", "reference", "fused", "native")
 
 
 def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
@@ -49,8 +50,9 @@ class Recurrent(nn.Module):
         dropout: dropout on the outputs of every layer but the last (as ``torch.nn``).
         batch_first: inputs and outputs are (B, T, ·) instead of (T, B, ·); states stay (L*D, B, H).
         backend: ``"reference"`` (the Python loop over :meth:`RecurrentCell.step`), ``"fused"``
-            (the ``torch.nn`` kernel, only for cells it computes exactly) or ``"auto"`` (fused when the
-            cell has it, else reference). The chosen one is ``self.backend``.
+            (the ``torch.nn`` kernel, only for cells it computes exactly), ``"native"`` (rnnkit's own
+            sequence kernel with hand-written BPTT, for cells no library computes: the reset-before GRU)
+            or ``"auto"`` (fused, else native, else reference). The chosen one is ``self.backend``.
         forget_bias: initial LSTM forget-gate bias (Jozefowicz et al. 2015).
     """
 
@@ -95,9 +97,14 @@ class Recurrent(nn.Module):
             raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
         if backend == "fused" and self.cell.fused_mode is None:
             raise ValueError(f"the {self.cell.name!r} cell has no fused kernel: torch.nn/cuDNN compute a "
-                             "different function; use backend='reference' (or 'auto', which picks it)")
+                             "different function; use backend='native' or 'reference' (or 'auto')")
+        if backend == "native" and self.cell.name not in NATIVE_KERNELS:
+            raise ValueError(f"the {self.cell.name!r} cell has no native kernel (cells with one: "
+                             f"{', '.join(NATIVE_KERNELS)}); use 'fused' or 'reference' (or 'auto')")
         if backend == "auto":
-            return "fused" if self.cell.fused_mode is not None else "reference"
+            if self.cell.fused_mode is not None:
+                return "fused"
+            return "native" if self.cell.name in NATIVE_KERNELS else "reference"
         return backend
 
     def reset_parameters(self) -> None:
@@ -171,7 +178,7 @@ class Recurrent(nn.Module):
                 is the state at that sequence's own last step (in the reverse direction: its first).
             record: also return a trace ``{"l0.f": (T, B, H), "l0_reverse.c": …}`` of every gate and
                 state per step (zero past each length). Recording runs the reference loop, which
-                computes the same function as the fused kernel.
+                computes the same function as the fused and native kernels.
 
         Returns:
             ``(out, state)`` — out: (T, B, D*H) (or batch-first), state like ``torch.nn`` — and the
@@ -224,7 +231,10 @@ class Recurrent(nn.Module):
                 s0 = _map_state(lambda s, i=index: s[i], state)
                 inp = reverse_padded(layer_input, dev_lengths) if direction else layer_input
                 name = f"l{layer}" + ("_reverse" if direction else "")
-                out, final = self._run_direction(inp, s0, self._weights(index), mask, trace, name)
+                if self.backend == "native" and trace is None:
+                    out, final = NATIVE_KERNELS[self.cell.name](inp, s0, *self._weights(index), mask)
+                else:
+                    out, final = self._run_direction(inp, s0, self._weights(index), mask, trace, name)
                 if direction:
                     out = reverse_padded(out, dev_lengths)
                     if trace is not None:
@@ -283,10 +293,17 @@ class Recurrent(nn.Module):
             state = self.zero_state(x.shape[0], like=x)
         else:
             self._check_state(state, x.shape[0])
+        if self.backend == "fused":
+            mode = self.cell.fused_mode
+            step = lambda inp, s, *w: fused_step(mode, inp, s, *w)  # noqa: E731
+        elif self.backend == "native":
+            step = NATIVE_STEPS[self.cell.name]
+        else:
+            step = self.cell.step
         new_states = []
         inp = x
         for layer in range(self.num_layers):
-            s = self.cell.step(inp, _map_state(lambda p, i=layer: p[i], state), *self._weights(layer))
+            s = step(inp, _map_state(lambda p, i=layer: p[i], state), *self._weights(layer))
             new_states.append(s)
             inp = _hidden(s)
             if self.dropout > 0 and layer < self.num_layers - 1:

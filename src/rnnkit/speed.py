@@ -1,0 +1,210 @@
+"""The speed harness behind ``rnnkit bench``: rnnkit next to ``torch.nn`` in one process, one run.
+
+* layers — forward and forward+backward tokens/s of every cell × backend, ratio to its torch.nn twin;
+* streaming — µs per step at batch 1 through ``Recurrent.step`` vs torch.nn one step at a time and
+  vs torch.nn on the whole sequence;
+* denormals — backprop through a long sequence with and without flushing denormal floats;
+* training loop — tokens/s of rnnkit's ``fit`` vs a minimal hand-written PyTorch loop on the same
+  batches and model (the wrapper's overhead).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from rnnkit.benchmark import time_interleaved
+from rnnkit.nn import CELLS, Recurrent
+
+TORCH_TWIN = {"rnn": "RNN_TANH", "rnn-relu": "RNN_RELU", "lstm": "LSTM", "gru": "GRU", "gru-reset-before": "GRU"}
+
+
+def _torch_module(cell: str, E: int, H: int) -> torch.nn.Module:
+    mode = TORCH_TWIN[cell]
+    if mode.startswith("RNN"):
+        return torch.nn.RNN(E, H, nonlinearity=mode[4:].lower())
+    return getattr(torch.nn, mode)(E, H)
+
+
+def _backends(cell: str) -> list[str]:
+    layer = Recurrent(cell, 2, 2)
+    names = ["reference", layer.backend]
+    return list(dict.fromkeys(names))
+
+
+def _sync(device: str):
+    return torch.cuda.synchronize if device.startswith("cuda") else None
+
+
+def bench_layer(cell: str, *, B: int, T: int, E: int, H: int, backward: bool = True, warmup: int = 2,
+                repeats: int = 5, device: str = "cpu") -> list[dict]:
+    """One layer of ``cell`` with each of its backends next to its ``torch.nn`` twin.
+
+    For the reset-before GRU the twin is ``nn.GRU``: a different function, but the anchor a user who
+    wants "a GRU" would pick. ``speed_vs_torch_nn`` > 1 means faster than torch.nn."""
+    torch.manual_seed(0)
+    x = torch.randn(T, B, E, device=device, requires_grad=backward)
+    modules: dict[str, torch.nn.Module] = {"torch.nn": _torch_module(cell, E, H).to(device)}
+    for backend in _backends(cell):
+        modules[backend] = Recurrent(cell, E, H, backend=backend).to(device)
+
+    def runner(module: torch.nn.Module):
+        def run() -> None:
+            out, _ = module(x)
+            if backward:
+                out.sum().backward()
+
+        if backward:
+            return run
+        return lambda: torch.no_grad()(run)()
+
+    timings = time_interleaved({n: runner(m) for n, m in modules.items()}, warmup=warmup, repeats=repeats,
+                               sync=_sync(device))
+    anchor = timings["torch.nn"]["median_s"]
+    return [{"cell": cell, "backend": name, "B": B, "T": T, "E": E, "H": H,
+             "pass": "forward+backward" if backward else "forward", **t,
+             "tokens_per_s": B * T / t["median_s"], "speed_vs_torch_nn": anchor / t["median_s"]}
+            for name, t in timings.items()]
+
+
+@torch.no_grad()
+def bench_streaming(cell: str, *, T: int = 256, E: int = 128, H: int = 256, repeats: int = 5,
+                    device: str = "cpu") -> dict:
+    """µs per step at batch 1: ``Recurrent.step`` vs the torch.nn twin called step by step and on the
+    whole sequence, and ``nn.LSTM`` on the whole sequence (the per-step anchor of the issue)."""
+    torch.manual_seed(0)
+    x = torch.randn(T, 1, E, device=device)
+    ours = Recurrent(cell, E, H).to(device).eval()
+    twin = _torch_module(cell, E, H).to(device).eval()
+    lstm = torch.nn.LSTM(E, H).to(device).eval()
+
+    def stepper(step):
+        def run() -> None:
+            state = None
+            for t in range(T):
+                _, state = step(x[t], state)
+        return run
+
+    candidates = {
+        "rnnkit step()": stepper(ours.step),
+        "rnnkit whole sequence": lambda: ours(x),
+        "torch.nn one step at a time": stepper(lambda xt, s: twin(xt.unsqueeze(0), s)),
+        "torch.nn whole sequence": lambda: twin(x),
+        "nn.LSTM whole sequence": lambda: lstm(x),
+    }
+    timings = time_interleaved(candidates, warmup=1, repeats=repeats, sync=_sync(device))
+    per_step = {name: t["median_s"] / T * 1e6 for name, t in timings.items()}
+    return {"cell": cell, "backend": ours.backend, "T": T, "E": E, "H": H, "us_per_step": per_step,
+            "step_vs_nn_lstm": per_step["rnnkit step()"] / per_step["nn.LSTM whole sequence"]}
+
+
+def bench_denormals(*, T: int = 400, B: int = 16, E: int = 32, H: int = 128, repeats: int = 3) -> dict:
+    """Forward+backward of a tanh RNN through a long sequence, denormals flushed or not.
+
+    Gradients that vanish over hundreds of steps pass through the denormal range, where x86 floating
+    point runs microcode ~100× slower; ``torch.set_flush_denormal(True)`` (rnnkit's default in
+    ``fit`` and the harness) rounds them to zero."""
+    torch.manual_seed(0)
+    layer = Recurrent("rnn", E, H)
+    with torch.no_grad():
+        layer.weight_hh_l0.mul_(0.3)  # a contracting recurrence: gradients decay geometrically
+    x = torch.randn(T, B, E, requires_grad=True)
+
+    def run() -> None:
+        out, _ = layer(x)
+        out[-1].sum().backward()
+
+    result = {}
+    for flush in (False, True):
+        torch.set_flush_denormal(flush)
+        t = time_interleaved({"run": run}, warmup=1, repeats=repeats)["run"]
+        result["flushed" if flush else "not flushed"] = t["median_s"]
+    torch.set_flush_denormal(True)
+    return {"T": T, "B": B, "H": H, "seconds": result,
+            "slowdown_without_flush": result["not flushed"] / result["flushed"]}
+
+
+def bench_training_loop(*, batches: int = 30, B: int = 32, T: int = 40, vocab: int = 5000, cell: str = "lstm",
+                        hidden: int = 256, repeats: int = 3) -> dict:
+    """tokens/s of ``rnnkit.train.fit`` vs a minimal hand-written loop (same model, batches, optimizer,
+    clipping); the ratio is the loop's overhead. Batches hold random token ids: only speed is measured."""
+    from rnnkit.models import RecurrentClassifier
+    from rnnkit.tasks.sentiment import TextClassificationTask
+    from rnnkit.text import EncodedDataset
+    from rnnkit.train import TrainConfig, fit
+
+    g = torch.Generator().manual_seed(0)
+    n = batches * B
+    lengths = torch.randint(T // 2, T + 1, (n,), generator=g).tolist()
+    ids = [torch.randint(4, vocab, (k,), generator=g).tolist() for k in lengths]
+    data = EncodedDataset(ids, torch.randint(0, 2, (n,), generator=g).tolist(), list(range(n)))
+    small = EncodedDataset(ids[:B], data.labels[:B], list(range(B)))
+    task = TextClassificationTask({"train": data, "val": small, "test": small}, ["a", "b"], batch_size=B, seed=0)
+    tokens = sum(lengths)
+
+    def new_model() -> torch.nn.Module:
+        torch.manual_seed(0)
+        return RecurrentClassifier(vocab, 2, cell=cell, embed_dim=128, hidden_size=hidden)
+
+    def hand_loop() -> None:
+        model = new_model()
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        model.train()
+        for batch in task.train_batches(0):
+            logits = model(batch.tokens, batch.lengths)
+            loss = torch.nn.functional.cross_entropy(logits, batch.labels)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+
+    fit_rates = []
+
+    def rnnkit_fit() -> None:
+        with tempfile.TemporaryDirectory() as out:
+            fit(new_model(), task, TrainConfig(epochs=1, progress=False, checkpoint_every_s=1e9), Path(out),
+                log=lambda _: None)
+            record = json.loads((Path(out) / "history.jsonl").read_text().splitlines()[0])
+            fit_rates.append(record["train_items_per_s"])
+
+    hand_loop()  # warm-up of both (first calls allocate and initialise kernels)
+    rnnkit_fit()
+    fit_rates.clear()
+    hand_times = []
+    for _ in range(repeats):  # interleaved by hand: fit's own clock excludes its evaluation and writes
+        start = time.perf_counter()
+        hand_loop()
+        hand_times.append(time.perf_counter() - start)
+        rnnkit_fit()
+    hand_rate = tokens / sorted(hand_times)[len(hand_times) // 2]
+    fit_rate = sorted(fit_rates)[len(fit_rates) // 2]
+    return {"cell": cell, "batches": batches, "B": B, "T": T, "hidden": hidden, "tokens": tokens,
+            "hand_written_tokens_per_s": hand_rate, "rnnkit_fit_tokens_per_s": fit_rate,
+            "ratio": fit_rate / hand_rate}
+
+
+SHAPES = {"quick": [dict(B=4, T=8, E=8, H=16)],
+          "full": [dict(B=32, T=128, E=128, H=256), dict(B=64, T=64, E=64, H=128)]}
+
+
+def run_suite(*, quick: bool = False, device: str = "cpu", repeats: int = 5, log=print) -> dict:
+    """Everything above; ``quick`` uses tiny shapes (seconds) for CI."""
+    torch.set_flush_denormal(True)
+    r = 1 if quick else repeats
+    layers = []
+    for shape in SHAPES["quick" if quick else "full"]:
+        for cell in CELLS:
+            for backward in (False, True):
+                layers += bench_layer(cell, **shape, backward=backward, repeats=r, warmup=1, device=device)
+            log(f"layers: {cell} {shape}")
+    stream_shape = dict(T=8, E=8, H=16) if quick else dict(T=256, E=128, H=256)
+    streaming = [bench_streaming(cell, **stream_shape, repeats=r, device=device) for cell in CELLS]
+    log("streaming done")
+    denormals = bench_denormals(T=20, H=16, repeats=1) if quick else bench_denormals(repeats=r)
+    loop = (bench_training_loop(batches=3, B=4, T=6, vocab=50, hidden=16, repeats=1) if quick
+            else bench_training_loop(repeats=max(3, r // 2)))
+    return {"layers": layers, "streaming": streaming, "denormals": denormals, "training_loop": loop}
