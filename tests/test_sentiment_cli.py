@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -118,3 +119,56 @@ def test_checkpoint_is_not_loaded_with_pickle(trained, tmp_path):
     torch.save({"x": Boom()}, evil / "checkpoint.pt")
     with pytest.raises(ModelDirError, match="cannot be loaded safely"):
         load_training_state(evil)
+
+
+def test_movie_reviews_corpus_keeps_rt_test_out():
+    from rnnkit.data.review_corpus import read_movie_reviews
+    from rnnkit.data.sentiment import read_rt_polarity
+
+    FIXTURES = Path(__file__).parent / "fixtures"
+    rt = FIXTURES / "rotten_tomatoes_corpus_full.csv.bz2"
+    corpus = read_movie_reviews(FIXTURES / "polarity-en-pang&lee1.csv", rt)
+    held_out = read_rt_polarity(rt)
+    assert all(ex.text in corpus.train for ex in held_out.train)
+    assert not any(ex.text in corpus.train + corpus.val + corpus.test for ex in held_out.val + held_out.test)
+
+
+def test_init_from_language_model(reviews_csv, tmp_path, capsys):
+    """A classifier initialised from an LM uses the LM's vocabulary and starts from its weights."""
+    import csv
+
+    from safetensors.torch import load_file
+
+    from rnnkit.models import build_model
+    from rnnkit.tasks.sentiment import SentimentOptions, transfer_pretrained
+
+    with open(reviews_csv, encoding="utf-8") as f:
+        text = "\n".join(row["text"] for row in csv.DictReader(f))
+    corpus = tmp_path / "reviews.txt"
+    corpus.write_text(text * 2, encoding="utf-8")
+    lm_dir = tmp_path / "lm"
+    assert main(["train", "lm", "--data", str(corpus), "--tokenizer", "word", "--min-freq", "1", "--embed-dim", "8",
+                 "--hidden-size", "12", "--bptt", "8", "--batch-size", "4", "--epochs", "1", "--no-progress",
+                 "--out", str(lm_dir)]) == 0
+    out = tmp_path / "clf"
+    assert main(["train", "sentiment", "--data", str(reviews_csv), "--text-col", "text", "--label-col", "label",
+                 "--init-from", str(lm_dir), "--bidirectional", "--epochs", "1", "--no-progress", "--out",
+                 str(out)]) == 0
+    log = capsys.readouterr().out
+    assert "hidden 12" in log and "from the language model" in log
+    assert json.loads((out / "vocab.json").read_text()) == json.loads((lm_dir / "vocab.json").read_text())
+    # the transfer itself: forward direction and embedding copied, reverse direction left alone
+    config = read_config(out)
+    model = build_model(config["model"])
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    loaded = transfer_pretrained(model, lm_dir)
+    lm_state = load_file(str(lm_dir / "model.safetensors"))
+    assert "embedding.weight" in loaded and "encoder.weight_hh_l0" in loaded
+    assert not any("reverse" in k or k.startswith("head") for k in loaded)
+    for k in loaded:
+        assert torch.equal(model.state_dict()[k], lm_state[k])
+    assert torch.equal(model.state_dict()["encoder.weight_hh_l0_reverse"], before["encoder.weight_hh_l0_reverse"])
+    with pytest.raises(ValueError, match="does not apply to --model bow"):
+        from rnnkit.tasks.sentiment import _pretrained_encoder
+
+        _pretrained_encoder(SentimentOptions(model="bow", init_from=str(lm_dir)), print)

@@ -24,6 +24,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "rnnkit.data.har",
     "rnnkit.data.translation_corpora",
     "rnnkit.data.corpora",
+    "rnnkit.data.review_corpus",
 )
 
 _REGISTRY: dict[str, DatasetSpec] = {}

@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.nn import functional as F
 
-from rnnkit.checkpoint import CONFIG, ModelDirError, load_weights, new_config, read_config, write_json
+from rnnkit.checkpoint import CONFIG, WEIGHTS, ModelDirError, load_weights, new_config, read_config, write_json
 from rnnkit.data import TextClassificationData, load_text_classification
 from rnnkit.distributed import init_distributed
 from rnnkit.metrics import classification_report
@@ -53,6 +53,9 @@ class SentimentOptions:
     bigrams: bool = field(default=False, metadata={"help": "bow only: add bigram features"})
     batch_size: int = 32
     split_seed: int = field(default=13, metadata={"help": "seed of the train/val/test split"})
+    init_from: str | None = field(default=None, metadata={
+        "help": "a language-model directory (rnnkit train lm) whose embedding and encoder initialise the "
+                "classifier; its vocabulary, cell and sizes are used"})
 
 
 class TextClassificationTask(Task):
@@ -140,8 +143,11 @@ def train_sentiment(opts: SentimentOptions, cfg: TrainConfig, out: Path, *, log=
     log(f"{data.name}: {data.sizes()} examples, labels {data.labels}, split {data.split.get('method')}")
     if not data.train or not data.val or not data.test:
         raise ValueError(f"{data.name} needs non-empty train, val and test splits, got {data.sizes()}")
-    encoder = TextEncoder.build([ex.text for ex in data.train], tokenizer=opts.tokenizer, lowercase=opts.lowercase,
-                                min_freq=opts.min_freq, max_len=opts.max_len)
+    if opts.init_from:
+        encoder, opts = _pretrained_encoder(opts, log)
+    else:
+        encoder = TextEncoder.build([ex.text for ex in data.train], tokenizer=opts.tokenizer,
+                                    lowercase=opts.lowercase, min_freq=opts.min_freq, max_len=opts.max_len)
     splits = _encode(encoder, data)
     torch.manual_seed(cfg.seed)
     spec = build_classifier(opts, len(encoder.vocab), data.num_labels)
@@ -155,6 +161,10 @@ def train_sentiment(opts: SentimentOptions, cfg: TrainConfig, out: Path, *, log=
             log("no word pair occurs twice in the training split: training without bigram features")
     else:
         model = build_model(spec)
+    if opts.init_from:
+        loaded = transfer_pretrained(model, Path(opts.init_from))
+        log(f"initialised {len(loaded)} tensors ({', '.join(sorted({k.split('.')[0] for k in loaded}))}) from "
+            f"the language model in {opts.init_from}")
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
         config = new_config("sentiment", model=spec, text=encoder.save(out), labels=data.labels,
@@ -163,6 +173,36 @@ def train_sentiment(opts: SentimentOptions, cfg: TrainConfig, out: Path, *, log=
     params = sum(p.numel() for p in model.parameters())
     log(f"model: {opts.model}, {params:,} parameters, vocabulary {len(encoder.vocab):,}")
     return _fit(model, data, splits, opts, cfg, out, resume=False, log=log)
+
+
+def _pretrained_encoder(opts: SentimentOptions, log) -> tuple[TextEncoder, SentimentOptions]:
+    """The vocabulary and model sizes of the language model in ``opts.init_from``."""
+    if opts.model == "bow":
+        raise ValueError("--init-from initialises a recurrent classifier; it does not apply to --model bow")
+    directory = Path(opts.init_from)
+    config = read_config(directory, task="lm")
+    kw = config["model"]["kwargs"]
+    pretrained = replace(opts, model=kw["cell"], embed_dim=kw["embed_dim"], hidden_size=kw["hidden_size"],
+                         layers=kw["num_layers"])
+    if pretrained != opts:
+        log(f"using the language model's cell {kw['cell']}, embedding {kw['embed_dim']}, hidden {kw['hidden_size']}, "
+            f"{kw['num_layers']} layer(s)")
+    return TextEncoder.from_config(config["text"], directory), pretrained
+
+
+def transfer_pretrained(model: torch.nn.Module, lm_directory: Path) -> list[str]:
+    """Copy the language model's ``embedding.*`` and ``encoder.*`` tensors into ``model`` where names and
+    shapes match (a bidirectional classifier gets the forward direction; the reverse one stays random)."""
+    from safetensors.torch import load_file
+
+    lm_state = load_file(str(Path(lm_directory) / WEIGHTS))
+    own = model.state_dict()
+    loaded = [k for k, v in own.items() if k.split(".")[0] in ("embedding", "encoder") and k in lm_state
+              and lm_state[k].shape == v.shape]
+    if not loaded:
+        raise ModelDirError(f"{lm_directory} shares no embedding/encoder tensors with this classifier")
+    model.load_state_dict({**own, **{k: lm_state[k] for k in loaded}})
+    return loaded
 
 
 def resume_sentiment(out: Path, *, log=print, **overrides: Any) -> dict[str, Any]:
