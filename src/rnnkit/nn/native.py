@@ -18,6 +18,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from rnnkit.nn.kernels import HAVE_TRITON
+
 
 class GRUResetBeforeSequence(torch.autograd.Function):
     """One direction of one layer of the reset-before GRU over a whole sequence.
@@ -132,7 +134,12 @@ def gru_reset_before_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_h
                               bias_hh: Tensor | None, mask: Tensor | None) -> tuple[Tensor, Tensor]:
     """x (T, B, I), h0 (B, H), mask (T, B, 1) or None → out (T, B, H), h_T (B, H)."""
     gi = F.linear(x, weight_ih, bias_ih)  # (T, B, 3H): every step's input projection in one GEMM
-    return GRUResetBeforeSequence.apply(gi, h0, weight_hh, bias_hh, None if mask is None else mask.to(x.dtype))
+    mask = None if mask is None else mask.to(x.dtype)
+    if gi.is_cuda and gi.dtype == torch.float32 and HAVE_TRITON:
+        from rnnkit.nn.kernels.triton_gru import TritonGRUResetBefore
+
+        return TritonGRUResetBefore.apply(gi, h0, weight_hh, bias_hh, mask)
+    return GRUResetBeforeSequence.apply(gi, h0, weight_hh, bias_hh, mask)
 
 
 # Cells with a native kernel: name → function(x, h0, weights…, mask) -> (out, final state), and one step.
