@@ -74,8 +74,21 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_translate(args: argparse.Namespace) -> int:
+    from rnnkit.tasks.translate import format_report
+    from rnnkit.tasks.translator import Translator
+
+    if args.split == "train":
+        raise ValueError("translation models are scored on --split val or test (train sentences are not grouped "
+                         "by source)")
+    report = Translator(args.dir).evaluate(args.split, beam=args.beam)
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else
+          f"{report['data']} ({args.split}): {format_report(report)}")
+    return 0
+
+
 # Which function serves `evaluate` / `predict` for a model directory of each task.
-EVALUATE = {"sentiment": _evaluate_sentiment, "lm": _evaluate_lm}
+EVALUATE = {"sentiment": _evaluate_sentiment, "lm": _evaluate_lm, "translate": _evaluate_translate}
 PREDICT = {"sentiment": _predict_sentiment}
 
 
@@ -95,6 +108,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
     e.add_argument("dir", type=Path)
     e.add_argument("--data", default=None, help="sentiment: evaluate on another dataset (default: the training data)")
     e.add_argument("--split", default="test", choices=("train", "val", "test"))
+    e.add_argument("--beam", type=int, default=None, help="translate: beam size (default: the model's own)")
     e.add_argument("--json", action="store_true")
     p = sub.add_parser("predict", help="label texts with a trained model (reads lines from stdin if none given)")
     p.add_argument("dir", type=Path)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rnnkit.cli.args import add_dataclass_arguments, dataclass_from_args, given
 from rnnkit.distributed import is_main_process
-from rnnkit.tasks import lm, sentiment
+from rnnkit.tasks import lm, sentiment, translate
 from rnnkit.train import TrainConfig
 
 
@@ -33,6 +33,10 @@ TASKS: dict[str, TaskCommand] = {
                              "classify texts (default: Rotten Tomatoes snippets) with an RNN or bag-of-words"),
     "lm": TaskCommand(lm.LMOptions, lm.train_lm, lm.resume_lm, lm.describe,
                       "next-token language model (default: Jane Austen, word level) with n-gram baselines"),
+    "translate": TaskCommand(translate.TranslateOptions, translate.train_translate, translate.resume_translate,
+                             translate.describe,
+                             "encoder–decoder translation (default: French → English, Bible + LibreOffice), "
+                             "with or without attention"),
 }
 
 

@@ -11,6 +11,7 @@ from torch import nn
 from rnnkit.models.baselines import BagOfWordsClassifier
 from rnnkit.models.classifier import RecurrentClassifier
 from rnnkit.models.lm import LanguageModel
+from rnnkit.models.seq2seq import Seq2Seq
 
 MODELS: dict[str, type[nn.Module]] = {}
 
@@ -22,7 +23,7 @@ def register_model(cls: type[nn.Module]) -> type[nn.Module]:
     return cls
 
 
-for _cls in (RecurrentClassifier, BagOfWordsClassifier, LanguageModel):
+for _cls in (RecurrentClassifier, BagOfWordsClassifier, LanguageModel, Seq2Seq):
     register_model(_cls)
 
 
@@ -39,5 +40,5 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
     return cls(**spec.get("kwargs", {}))
 
 
-__all__ = ["MODELS", "BagOfWordsClassifier", "LanguageModel", "RecurrentClassifier", "build_model", "model_spec",
-           "register_model"]
+__all__ = ["MODELS", "BagOfWordsClassifier", "LanguageModel", "RecurrentClassifier", "Seq2Seq", "build_model",
+           "model_spec", "register_model"]

@@ -1,0 +1,147 @@
+"""Training the models an experiment compares (its *arms*): sentiment classifiers and language models.
+
+Each arm is an ordinary model directory (``rnnkit train`` writes the same), under the experiment's
+folder. An arm whose directory already holds a finished model trained with the same options is reused,
+so an experiment killed half-way continues where it stopped when run again with the same ``--out``.
+Quick runs cut a registered corpus to a few hundred examples so they take seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import statistics
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rnnkit.checkpoint import CONFIG, HISTORY, METRICS, ModelDirError, read_config, read_jsonl
+from rnnkit.data import load_text_classification
+from rnnkit.tasks.lm import LMOptions, load_corpus, train_lm
+from rnnkit.tasks.sentiment import SentimentOptions, train_sentiment
+from rnnkit.text.tokenize import build_tokenizer
+from rnnkit.train import TrainConfig
+
+QUICK_EXAMPLES = 300  # a registered corpus in a quick run: this many examples, written as a CSV
+QUICK_SENTIMENT = {"embed_dim": 8, "hidden_size": 8, "min_freq": 1, "batch_size": 16}
+
+
+def experiment_data(data: str, out: Path, quick: bool) -> str:
+    """The sentiment data an experiment trains on: a file or folder as given; a registered corpus as is,
+    or in a quick run a seeded sample of :data:`QUICK_EXAMPLES` of its examples (80/10/10 from its own
+    train/val/test) as a CSV."""
+    if not quick or Path(data).exists():
+        return data
+    corpus = load_text_classification(data)
+    path = Path(out) / "data" / f"{data}-quick.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    share = {"train": 0.8, "val": 0.1, "test": 0.1}
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        for split, fraction in share.items():  # a seeded sample: corpora are often stored sorted by label
+            examples = getattr(corpus, split)
+            chosen = random.Random(0).sample(examples, min(len(examples), int(fraction * QUICK_EXAMPLES)))
+            writer.writerows((ex.text, corpus.labels[ex.label]) for ex in chosen)
+    return str(path)
+
+
+def long_texts_only(data: str, out: Path, length: int) -> tuple[str, dict[str, Any]]:
+    """A CSV of the texts of ``data`` that have at least ``length`` words (the classifiers' tokenizer), and
+    the counts of kept, dropped and (once cut to ``length``) truncated texts, overall and per split.
+
+    Trained with ``max_len=length``, every sequence then has exactly ``length`` tokens: equal lengths keep
+    a batch on torch's fast CPU kernels (varied lengths make it pack the batch, which is many times slower
+    for long sequences), and "the final state after ``length`` words" means the same for every text. The
+    file gets its own seeded, stratified 80/10/10 split."""
+    corpus = load_text_classification(data)
+    tokenize = build_tokenizer("word", lowercase=True).tokenize
+    path = Path(out) / "data" / f"{Path(data).stem}-{length}-words-or-more.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, Any] = {"length": length}
+    every: list[int] = []
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        for split in ("train", "val", "test"):
+            examples = getattr(corpus, split)
+            lengths = [len(tokenize(ex.text)) for ex in examples]
+            every += lengths
+            writer.writerows((ex.text, corpus.labels[ex.label]) for ex, n in zip(examples, lengths, strict=True)
+                             if n >= length)
+            counts[split] = {"texts": len(lengths), "kept": sum(n >= length for n in lengths),
+                             "truncated": sum(n > length for n in lengths)}
+    counts.update(texts=len(every), kept=sum(n >= length for n in every), truncated=sum(n > length for n in every),
+                  mean_words=statistics.fmean(every), median_words=statistics.median(every), max_words=max(every))
+    if counts["kept"] < 20:
+        raise ValueError(f"only {counts['kept']} texts of {data} have {length}+ words; choose a shorter length")
+    return str(path), counts
+
+
+def experiment_text(data: str, out: Path, quick: bool) -> tuple[str, str]:
+    """The language-modelling corpus an experiment trains on, and its tokenizer: a file or folder as given;
+    a registered corpus as is, or in a quick run a text file of its first 40,000 characters (word level
+    stays word level)."""
+    if not quick or Path(data).exists():
+        return data, "auto"
+    corpus = load_corpus(data)
+    path = Path(out) / "data" / f"{data}-quick.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(corpus.train[:36_000] + "\n" + corpus.val[:2_000] + "\n" + corpus.test[:2_000] + "\n",
+                    encoding="utf-8")
+    return str(path), corpus.level
+
+
+def _finished(directory: Path, task: str, options: dict[str, Any], cfg: TrainConfig) -> dict[str, Any] | None:
+    """The metrics of a finished model in ``directory`` trained with these settings; None if there is none.
+
+    Raises ModelDirError for a directory holding another or an unfinished model."""
+    if not (directory / CONFIG).exists():
+        return None
+    config = read_config(directory, task=task)
+    same = config["options"] == options and TrainConfig.from_dict(config["train"]).fingerprint() == cfg.fingerprint()
+    if same and (directory / METRICS).exists():
+        return json.loads((directory / METRICS).read_text(encoding="utf-8"))
+    raise ModelDirError(f"{directory} holds {'an unfinished model' if same else 'a model trained otherwise'}; "
+                        "delete it (or pass another --out) to train this arm again")
+
+
+def _summary(result: dict[str, Any], directory: Path, metric: str) -> dict[str, Any]:
+    history = read_jsonl(directory / HISTORY)
+    rates = [h["train_items_per_s"] for h in history if h.get("train_items_per_s")]
+    return {metric: result["test"][metric], "best_val": next(v for k, v in result["best_val"].items() if k != "epoch"),
+            "train_seconds": result["train_seconds"], "steps": result["steps"], "epochs": len(history),
+            "tokens_per_s": statistics.fmean(rates) if rates else None, "parameters": result["parameters"],
+            "directory": str(directory)}
+
+
+def train_sentiment_arm(opts: SentimentOptions, cfg: TrainConfig, directory: Path, *, log=print) -> dict[str, Any]:
+    """Train (or reuse) one sentiment model; returns test accuracy, macro-F1, time, tokens/s, size.
+
+    Truncation to ``opts.max_len`` is expected here and counted by the caller, so its warning is muted."""
+    directory = Path(directory)
+    result = _finished(directory, "sentiment", asdict(opts), cfg)
+    if result is not None:
+        log(f"reusing the finished model in {directory}")
+    else:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"truncated \d+ of \d+ sequences", category=UserWarning)
+            result = train_sentiment(opts, cfg, directory, log=log)
+    summary = _summary(result, directory, "accuracy")
+    summary.update(macro_f1=result["test"]["macro_f1"], test_examples=result["test"]["n"])
+    return summary
+
+
+def train_lm_arm(opts: LMOptions, cfg: TrainConfig, directory: Path, *, log=print) -> dict[str, Any]:
+    """Train (or reuse) one language model; returns test perplexity and bits/token, time, tokens/s, size."""
+    directory = Path(directory)
+    result = _finished(directory, "lm", asdict(opts), cfg)
+    if result is not None:
+        log(f"reusing the finished model in {directory}")
+    else:
+        result = train_lm(opts, cfg, directory, log=log)
+    summary = _summary(result, directory, "perplexity")
+    summary.update(bits_per_token=result["test"]["bits_per_char"], level=result["level"])
+    return summary

@@ -1,0 +1,187 @@
+"""The lecture-claim experiments: every ``--quick`` path through the CLI, ``all``, and the pieces they rest on."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from rnnkit.checkpoint import ModelDirError
+from rnnkit.cli import main
+from rnnkit.cli.experiment import EXPERIMENTS
+from rnnkit.data import load_text_classification
+from rnnkit.experiments.arms import long_texts_only, train_sentiment_arm
+from rnnkit.experiments.gradient_flow import decay, gradient_norms
+from rnnkit.experiments.lstm_vs_gru import matched_hidden, recurrent_parameters
+from rnnkit.experiments.word_order import NEGATIVE, POSITIVE, contrast_pairs, vocabulary
+from rnnkit.models import RecurrentClassifier
+from rnnkit.tasks.sentiment import SentimentOptions
+from rnnkit.tasks.synthetic import adding_problem, copy_baseline, copy_task, train_adding
+from rnnkit.text.tokenize import build_tokenizer
+from rnnkit.train import TrainConfig
+
+WIKITEXT = Path(__file__).parent / "fixtures" / "lm" / "wikitext-2"
+MINE = ("long-memory", "gradient-flow", "long-reviews", "word-order", "lstm-vs-gru")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("experiments")
+
+
+def data_flags(name: str, reviews_csv: Path) -> list[str]:
+    """Offline data for the quick runs: the Rotten Tomatoes fixture and the WikiText fixture."""
+    flags = [] if name == "long-memory" else ["--data", str(reviews_csv)]
+    return flags + (["--lm-data", str(WIKITEXT)] if name in ("lstm-vs-gru", "all") else [])
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_quick_run_writes_results_plots_and_report(name, root, reviews_csv, capsys):
+    out = root / name
+    assert main(["experiment", name, "--quick", "--out", str(out), *data_flags(name, reviews_csv)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["experiment"] == name and results["quick"] is True
+    assert results["plots"] and all((out / p).is_file() and (out / p).suffix == ".png" for p in results["plots"])
+    assert results["claims"] and all(set(c) == {"claim", "holds", "verdict"} for c in results["claims"])
+    report = (out / "report.md").read_text()
+    assert report.startswith("# ") and "## Verdict" in report
+    assert capsys.readouterr().out.rstrip().endswith(report.rstrip())  # the CLI prints the report last
+
+
+def test_quick_word_order_scores_every_model(root, reviews_csv):
+    out = root / "word-order"
+    if not (out / "results.json").exists():
+        assert main(["experiment", "word-order", "--quick", "--out", str(out), "--data", str(reviews_csv)]) == 0
+    arms = json.loads((out / "results.json").read_text())["arms"]
+    assert set(arms) == {"bow", "bow+bigrams", "rnn", "lstm", "gru"}
+    assert arms["bow"]["bag_only"] and arms["bow"]["both_right"] == 0  # identical features: exactly one right
+    pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
+    assert len(pairs) == arms["bow"]["pairs"] and all(len(p["answers"]["lstm"]) == 2 for p in pairs)
+
+
+def test_all_assembles_the_lecture_claims(root, reviews_csv):
+    docs = root / "docs"
+    assert main(["experiment", "all", "--quick", "--reuse", "--out", str(root), "--docs", str(docs),
+                 *data_flags("all", reviews_csv)]) == 0
+    document = (docs / "lecture-claims.md").read_text()
+    assert document == (root / "report.md").read_text()
+    for name in EXPERIMENTS:
+        if name != "all":
+            assert f"`rnnkit experiment {name}`" in document
+    images = re.findall(r"\]\((img/[^)]+\.png)\)", document)
+    assert len(images) >= len(EXPERIMENTS) - 1 and all((docs / i).is_file() for i in images)
+    assert "Quick run" in document
+
+
+def test_options_an_experiment_does_not_take_are_refused(tmp_path, capsys):
+    assert main(["experiment", "long-memory", "--quick", "--out", str(tmp_path), "--seeds", "2"]) == 1
+    assert "does not take --seeds" in capsys.readouterr().err
+
+
+def test_contrast_pairs_share_their_bag_of_words_and_flip_the_label():
+    texts = ["a good film , not bad", "a great movie", "bad acting", "a dull plot", "the story is good",
+             "boring , bad , dull", "great acting", "a good story"]
+    labels = [1, 1, 0, 0, 1, 0, 1, 1]
+    words = vocabulary(texts, labels, positive=1, min_count=1)
+    assert set(words["positive"]) <= set(POSITIVE) and set(words["negative"]) <= set(NEGATIVE)
+    assert "good" in words["positive"] and "bad" in words["negative"] and "boring" in words["negative"]
+    assert "great" in words["positive"] and "dull" in words["negative"]
+    pairs = contrast_pairs(words, 1000)
+    combos = 6 * len(words["nouns"]) * len(words["positive"]) * len(words["negative"])
+    assert len(pairs) == combos == len({p["positive"] for p in pairs})
+    tokenize = build_tokenizer("word", lowercase=True).tokenize
+    for p in pairs:
+        noun, pos, neg = p["words"]
+        assert Counter(tokenize(p["positive"])) == Counter(tokenize(p["negative"]))
+        swapped = [neg if w == pos else pos if w == neg else w for w in p["positive"].split()]
+        assert swapped == p["negative"].split() and p["positive"] != p["negative"] and noun in p["positive"]
+
+
+def test_vocabulary_drops_rare_words_and_words_of_the_wrong_polarity():
+    texts = ["good film", "good movie", "bad film", "good but bad plot", "bad bad plot", "funny"]
+    labels = [1, 1, 0, 0, 0, 0]  # "funny" occurs once, in a negative text
+    words = vocabulary(texts, labels, positive=1, min_count=2)
+    assert words["positive"] == ["good"] and words["negative"] == ["bad"]
+    assert "funny" not in words["positive"] and words["nouns"] == ["film", "plot"]
+    with pytest.raises(ValueError, match="too small"):
+        vocabulary(texts, labels, positive=1, min_count=10)
+
+
+def test_copy_task_baseline_is_the_memoryless_cross_entropy():
+    n = 8
+    assert copy_baseline(n) == pytest.approx(math.log(8)) == pytest.approx(2.0794, abs=1e-4)
+    tokens, targets = copy_task(64, 20, n_symbols=n, length=5, generator=torch.Generator().manual_seed(0))
+    uniform = torch.zeros(*targets.shape, n + 1)
+    uniform[..., 0] = float("-inf")  # a memoryless answer: every symbol equally likely, never the blank
+    ce = F.cross_entropy(uniform[-5:].reshape(-1, n + 1), targets[-5:].reshape(-1))
+    assert ce.item() == pytest.approx(copy_baseline(n))
+    x, y = adding_problem(20_000, 10, torch.Generator().manual_seed(0))
+    assert F.mse_loss(torch.ones_like(y), y).item() == pytest.approx(1 / 6, abs=0.01)
+
+
+def test_synthetic_training_stops_on_its_wall_clock_cap():
+    result = train_adding("rnn", 6, steps=1000, hidden_size=4, batch=4, max_seconds=0.0)
+    assert result["steps"] == 1 and result["stopped"] == "time"
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "gru-reset-before"])
+def test_gradient_norms_have_one_value_per_step(cell):
+    torch.manual_seed(0)
+    model = RecurrentClassifier(30, 2, cell=cell, embed_dim=6, hidden_size=5, pooling="last")
+    tokens, labels = torch.randint(1, 30, (3, 17)), torch.tensor([0, 1, 1])
+    norms = gradient_norms(model, tokens, labels)
+    assert len(norms["h"]) == len(norms["x"]) == 17
+    assert all(math.isfinite(v) and v > 0 for v in norms["h"] + norms["x"])
+    # at the loss, dL/dh_T = W_headᵀ (softmax(logits) − onehot(label)) for each review
+    with torch.no_grad():
+        exact = copy.deepcopy(model).double().eval()
+        logits = exact(tokens, torch.full((3,), 17))
+        direct = (F.softmax(logits, 1) - F.one_hot(labels, 2)) @ exact.head.weight
+    assert norms["h"][-1] == pytest.approx(direct.norm(dim=1).mean().item(), rel=1e-6)
+
+
+def test_decay_summary():
+    d = decay([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+    assert d["far_over_near"] == pytest.approx(1e-4) and d["per_step_factor"] == pytest.approx(0.1)
+    assert d["distance_below_1e-3"] == 4
+    assert decay([0.0, 0.0, 0.5, 1.0])["per_step_factor"] == pytest.approx(0.5)  # out to the farthest non-zero
+
+
+@pytest.mark.parametrize("cell", ["gru", "gru-reset-before", "rnn"])
+def test_equal_parameters_solves_the_hidden_size(cell):
+    target = recurrent_parameters("lstm", 128, 256)
+    assert target == 4 * (256 * 128 + 256 * 256 + 2 * 256)
+    hidden = matched_hidden(cell, 128, target)
+    assert abs(recurrent_parameters(cell, 128, hidden) - target) / target < 0.01
+    gap = abs(recurrent_parameters(cell, 128, hidden) - target)
+    assert all(abs(recurrent_parameters(cell, 128, h) - target) >= gap for h in (hidden - 1, hidden + 1))
+
+
+def test_a_finished_arm_is_reused_and_a_foreign_one_refused(tmp_path, reviews_csv):
+    opts = SentimentOptions(data=str(reviews_csv), model="bow", min_freq=1)
+    cfg = TrainConfig(epochs=1, progress=False)
+    first = train_sentiment_arm(opts, cfg, tmp_path / "bow", log=lambda _: None)
+    said = []
+    again = train_sentiment_arm(opts, cfg, tmp_path / "bow", log=said.append)
+    assert again == first and said and said[0].startswith("reusing")
+    with pytest.raises(ModelDirError, match="trained otherwise"):
+        train_sentiment_arm(SentimentOptions(data=str(reviews_csv), model="bow", min_freq=2), cfg, tmp_path / "bow")
+
+
+def test_long_texts_only_keeps_texts_of_at_least_the_length(tmp_path, reviews_csv):
+    path, counts = long_texts_only(str(reviews_csv), tmp_path, 20)
+    tokenize = build_tokenizer("word", lowercase=True).tokenize
+    source = load_text_classification(str(reviews_csv))
+    every = [len(tokenize(ex.text)) for ex in (*source.train, *source.val, *source.test)]
+    kept = load_text_classification(path)
+    assert counts["texts"] == len(every) and counts["kept"] == sum(n >= 20 for n in every)
+    assert counts["truncated"] == sum(n > 20 for n in every) and 0 < counts["kept"] < counts["texts"]
+    assert sum(kept.sizes().values()) == counts["kept"]
+    assert all(len(tokenize(ex.text)) >= 20 for ex in (*kept.train, *kept.val, *kept.test))
