@@ -61,7 +61,9 @@ def run_fused(mode: str, x: Tensor, hx: Tensor | tuple[Tensor, Tensor], weights:
 
 
 def _select(state, index: Tensor):
-    return [h.index_select(1, index) for h in state] if isinstance(state, (list, tuple)) else state.index_select(1, index)
+    if isinstance(state, (list, tuple)):
+        return [h.index_select(1, index) for h in state]
+    return state.index_select(1, index)
 
 
 def _unidirectional_segments(kernel, x: Tensor, hx, weights: list[Tensor], lengths: Tensor, *, has_bias: bool,
