@@ -6,12 +6,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from rnnkit.cli import bench, data, demo, experiment, models, train, translate
+from rnnkit.cli import bench, data, demo, experiment, models, train, transcribe, translate
 
 Handler = Callable[[argparse.Namespace], int]
 
 # Each module adds its subcommands to the parser and returns {command name: handler}.
-MODULES = (train, models, translate, experiment, data, bench, demo)
+MODULES = (train, models, translate, transcribe, experiment, data, bench, demo)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from rnnkit.checkpoint import read_config
+from rnnkit.cli.sequences import evaluate_sequences, predict_sequences
+from rnnkit.cli.transcribe import evaluate_speech, predict_speech
 
 
 def _evaluate_sentiment(args: argparse.Namespace) -> int:
@@ -88,8 +90,10 @@ def _evaluate_translate(args: argparse.Namespace) -> int:
 
 
 # Which function serves `evaluate` / `predict` for a model directory of each task.
-EVALUATE = {"sentiment": _evaluate_sentiment, "lm": _evaluate_lm, "translate": _evaluate_translate}
-PREDICT = {"sentiment": _predict_sentiment}
+EVALUATE = {"sentiment": _evaluate_sentiment, "lm": _evaluate_lm, "translate": _evaluate_translate,
+            **dict.fromkeys(("speech-digits", "activity", "video"), evaluate_sequences), "speech-ctc": evaluate_speech}
+PREDICT = {"sentiment": _predict_sentiment, **dict.fromkeys(("speech-digits", "activity", "video"), predict_sequences),
+           "speech-ctc": predict_speech}
 
 
 def _dispatch(table: dict, verb: str):
@@ -106,13 +110,16 @@ def _dispatch(table: dict, verb: str):
 def register(sub: argparse._SubParsersAction) -> dict:
     e = sub.add_parser("evaluate", help="metrics of a model directory on a test split")
     e.add_argument("dir", type=Path)
-    e.add_argument("--data", default=None, help="sentiment: evaluate on another dataset (default: the training data)")
+    e.add_argument("--data", default=None, help="sentiment, speech-digits, activity: evaluate on another dataset "
+                   "(default: the training data)")
     e.add_argument("--split", default="test", choices=("train", "val", "test"))
-    e.add_argument("--beam", type=int, default=None, help="translate: beam size (default: the model's own)")
+    e.add_argument("--beam", type=int, default=None, help="translate, speech-ctc: beam size (default: the model's own)")
     e.add_argument("--json", action="store_true")
-    p = sub.add_parser("predict", help="label texts with a trained model (reads lines from stdin if none given)")
+    p = sub.add_parser("predict", help="label texts (or, for signal and video models, files) with a trained model "
+                       "(sentiment reads lines from stdin if none given)")
     p.add_argument("dir", type=Path)
-    p.add_argument("texts", nargs="*", metavar="TEXT")
+    p.add_argument("texts", nargs="*", metavar="INPUT", help="texts; for speech-digits/activity models .npy/.csv/.ts "
+                   "feature files, for video models .npy clips")
     p.add_argument("--json", action="store_true", help="one JSON object per input")
     g = sub.add_parser("generate", help="write text with a trained language model")
     g.add_argument("dir", type=Path)

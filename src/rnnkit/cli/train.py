@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rnnkit.cli.args import add_dataclass_arguments, dataclass_from_args, given
 from rnnkit.distributed import is_main_process
-from rnnkit.tasks import lm, sentiment, translate
+from rnnkit.tasks import lm, sentiment, sequence, signals, speech_ctc, translate, video
 from rnnkit.train import TrainConfig
 
 
@@ -37,6 +37,17 @@ TASKS: dict[str, TaskCommand] = {
                              translate.describe,
                              "encoder–decoder translation (default: French → English, Bible + LibreOffice), "
                              "with or without attention"),
+    "speech-digits": TaskCommand(signals.SpeechDigitsOptions, signals.train_signals, signals.resume_signals,
+                                 sequence.describe, "spoken digits (FSDD, 13 MFCCs per frame) with a recurrent "
+                                 "sequence classifier"),
+    "activity": TaskCommand(signals.ActivityOptions, signals.train_signals, signals.resume_signals, sequence.describe,
+                            "human activity from motion sensors (default: UCI HAPT, split by subject; or "
+                            "basicmotions)"),
+    "video": TaskCommand(video.VideoOptions, video.train_video, video.resume_video, sequence.describe,
+                         "actions in SYNTHETIC video clips (moving shapes): a CNN per frame, an RNN over frames"),
+    "speech-ctc": TaskCommand(speech_ctc.SpeechCTCOptions, speech_ctc.train_speech_ctc, speech_ctc.resume_speech_ctc,
+                              speech_ctc.describe, "sentence transcription with CTC on SYNTHETIC speech (espeak-ng "
+                              "voices; val/test voices held out)"),
 }
 
 

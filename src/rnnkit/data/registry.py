@@ -25,6 +25,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "rnnkit.data.translation_corpora",
     "rnnkit.data.corpora",
     "rnnkit.data.review_corpus",
+    "rnnkit.data.speech",
 )
 
 _REGISTRY: dict[str, DatasetSpec] = {}

@@ -10,8 +10,11 @@ from torch import nn
 
 from rnnkit.models.baselines import BagOfWordsClassifier
 from rnnkit.models.classifier import RecurrentClassifier
+from rnnkit.models.ctc import CTCRecognizer
 from rnnkit.models.lm import LanguageModel
 from rnnkit.models.seq2seq import Seq2Seq
+from rnnkit.models.sequence_classifier import SequenceClassifier
+from rnnkit.models.video import VideoClassifier
 
 MODELS: dict[str, type[nn.Module]] = {}
 
@@ -23,7 +26,8 @@ def register_model(cls: type[nn.Module]) -> type[nn.Module]:
     return cls
 
 
-for _cls in (RecurrentClassifier, BagOfWordsClassifier, LanguageModel, Seq2Seq):
+for _cls in (RecurrentClassifier, BagOfWordsClassifier, LanguageModel, Seq2Seq, CTCRecognizer, SequenceClassifier,
+             VideoClassifier):
     register_model(_cls)
 
 
@@ -40,5 +44,5 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
     return cls(**spec.get("kwargs", {}))
 
 
-__all__ = ["MODELS", "BagOfWordsClassifier", "LanguageModel", "RecurrentClassifier", "Seq2Seq", "build_model",
-           "model_spec", "register_model"]
+__all__ = ["MODELS", "BagOfWordsClassifier", "CTCRecognizer", "LanguageModel", "RecurrentClassifier", "Seq2Seq",
+           "SequenceClassifier", "VideoClassifier", "build_model", "model_spec", "register_model"]

@@ -1,0 +1,145 @@
+"""Audio in, features out: read any WAV (mono or multichannel, any rate, integer or float samples),
+resample it, and compute log-mel or MFCC frames with ``librosa``.
+
+    samples (N,) at any rate ──resample──> (N',) at 16 kHz ──STFT 25 ms / hop 10 ms──> power (1 + n_fft/2, T)
+        ──mel filter bank──> (n_mels, T) ──log──> [DCT → MFCC] ──per-utterance mean/variance──> (T, F)
+
+``librosa`` (with ``soxr`` for resampling and ``soundfile`` for reading) installs from wheels next to
+any torch; ``torchaudio`` would pin its own torch version. It is imported lazily, on first use, so
+importing :mod:`rnnkit.data` stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FEATURE_KINDS = ("logmel", "mfcc")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How waveforms become frames; stored in a model directory so inference computes the same features.
+
+    Attributes:
+        kind: ``"logmel"`` (log mel-filter-bank energies) or ``"mfcc"`` (their DCT, ``n_mfcc`` coefficients).
+        sample_rate: every input is resampled to this rate first.
+        n_mels: mel bands; ``n_mfcc``: cepstral coefficients kept (mfcc only).
+        win_ms, hop_ms: analysis window and frame shift (10 ms → 100 frames per second).
+        cmvn: subtract each channel's mean and divide by its standard deviation over the utterance,
+            which removes loudness and channel differences (a microphone, a voice's spectral tilt).
+    """
+
+    kind: str = "logmel"
+    sample_rate: int = 16_000
+    n_mels: int = 40
+    n_mfcc: int = 13
+    win_ms: float = 25.0
+    hop_ms: float = 10.0
+    cmvn: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in FEATURE_KINDS:
+            raise ValueError(f"unknown feature kind {self.kind!r}; valid: {', '.join(FEATURE_KINDS)}")
+        if self.kind == "mfcc" and not 1 <= self.n_mfcc <= self.n_mels:
+            raise ValueError(f"n_mfcc must be in [1, n_mels={self.n_mels}], got {self.n_mfcc}")
+        if self.sample_rate < 4000 or self.n_mels < 1 or not 0 < self.hop_ms <= self.win_ms:
+            raise ValueError(f"invalid feature settings {self}")
+
+    @property
+    def dim(self) -> int:
+        """F, the size of one frame."""
+        return self.n_mfcc if self.kind == "mfcc" else self.n_mels
+
+    @property
+    def hop(self) -> int:
+        return round(self.sample_rate * self.hop_ms / 1000)
+
+    @property
+    def win(self) -> int:
+        return round(self.sample_rate * self.win_ms / 1000)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """The samples of an audio file as float32 in [-1, 1], shape (N,) or (N, channels), and its rate.
+
+    Anything libsndfile reads is accepted (WAV in 8/16/24/32-bit integer or float, also FLAC, OGG).
+    Raises ``FileNotFoundError`` for a missing path and a one-line ``ValueError`` for a file that is
+    not audio (a headerless .raw, a text file) or that holds no samples.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no audio file at {path}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path} is empty (0 bytes); give a WAV file")
+    try:
+        samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
+    except TypeError:  # libsndfile guessed headerless RAW (from the suffix) and wants its format
+        raise ValueError(f"{path} is headerless raw audio, not a WAV file; give it a header first, e.g. "
+                         f"`sox -t raw -r 16000 -e signed -b 16 -c 1 {path.name} {path.stem}.wav`") from None
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"{path} is not a readable WAV file ({reason})") from None
+    if samples.shape[0] == 0:
+        raise ValueError(f"{path} holds no audio samples")
+    return samples, int(rate)
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """(N,) or (N, channels) → (N,), the mean of the channels."""
+    return samples if samples.ndim == 1 else samples.mean(axis=1, dtype=np.float32)
+
+
+def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """(N,) at ``rate`` → (≈ N·target/rate,) at ``target`` (soxr, high quality); unchanged if equal."""
+    if rate == target:
+        return samples.astype(np.float32, copy=False)
+    import librosa
+
+    return librosa.resample(samples.astype(np.float32, copy=False), orig_sr=rate, target_sr=target).astype(np.float32)
+
+
+def load_audio(path: str | Path, sample_rate: int = 16_000) -> np.ndarray:
+    """Read ``path``, mix it to mono and resample it to ``sample_rate``: float32 (N,)."""
+    samples, rate = read_audio(path)
+    return resample(to_mono(samples), rate, sample_rate)
+
+
+def compute_features(samples: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """Frames of a mono waveform at ``cfg.sample_rate``: (N,) → float32 (T, F), T = 1 + N // hop.
+
+    Frames are centred on multiples of the hop (the signal is reflect-padded by half a window).
+    """
+    import librosa
+
+    if samples.ndim != 1 or samples.shape[0] == 0:
+        raise ValueError(f"expected a non-empty mono waveform (N,), got shape {samples.shape}")
+    x = samples.astype(np.float32, copy=False)
+    if x.shape[0] < cfg.win:  # shorter than one window: zero-pad (the extra frames are cut below)
+        x = np.pad(x, (0, cfg.win - x.shape[0]))
+    mel = librosa.feature.melspectrogram(y=x, sr=cfg.sample_rate, n_fft=cfg.win, hop_length=cfg.hop,
+                                         win_length=cfg.win, n_mels=cfg.n_mels, fmin=20.0, power=2.0)
+    feats = np.log(mel + 1e-8)  # (n_mels, T)
+    if cfg.kind == "mfcc":
+        feats = librosa.feature.mfcc(S=feats, n_mfcc=cfg.n_mfcc)
+    feats = feats.T.astype(np.float32)
+    if cfg.cmvn:
+        feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-5)
+    return np.ascontiguousarray(feats[: 1 + samples.shape[0] // cfg.hop])
+
+
+def wav_features(path: str | Path, cfg: FeatureConfig) -> np.ndarray:
+    """:func:`load_audio` then :func:`compute_features`: any audio file → (T, F)."""
+    return compute_features(load_audio(path, cfg.sample_rate), cfg)
+
+
+__all__ = ["FEATURE_KINDS", "FeatureConfig", "compute_features", "load_audio", "read_audio", "resample", "to_mono",
+           "wav_features"]

@@ -1,0 +1,312 @@
+"""Sentence transcription with CTC on **synthetic speech**: audio frames → characters, no alignment given.
+
+The corpus (:mod:`rnnkit.data.speech`) is espeak-ng speaking real phrases of Austen and Shakespeare;
+val and test are spoken by voices held out of training. The model (:class:`CTCRecognizer`) emits
+per-frame character log-probabilities and is trained with ``torch.nn.CTCLoss``, which sums over every
+alignment of the transcript to the frames. Val CER (greedy decoding) selects the best epoch; the
+test report adds prefix beam search, with and without a character bigram LM fitted on the training
+transcripts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rnnkit.checkpoint import CONFIG, ModelDirError, atomic_write, new_config, read_config, write_json
+from rnnkit.data.audio import FEATURE_KINDS, FeatureConfig, compute_features, load_audio
+from rnnkit.data.cache import cache_dir
+from rnnkit.data.speech import ALPHABET, SPLITS, SpeechCorpusConfig, build_speech_corpus, read_manifest
+from rnnkit.decode_ctc import BLANK, CharBigramLM, greedy_decode, prefix_beam_search
+from rnnkit.distributed import init_distributed
+from rnnkit.models import build_model, model_spec
+from rnnkit.models.ctc import FRONTENDS, CTCRecognizer, spec_augment
+from rnnkit.nn import CELLS
+from rnnkit.tasks.base import Task
+from rnnkit.text import BucketBatchSampler
+from rnnkit.train import TrainConfig, fit, resolve_device
+from rnnkit.wer import error_rates
+
+NUM_CLASSES = 1 + len(ALPHABET)
+
+
+@dataclass
+class SpeechCTCOptions:
+    """What to train (the ``rnnkit train speech-ctc`` flags). The corpus is synthetic speech (espeak-ng)."""
+
+    data: str = field(default="espeak", metadata={"help": "espeak (synthesise the corpus below) or a corpus folder "
+                                                          "holding manifest.jsonl"})
+    train_size: int = field(default=3000, metadata={"help": "espeak: training utterances"})
+    val_size: int = 300
+    test_size: int = 300
+    val_voices: int = field(default=10, metadata={"help": "espeak: voice variants held out for val"})
+    test_voices: int = field(default=15, metadata={"help": "espeak: voice variants held out for test"})
+    corpus_seed: int = field(default=0, metadata={"help": "espeak: seed of phrases, voices, speeds, noise"})
+    features: str = field(default="logmel", metadata={"choices": FEATURE_KINDS})
+    n_mels: int = 40
+    cell: str = field(default="gru", metadata={"choices": tuple(CELLS)})
+    hidden_size: int = 192
+    layers: int = 3
+    bidirectional: bool = True
+    subsample: int = field(default=3, metadata={"help": "front-end stride (frames of 10 ms per step)"})
+    frontend: str = field(default="stack", metadata={"choices": FRONTENDS})
+    dropout: float = 0.2
+    spec_augment: bool = field(default=False, metadata={"help": "mask random frequency bands and time spans in "
+                                                                "training (SpecAugment; pays off in long runs)"})
+    batch_size: int = 32
+    beam: int = field(default=8, metadata={"help": "prefix beam width for the test report (1: greedy only)"})
+    lm_weight: float = field(default=0.2, metadata={"help": "weight α of the character bigram LM in the beam search "
+                                                            "(0.2: best on val in the benchmark)"})
+    insertion_bonus: float = field(default=0.0, metadata={"help": "per-character bonus β with the LM"})
+
+    def corpus_config(self) -> SpeechCorpusConfig:
+        return SpeechCorpusConfig(train_size=self.train_size, val_size=self.val_size, test_size=self.test_size,
+                                  seed=self.corpus_seed, val_voices=self.val_voices, test_voices=self.test_voices)
+
+    def feature_config(self) -> FeatureConfig:
+        return FeatureConfig(kind=self.features, n_mels=self.n_mels)
+
+
+def encode_text(text: str) -> list[int]:
+    """Transcript → CTC classes (1 + position in :data:`ALPHABET`); other characters are an error."""
+    try:
+        return [ALPHABET.index(ch) + 1 for ch in text]
+    except ValueError:
+        bad = sorted({ch for ch in text if ch not in ALPHABET})
+        raise ValueError(f"transcript {text!r} has characters outside a-z, space and ': {bad}") from None
+
+
+def decode_text(labels: list[int]) -> str:
+    """CTC classes → text, with runs of spaces collapsed and the ends trimmed (as transcripts are written)."""
+    return " ".join("".join(ALPHABET[k - 1] for k in labels).split())
+
+
+def corpus_folder(opts: SpeechCTCOptions, log=print) -> Path:
+    return build_speech_corpus(opts.corpus_config(), log=log) if opts.data == "espeak" else Path(opts.data)
+
+
+def load_features(folder: Path, feature_cfg: FeatureConfig, log=print) -> dict[str, list[tuple[Tensor, str, str]]]:
+    """split → (features (T, F), transcript, voice) per utterance, cached as float16 npz under the cache."""
+    splits = read_manifest(folder)
+    items = [u for s in SPLITS for u in splits[s]]
+    manifest = (Path(folder) / "manifest.jsonl").read_bytes()
+    key = hashlib.sha256(manifest + str(Path(folder).resolve()).encode()
+                         + json.dumps(feature_cfg.to_dict()).encode()).hexdigest()[:16]
+    path = cache_dir() / "speech" / "features" / f"{key}.npz"
+    if path.is_file():
+        with np.load(path) as npz:
+            frames, offsets = npz["frames"], npz["offsets"]
+    else:
+        log(f"computing {feature_cfg.kind} features of {len(items)} utterances")
+        arrays = [compute_features(load_audio(u["audio"], feature_cfg.sample_rate), feature_cfg) for u in items]
+        frames = np.concatenate(arrays).astype(np.float16)
+        offsets = np.cumsum([0] + [a.shape[0] for a in arrays])
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+        def save(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                np.savez(f, frames=frames, offsets=offsets)
+
+        atomic_write(path, save)
+    out: dict[str, list[tuple[Tensor, str, str]]] = {s: [] for s in SPLITS}
+    for i, u in enumerate(items):
+        feats = torch.from_numpy(frames[offsets[i]:offsets[i + 1]].astype(np.float32))
+        out[u["split"]].append((feats, u["text"], str(u.get("voice", ""))))
+    return out
+
+
+@dataclass
+class SpeechBatch:
+    """features (B, T, F) zero-padded, lengths (B,), targets (sum of target lengths,), target_lengths (B,)."""
+
+    features: Tensor
+    lengths: Tensor
+    targets: Tensor
+    target_lengths: Tensor
+
+    def to(self, device: torch.device) -> SpeechBatch:
+        """Features to ``device``; lengths and targets stay on the CPU (CTCLoss moves targets itself, cuDNN
+        wants them there)."""
+        return SpeechBatch(self.features.to(device), self.lengths, self.targets, self.target_lengths)
+
+
+def collate(items: list[tuple[Tensor, str, str]]) -> SpeechBatch:
+    feats = torch.nn.utils.rnn.pad_sequence([f for f, _, _ in items], batch_first=True)
+    labels = [encode_text(t) for _, t, _ in items]
+    return SpeechBatch(feats, torch.tensor([f.shape[0] for f, _, _ in items]),
+                       torch.tensor([k for seq in labels for k in seq], dtype=torch.long),
+                       torch.tensor([len(seq) for seq in labels]))
+
+
+class SpeechCTCTask(Task):
+    """CTC loss on characters; val CER of greedy decoding selects the best epoch."""
+
+    name = "speech-ctc"
+    metric = "cer"
+    higher_is_better = False
+
+    def __init__(self, splits: dict[str, list[tuple[Tensor, str, str]]], *, batch_size: int, seed: int,
+                 beam: int = 1, lm: CharBigramLM | None = None, lm_weight: float = 0.0,
+                 insertion_bonus: float = 0.0, augment: bool = False) -> None:
+        self.splits, self.batch_size, self.seed, self.augment = splits, batch_size, seed, augment
+        self.beam, self.lm, self.lm_weight, self.insertion_bonus = beam, lm, lm_weight, insertion_bonus
+        self.ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
+        self.beam_splits: tuple[str, ...] = ("test",)  # beam search is slow: not on every validation
+        self._epoch_cache: tuple[tuple[int, int, int], list[SpeechBatch]] | None = None
+
+    def train_batches(self, epoch: int, rank: int = 0, world: int = 1) -> list[SpeechBatch]:
+        key = (epoch, rank, world)
+        if self._epoch_cache is None or self._epoch_cache[0] != key:
+            data = self.splits["train"]
+            sampler = BucketBatchSampler([f.shape[0] for f, _, _ in data], self.batch_size, shuffle=True,
+                                         seed=self.seed, num_replicas=world, rank=rank)
+            sampler.set_epoch(epoch)
+            self._epoch_cache = (key, [collate([data[i] for i in b]) for b in sampler])
+        return self._epoch_cache[1]
+
+    def loss(self, model: torch.nn.Module, batch: SpeechBatch, device: torch.device) -> tuple[Tensor, int]:
+        b = batch.to(device)
+        features = spec_augment(b.features, b.lengths) if self.augment else b.features
+        log_probs, out_lengths = model(features, b.lengths)
+        loss = self.ctc(log_probs.transpose(0, 1), b.targets, out_lengths, b.target_lengths)
+        return loss, int(b.target_lengths.sum())
+
+    @torch.no_grad()
+    def evaluate(self, model: torch.nn.Module, split: str, device: torch.device) -> dict[str, Any]:
+        data = self.splits[split]
+        log_probs, loss = utterance_log_probs(model, data, device)
+        refs = [text for _, text, _ in data]
+        searches = {"beam": (self.beam, 0.0, 0.0)} if split in self.beam_splits and self.beam > 1 else {}
+        if searches and self.lm is not None and self.lm_weight:
+            searches["beam_lm"] = (self.beam, self.lm_weight, self.insertion_bonus)
+        hyps = {"greedy": [decode_text(greedy_decode(lp)) for lp in log_probs]}
+        for name, (beam, alpha, bonus) in searches.items():
+            hyps[name] = [decode_text(prefix_beam_search(lp, beam, lm=self.lm, lm_weight=alpha,
+                                                         insertion_bonus=bonus)) for lp in log_probs]
+        report: dict[str, Any] = {**error_rates(refs, hyps["greedy"]), "loss": loss}
+        for name in searches:
+            rates = error_rates(refs, hyps[name])
+            report[f"{name}_cer"], report[f"{name}_wer"] = rates["cer"], rates["wer"]
+        report["examples"] = [{"ref": r, **{k: v[j] for k, v in hyps.items()}}
+                              for j, r in list(enumerate(refs))[:: max(1, len(refs) // 5)][:5]]
+        if split == "test":
+            report["by_voice"] = _by_voice([voice for _, _, voice in data], refs, hyps["greedy"])
+        return report
+
+
+@torch.no_grad()
+def utterance_log_probs(model: torch.nn.Module, data: list[tuple[Tensor, str, str]],
+                        device: torch.device) -> tuple[list[np.ndarray], float]:
+    """Per utterance, in ``data``'s order, the model's (T', C) log-probabilities; and the CTC loss per character.
+
+    Utterances run in batches of similar length (64 at a time) so little work goes to padding."""
+    model.eval()
+    order = sorted(range(len(data)), key=lambda i: data[i][0].shape[0])
+    out: list[np.ndarray] = [np.empty(0)] * len(data)
+    loss, count = 0.0, 0
+    for start in range(0, len(order), 64):
+        chunk = order[start:start + 64]
+        batch = collate([data[i] for i in chunk]).to(device)
+        log_probs, out_lengths = model(batch.features, batch.lengths)
+        loss += torch.nn.functional.ctc_loss(log_probs.transpose(0, 1), batch.targets, out_lengths,
+                                             batch.target_lengths, blank=BLANK, reduction="sum",
+                                             zero_infinity=True).item()
+        count += int(batch.target_lengths.sum())
+        for i, lp, n in zip(chunk, log_probs.cpu().numpy(), out_lengths.tolist(), strict=True):
+            out[i] = lp[:n]
+    return out, loss / max(1, count)
+
+
+def _by_voice(voices: list[str], refs: list[str], hyps: list[str]) -> dict[str, float]:
+    """Greedy CER per voice variant (the part after ``+``), worst first."""
+    groups: dict[str, tuple[list[str], list[str]]] = {}
+    for voice, r, h in zip(voices, refs, hyps, strict=True):
+        g = groups.setdefault(voice.rsplit("+", 1)[-1], ([], []))
+        g[0].append(r)
+        g[1].append(h)
+    rates = {v: round(float(error_rates(*g)["cer"]), 4) for v, g in groups.items()}
+    return dict(sorted(rates.items(), key=lambda kv: -kv[1]))
+
+
+def make_task(opts: SpeechCTCOptions, splits, lm: CharBigramLM | None, seed: int) -> SpeechCTCTask:
+    return SpeechCTCTask(splits, batch_size=opts.batch_size, seed=seed, beam=opts.beam, lm=lm,
+                         lm_weight=opts.lm_weight, insertion_bonus=opts.insertion_bonus, augment=opts.spec_augment)
+
+
+def train_speech_ctc(opts: SpeechCTCOptions, cfg: TrainConfig, out: Path, *, log=print) -> dict[str, Any]:
+    """Synthesise (cached) the corpus, train a recognizer into ``out`` and return its metrics."""
+    out = Path(out)
+    ctx = init_distributed(resolve_device(cfg.device).type)
+    log = log if ctx.is_main else (lambda _: None)
+    if ctx.is_main and (out / CONFIG).exists():
+        raise ModelDirError(f"{out} already holds a model; pass --resume {out} to continue it, or choose a new --out")
+    feature_cfg = opts.feature_config()
+    if ctx.is_main:  # synthesise and cache once; the other ranks then read the cache
+        load_features(corpus_folder(opts, log), feature_cfg, log)
+    ctx.barrier()
+    folder = corpus_folder(opts, log)
+    splits = load_features(folder, feature_cfg, log)
+    sizes = {s: len(v) for s, v in splits.items()}
+    if not all(sizes.values()):
+        raise ValueError(f"{folder} needs train, val and test utterances, got {sizes}")
+    labels = {s: [encode_text(t) for _, t, _ in v] for s, v in splits.items()}  # every transcript checked up front
+    lm = CharBigramLM.fit(labels["train"], NUM_CLASSES)
+    torch.manual_seed(cfg.seed)
+    spec = model_spec(CTCRecognizer, num_features=feature_cfg.dim, num_classes=NUM_CLASSES, cell=opts.cell,
+                      hidden_size=opts.hidden_size, num_layers=opts.layers, bidirectional=opts.bidirectional,
+                      subsample=opts.subsample, frontend=opts.frontend, dropout=opts.dropout)
+    model = build_model(spec)
+    corpus_meta = json.loads((folder / "corpus.json").read_text()) if (folder / "corpus.json").is_file() else {}
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / CONFIG, new_config("speech-ctc", model=spec, features=feature_cfg.to_dict(),
+                                            alphabet=ALPHABET, lm=lm.to_dict(), corpus=corpus_meta,
+                                            options=asdict(opts), train=asdict(cfg)))
+    params = sum(p.numel() for p in model.parameters())
+    kind = "synthetic speech (espeak-ng)" if corpus_meta.get("synthetic") else str(folder)
+    log(f"{kind}: {sizes} utterances; model {opts.cell} CTC, {params:,} parameters")
+    return _fit(model, splits, lm, opts, cfg, out, folder, corpus_meta, resume=False, log=log)
+
+
+def resume_speech_ctc(out: Path, *, log=print, **overrides: Any) -> dict[str, Any]:
+    """Continue a killed ``train_speech_ctc`` run from its directory."""
+    out = Path(out)
+    config = read_config(out, task="speech-ctc")
+    opts = SpeechCTCOptions(**config["options"])
+    cfg = TrainConfig.from_dict({**config["train"], **overrides})
+    folder = corpus_folder(opts, log)
+    splits = load_features(folder, FeatureConfig(**config["features"]), log)
+    return _fit(build_model(config["model"]), splits, CharBigramLM.from_dict(config["lm"]), opts, cfg, out, folder,
+                config["corpus"], resume=True, log=log)
+
+
+def _fit(model, splits, lm, opts, cfg, out, folder, corpus_meta, *, resume, log) -> dict[str, Any]:
+    task = make_task(opts, splits, lm, cfg.seed)
+    return fit(model, task, cfg, out, resume=resume, log=log, metadata={
+        "data": "synthetic speech (espeak-ng)" if corpus_meta.get("synthetic") else str(folder),
+        "synthetic": bool(corpus_meta.get("synthetic")), "corpus": str(folder),
+        "sizes": {s: len(v) for s, v in splits.items()}, "voices": corpus_meta.get("voices", {}),
+        "cell": opts.cell, "parameters": sum(p.numel() for p in model.parameters()),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+
+def describe(result: dict[str, Any]) -> str:
+    """Test CER/WER per decoder, and a few transcripts."""
+    test = result["test"]
+    label = "synthetic speech, held-out voices" if result.get("synthetic") else result.get("data", "")
+    lines = [f"test ({label}, {test['n']} utterances): greedy CER {test['cer']:.3f}, WER {test['wer']:.3f}"]
+    for name in ("beam", "beam_lm"):
+        if f"{name}_cer" in test:
+            lines.append(f"  {name.replace('_', ' + ')}: CER {test[name + '_cer']:.3f}, WER {test[name + '_wer']:.3f}")
+    lines.append(f"({result['train_seconds']:.0f} s training, {result['steps']} updates; best val CER "
+                 f"{result['best_val']['cer']:.3f} at epoch {result['best_val']['epoch']})")
+    lines += [f"  ref: {ex['ref']}\n  hyp: {ex['greedy']}" for ex in test["examples"][:3]]
+    return "\n".join(lines)
