@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 
 import pytest
 import torch
@@ -249,3 +250,51 @@ def test_native_kernel_without_bias():
     g1 = torch.autograd.grad(ref(x)[0].sum(), ref.weight_hh_l0)[0]
     g2 = torch.autograd.grad(native(x)[0].sum(), native.weight_hh_l0)[0]
     torch.testing.assert_close(g2, g1, atol=1e-12, rtol=1e-10)
+
+
+def _compiled_available():
+    from rnnkit.nn import cpu_infer
+
+    if os.environ.get("CI"):
+        assert cpu_infer.load() is not None, "CI must build the compiled CPU inference loop (g++ and ninja)"
+    return cpu_infer.load() is not None
+
+
+@pytest.mark.parametrize("cell", ["gru", "gru-reset-before"])
+@pytest.mark.parametrize("bidirectional,bias,batch", [(False, True, 1), (True, True, 3), (False, False, 2)])
+def test_compiled_inference_equals_the_reference(cell, bidirectional, bias, batch):
+    if not _compiled_available():
+        pytest.skip("no C++ toolchain for the compiled inference loop")
+    torch.manual_seed(6)
+    ref = Recurrent(cell, E, H, 2, bidirectional=bidirectional, bias=bias, backend="reference").eval()
+    fast = Recurrent(cell, E, H, 2, bidirectional=bidirectional, bias=bias).eval()
+    fast.load_state_dict(ref.state_dict())
+    x = torch.randn(11, batch, E)
+    h0 = torch.randn(2 * (2 if bidirectional else 1), batch, H)
+    with torch.no_grad():
+        expected, expected_h = ref(x, h0)
+        out, h = fast(x, h0)
+        with torch.no_grad():  # the weight cache follows in-place updates of the weights
+            fast.weight_hh_l0.mul_(0.5)
+            ref.weight_hh_l0.mul_(0.5)
+        again, _ = fast(x, h0)
+    torch.testing.assert_close(out, expected, **TOL)
+    torch.testing.assert_close(h, expected_h, **TOL)
+    torch.testing.assert_close(again, ref(x, h0)[0].detach(), **TOL)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "rnn-relu", "lstm", "gru", "gru-reset-before"])
+def test_compiled_step_equals_forward(cell):
+    if not _compiled_available():
+        pytest.skip("no C++ toolchain for the compiled inference loop")
+    torch.manual_seed(7)
+    layer = Recurrent(cell, E, H, 2).eval()
+    x = torch.randn(6, 2, E)
+    with torch.no_grad():
+        out, final = layer(x)
+        state = None
+        for t in range(6):
+            y, state = layer.step(x[t], state)
+            torch.testing.assert_close(y, out[t], **TOL)
+    for a, b in zip(_flat(state), _flat(final), strict=True):
+        torch.testing.assert_close(a, b, **TOL)

@@ -13,11 +13,14 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.nn import cpu_infer
 from rnnkit.nn.cells import RecurrentCell, State, Trace, get_cell, init_parameters
 from rnnkit.nn.fused import flatten_for_cudnn, fused_step, run_fused
 from rnnkit.nn.native import NATIVE_KERNELS, NATIVE_STEPS
 
 BACKENDS = ("auto", "reference", "fused", "native")
+COMPILED_CELLS = ("rnn", "rnn-relu", "lstm", "gru", "gru-reset-before")  # cells csrc/infer.cpp implements
+COMPILED_SEQUENCE_CELLS = ("gru", "gru-reset-before")  # where it beats torch.nn on whole sequences
 
 
 def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
@@ -90,6 +93,7 @@ class Recurrent(nn.Module):
                     names.append(kind + suffix)
                 self._weight_names.append(names)
         self.forget_bias = forget_bias
+        self._transposed = cpu_infer.TransposedWeights()
         self.reset_parameters()
 
     def _resolve_backend(self, backend: str) -> str:
@@ -204,7 +208,10 @@ class Recurrent(nn.Module):
             self._check_state(state, B)
 
         trace: Trace | None = {} if record else None
-        if self.backend == "fused" and not record:
+        if (not record and lengths is None and self.backend != "reference"
+                and self.cell.name in COMPILED_SEQUENCE_CELLS and cpu_infer.usable(x, self._flat_weights())):
+            out, final = self._forward_compiled(x, state)
+        elif self.backend == "fused" and not record:
             out, final = run_fused(self.cell.fused_mode, x, state, self._flat_weights(), has_bias=self.bias,
                                    num_layers=self.num_layers, dropout=self.dropout, training=self.training,
                                    bidirectional=self.bidirectional, lengths=lengths)
@@ -255,6 +262,23 @@ class Recurrent(nn.Module):
                     trace[key] = torch.cat([value, value.new_zeros(T - steps, *value.shape[1:])])
         return out, _map_state(lambda *parts: torch.stack(parts), *finals)
 
+    def _forward_compiled(self, x: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """Inference of the GRUs with the compiled loop (``cpu_infer``): same function, no lengths."""
+        layer_input, finals = x, []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.num_directions):
+                index = layer * self.num_directions + direction
+                inp = layer_input.flip(0) if direction else layer_input
+                out, final = cpu_infer.gru_sequence(self.cell.name, inp, state[index], self._weights(index),
+                                                    self._transposed)
+                outputs.append(out.flip(0) if direction else out)
+                finals.append(final)
+            layer_input = torch.cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]
+            if self.dropout > 0 and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, self.training)
+        return layer_input, torch.stack(finals)
+
     def _run_direction(self, x: Tensor, state: State, weights, mask: Tensor | None, trace: Trace | None,
                        name: str) -> tuple[Tensor, State]:
         """The BPTT unroll of one direction of one layer: x (T, B, I) -> outputs (T, B, H), final state."""
@@ -295,7 +319,11 @@ class Recurrent(nn.Module):
             state = self.zero_state(x.shape[0], like=x)
         else:
             self._check_state(state, x.shape[0])
-        if self.backend == "fused":
+        if (self.backend != "reference" and self.cell.name in COMPILED_CELLS
+                and cpu_infer.usable(x, self._flat_weights())):
+            name, transposed = self.cell.name, self._transposed
+            step = lambda inp, s, *w: cpu_infer.cell_step(name, inp, s, w, transposed)  # noqa: E731
+        elif self.backend == "fused":
             mode = self.cell.fused_mode
             step = lambda inp, s, *w: fused_step(mode, inp, s, *w)  # noqa: E731
         elif self.backend == "native":
