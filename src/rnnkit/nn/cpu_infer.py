@@ -84,11 +84,20 @@ def gru_sequence(cell: str, x: Tensor, h0: Tensor, weights, transposed: Transpos
     return out, h
 
 
-def cell_step(cell: str, x: Tensor, state, weights, transposed: TransposedWeights):
-    """One step of any cell: x (B, I), state h or (h, c) → the new state."""
-    w_ih, w_hh, b_ih, b_hh = weights
-    G = w_ih.shape[0]
-    h, c = state if isinstance(state, tuple) else (state, state)
-    result = load().cell_step(cell, x.contiguous(), h.contiguous(), c, transposed(w_ih),
-                              _bias(b_ih, G, x).contiguous(), transposed(w_hh), _bias(b_hh, G, x).contiguous())
-    return (result[0], result[1]) if isinstance(state, tuple) else result[0]
+def stack_weights(layers, transposed: TransposedWeights) -> list[Tensor]:
+    """Per layer [W_ihᵀ, b_ih, W_hhᵀ, b_hh] as the compiled step wants them (zeros for missing biases)."""
+    flat = []
+    for w_ih, w_hh, b_ih, b_hh in layers:
+        G = w_ih.shape[0]
+        flat += [transposed(w_ih), _bias(b_ih, G, w_ih).contiguous(),
+                 transposed(w_hh), _bias(b_hh, G, w_ih).contiguous()]
+    return flat
+
+
+def stack_step(cell: str, x: Tensor, state, weights: list[Tensor]):
+    """One step of every layer: x (B, I), state (L, B, H) or a pair → (top output (B, H), new state)."""
+    if isinstance(state, tuple):
+        out, h, c = load().stack_step(cell, x.contiguous(), state[0].contiguous(), state[1].contiguous(), weights)
+        return out, (h, c)
+    out, h = load().stack_step(cell, x.contiguous(), state.contiguous(), state, weights)
+    return out, h

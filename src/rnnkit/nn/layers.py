@@ -319,11 +319,11 @@ class Recurrent(nn.Module):
             state = self.zero_state(x.shape[0], like=x)
         else:
             self._check_state(state, x.shape[0])
-        if (self.backend != "reference" and self.cell.name in COMPILED_CELLS
-                and cpu_infer.usable(x, self._flat_weights())):
-            name, transposed = self.cell.name, self._transposed
-            step = lambda inp, s, *w: cpu_infer.cell_step(name, inp, s, w, transposed)  # noqa: E731
-        elif self.backend == "fused":
+        compiled = self.backend != "reference" and self.cell.name in COMPILED_CELLS
+        if compiled and (self.dropout == 0 or not self.training) and cpu_infer.usable(x, self._flat_weights()):
+            weights = cpu_infer.stack_weights([self._weights(i) for i in range(self.num_layers)], self._transposed)
+            return cpu_infer.stack_step(self.cell.name, x, state, weights)
+        if self.backend == "fused":
             mode = self.cell.fused_mode
             step = lambda inp, s, *w: fused_step(mode, inp, s, *w)  # noqa: E731
         elif self.backend == "native":

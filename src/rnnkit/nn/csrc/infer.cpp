@@ -79,7 +79,7 @@ std::vector<torch::Tensor> gru_sequence(const torch::Tensor& gi, const torch::Te
   return {out, h};
 }
 
-// One step of any cell (streaming): x (B, I), h (B, H)[, c (B, H)] -> new h[, new c].
+// One step of any cell: x (B, I), h (B, H)[, c (B, H)] -> new h[, new c].
 std::vector<torch::Tensor> cell_step(const std::string& cell, const torch::Tensor& x, const torch::Tensor& h,
                                      const torch::Tensor& c, const torch::Tensor& w_ih_t, const torch::Tensor& b_ih,
                                      const torch::Tensor& w_hh_t, const torch::Tensor& b_hh) {
@@ -125,7 +125,27 @@ std::vector<torch::Tensor> cell_step(const std::string& cell, const torch::Tenso
   return {hn};
 }
 
+// One step of a whole stack of layers (streaming), one call from Python per step:
+// x (B, I), h (L, B, H)[, c (L, B, H)], weights = per layer [W_ih^T, b_ih, W_hh^T, b_hh]
+// -> {top output (B, H), new h (L, B, H)[, new c (L, B, H)]}.
+std::vector<torch::Tensor> stack_step(const std::string& cell, const torch::Tensor& x, const torch::Tensor& h,
+                                      const torch::Tensor& c, const std::vector<torch::Tensor>& weights) {
+  const int64_t L = h.size(0);
+  const bool lstm = kind_of(cell) == Kind::Lstm;
+  std::vector<torch::Tensor> hs, cs;
+  torch::Tensor inp = x;
+  for (int64_t l = 0; l < L; ++l) {
+    auto r = cell_step(cell, inp, h[l], lstm ? c[l] : h[l], weights[4 * l], weights[4 * l + 1], weights[4 * l + 2],
+                       weights[4 * l + 3]);
+    hs.push_back(r[0]);
+    if (lstm) cs.push_back(r[1]);
+    inp = r[0];
+  }
+  if (lstm) return {inp, torch::stack(hs), torch::stack(cs)};
+  return {inp, torch::stack(hs)};
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("stack_step", &stack_step, "one step of a stack of layers (inference)");
   m.def("gru_sequence", &gru_sequence, "GRU over a sequence (inference)");
-  m.def("cell_step", &cell_step, "one step of any rnnkit cell (inference)");
 }
