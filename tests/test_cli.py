@@ -29,5 +29,6 @@ def test_bench_quick_writes_results(tmp_path, capsys):
     backends = {(r["cell"], r["backend"]) for r in payload["records"]}
     assert ("gru-reset-before", "native") in backends and ("lstm", "fused") in backends
     assert {s["cell"] for s in payload["streaming"]} == {"rnn", "rnn-relu", "lstm", "gru", "gru-reset-before"}
-    assert payload["training_loop"]["ratio"] > 0 and "cpu" in payload["machine"]
+    assert [loop["task"] for loop in payload["training_loop"]] == ["sentiment", "translate"]
+    assert all(loop["ratio"] > 0 for loop in payload["training_loop"]) and "cpu" in payload["machine"]
     assert "Streaming at batch 1" in md.read_text() and png.stat().st_size > 1000

@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from rnnkit.benchmark import time_interleaved
 from rnnkit.nn import CELLS, Recurrent
+from rnnkit.tasks.base import Task
 
 TORCH_TWIN = {"rnn": "RNN_TANH", "rnn-relu": "RNN_RELU", "lstm": "LSTM", "gru": "GRU", "gru-reset-before": "GRU"}
 
@@ -128,41 +130,46 @@ def bench_denormals(*, T: int = 400, B: int = 16, E: int = 32, H: int = 128, rep
             "slowdown_without_flush": result["not flushed"] / result["flushed"]}
 
 
-def bench_training_loop(*, batches: int = 30, B: int = 32, T: int = 40, vocab: int = 5000, cell: str = "lstm",
-                        hidden: int = 256, repeats: int = 3) -> dict:
-    """tokens/s of ``rnnkit.train.fit`` vs a minimal hand-written loop (same model, batches, optimizer,
-    clipping); the ratio is the loop's overhead. Batches hold random token ids: only speed is measured."""
-    from rnnkit.models import RecurrentClassifier
-    from rnnkit.tasks.sentiment import TextClassificationTask
-    from rnnkit.text import EncodedDataset
+class _FixedBatches(Task):
+    """A task over ready-made batches, for timing the loop around a model's loss."""
+
+    name, metric, higher_is_better = "bench", "loss", False
+
+    def __init__(self, batches: list, loss_fn: Callable) -> None:
+        self.batches, self.loss_fn = batches, loss_fn
+
+    def train_batches(self, epoch: int, rank: int = 0, world: int = 1) -> list:
+        return self.batches
+
+    def loss(self, model, batch, device):
+        return self.loss_fn(model, batch)
+
+    @torch.no_grad()
+    def evaluate(self, model, split: str, device) -> dict:
+        model.eval()
+        return {"loss": float(self.loss_fn(model, self.batches[0])[0])}
+
+
+def _loop_overhead(new_model: Callable[[], torch.nn.Module], batches: list, loss_fn: Callable,
+                   repeats: int) -> dict:
+    """items/s of ``fit`` and of the minimal loop below on the same model, batches and optimizer."""
     from rnnkit.train import TrainConfig, fit
 
-    g = torch.Generator().manual_seed(0)
-    n = batches * B
-    lengths = torch.randint(T // 2, T + 1, (n,), generator=g).tolist()
-    ids = [torch.randint(4, vocab, (k,), generator=g).tolist() for k in lengths]
-    data = EncodedDataset(ids, torch.randint(0, 2, (n,), generator=g).tolist(), list(range(n)))
-    small = EncodedDataset(ids[:B], data.labels[:B], list(range(B)))
-    task = TextClassificationTask({"train": data, "val": small, "test": small}, ["a", "b"], batch_size=B, seed=0)
-    tokens = sum(lengths)
-
-    def new_model() -> torch.nn.Module:
-        torch.manual_seed(0)
-        return RecurrentClassifier(vocab, 2, cell=cell, embed_dim=128, hidden_size=hidden)
+    task = _FixedBatches(batches, loss_fn)
+    items = sum(batch[-1] for batch in batches)  # every batch carries its item count last
 
     def hand_loop() -> None:
         model = new_model()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         model.train()
-        for batch in task.train_batches(0):
-            logits = model(batch.tokens, batch.lengths)
-            loss = torch.nn.functional.cross_entropy(logits, batch.labels)
+        for batch in batches:
+            loss, _ = loss_fn(model, batch)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
 
-    fit_rates = []
+    fit_rates: list[float] = []
 
     def rnnkit_fit() -> None:
         with tempfile.TemporaryDirectory() as out:
@@ -180,11 +187,67 @@ def bench_training_loop(*, batches: int = 30, B: int = 32, T: int = 40, vocab: i
         hand_loop()
         hand_times.append(time.perf_counter() - start)
         rnnkit_fit()
-    hand_rate = tokens / sorted(hand_times)[len(hand_times) // 2]
+    hand_rate = items / sorted(hand_times)[len(hand_times) // 2]
     fit_rate = sorted(fit_rates)[len(fit_rates) // 2]
-    return {"cell": cell, "batches": batches, "B": B, "T": T, "hidden": hidden, "tokens": tokens,
-            "hand_written_tokens_per_s": hand_rate, "rnnkit_fit_tokens_per_s": fit_rate,
+    return {"items": items, "hand_written_tokens_per_s": hand_rate, "rnnkit_fit_tokens_per_s": fit_rate,
             "ratio": fit_rate / hand_rate}
+
+
+def bench_training_loop(*, batches: int = 30, B: int = 32, T: int = 40, vocab: int = 5000, cell: str = "lstm",
+                        hidden: int = 256, repeats: int = 3) -> dict:
+    """Sentiment: tokens/s of ``fit`` vs a minimal hand-written loop (same classifier, batches, optimizer,
+    clipping); the ratio is the loop's overhead. Random token ids: only speed is measured."""
+    from rnnkit.models import RecurrentClassifier
+    from rnnkit.text import PadCollator
+
+    g = torch.Generator().manual_seed(0)
+    collate = PadCollator()
+    data = []
+    for _ in range(batches):
+        lengths = torch.randint(T - 3, T + 1, (B,), generator=g).tolist()  # bucketed, as the task batches
+        batch = collate([(torch.randint(4, vocab, (k,), generator=g).tolist(), int(torch.randint(0, 2, (1,))))
+                         for k in lengths])
+        data.append((batch.tokens, batch.lengths, batch.labels, int(batch.lengths.sum())))
+
+    def loss_fn(model, batch):
+        tokens, lengths, labels, n = batch
+        return torch.nn.functional.cross_entropy(model(tokens, lengths), labels), n
+
+    def new_model() -> torch.nn.Module:
+        torch.manual_seed(0)
+        return RecurrentClassifier(vocab, 2, cell=cell, embed_dim=128, hidden_size=hidden)
+
+    return {"task": "sentiment", "cell": cell, "batches": batches, "B": B, "T": T, "hidden": hidden,
+            **_loop_overhead(new_model, data, loss_fn, repeats)}
+
+
+def bench_translate_loop(*, batches: int = 20, B: int = 64, T: int = 20, vocab: int = 4000, hidden: int = 256,
+                         repeats: int = 3) -> dict:
+    """Translation: target tokens/s of ``fit`` vs a minimal loop for the default seq2seq (GRU, Luong)."""
+    from rnnkit.models.seq2seq import Seq2Seq, sequence_loss
+    from rnnkit.text import PadCollator
+
+    g = torch.Generator().manual_seed(0)
+    collate = PadCollator()
+    data = []
+    for _ in range(batches):
+        src = collate([torch.randint(4, vocab, (k,), generator=g).tolist()
+                       for k in torch.randint(T - 3, T + 1, (B,), generator=g).tolist()])
+        tgt = collate([[2, *torch.randint(4, vocab, (k,), generator=g).tolist(), 3]
+                       for k in torch.randint(T - 3, T + 1, (B,), generator=g).tolist()])
+        data.append((src.tokens, src.lengths, tgt.tokens, int((tgt.tokens[:, 1:] != 0).sum())))
+
+    def loss_fn(model, batch):
+        src, lengths, tgt, _ = batch
+        logits, _ = model(src, lengths, tgt[:, :-1])
+        return sequence_loss(logits, tgt[:, 1:])
+
+    def new_model() -> torch.nn.Module:
+        torch.manual_seed(0)
+        return Seq2Seq(vocab, vocab, hidden_size=hidden, embed_dim=hidden)
+
+    return {"task": "translate", "cell": "gru", "batches": batches, "B": B, "T": T, "hidden": hidden,
+            **_loop_overhead(new_model, data, loss_fn, repeats)}
 
 
 SHAPES = {"quick": [dict(B=4, T=8, E=8, H=16)],
@@ -205,6 +268,10 @@ def run_suite(*, quick: bool = False, device: str = "cpu", repeats: int = 5, log
     streaming = [bench_streaming(cell, **stream_shape, repeats=r, device=device) for cell in CELLS]
     log("streaming done")
     denormals = bench_denormals(T=20, H=16, repeats=1) if quick else bench_denormals(repeats=r)
-    loop = (bench_training_loop(batches=3, B=4, T=6, vocab=50, hidden=16, repeats=1) if quick
-            else bench_training_loop(repeats=max(3, r // 2)))
-    return {"layers": layers, "streaming": streaming, "denormals": denormals, "training_loop": loop}
+    if quick:
+        loops = [bench_training_loop(batches=3, B=4, T=6, vocab=50, hidden=16, repeats=1),
+                 bench_translate_loop(batches=2, B=4, T=6, vocab=50, hidden=16, repeats=1)]
+    else:
+        loops = [bench_training_loop(repeats=max(3, r // 2)), bench_translate_loop(repeats=max(3, r // 2))]
+    log("training loops done")
+    return {"layers": layers, "streaming": streaming, "denormals": denormals, "training_loop": loops}
