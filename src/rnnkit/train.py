@@ -21,6 +21,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from rnnkit.checkpoint import (
+    CONFIG,
     HISTORY,
     METRICS,
     ModelDirError,
@@ -76,6 +77,30 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _quiet(_: str) -> None:
+    """The log of ranks other than 0."""
+
+
+def new_run(out: Path, cfg: TrainConfig, log: Callable[[str], None]) -> tuple[Path, DistContext, Callable]:
+    """Start a run into the model directory ``out``: join the process group (under torchrun), refuse a
+    directory that already holds a model, and silence the log on ranks other than 0."""
+    out = Path(out)
+    ctx = init_distributed(resolve_device(cfg.device).type)
+    if ctx.is_main and (out / CONFIG).exists():
+        raise ModelDirError(f"{out} already holds a model; pass --resume {out} to continue it, or choose a new --out")
+    ctx.barrier()
+    return out, ctx, log if ctx.is_main else _quiet
+
+
+def resumed_run(config: dict, options: Callable[..., Any], overrides: dict[str, Any],
+                log: Callable[[str], None]) -> tuple[Any, TrainConfig, Callable]:
+    """The options and training settings a killed run was started with (runtime ``overrides`` applied),
+    read from its ``config.json``, with the process group joined and the log of ranks > 0 silenced."""
+    cfg = TrainConfig.from_dict({**config["train"], **overrides})
+    ctx = init_distributed(resolve_device(cfg.device).type)
+    return options(**config["options"]), cfg, log if ctx.is_main else _quiet
 
 
 def resolve_device(name: str = "auto") -> torch.device:

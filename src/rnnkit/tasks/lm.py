@@ -17,16 +17,15 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnkit.checkpoint import CONFIG, ModelDirError, load_weights, new_config, read_config, write_json
+from rnnkit.checkpoint import CONFIG, load_weights, new_config, read_config, write_json
 from rnnkit.data.corpora import TextCorpus, read_text_file, read_wikitext
 from rnnkit.data.registry import get_spec, load
-from rnnkit.distributed import init_distributed
 from rnnkit.models import LanguageModel, build_model, model_spec
 from rnnkit.models.ngram import baseline_report
 from rnnkit.nn import CELLS
 from rnnkit.tasks.base import Task
 from rnnkit.text import EOS, TextEncoder
-from rnnkit.train import TrainConfig, fit, resolve_device
+from rnnkit.train import TrainConfig, fit, new_run, resumed_run
 
 
 @dataclass
@@ -156,12 +155,7 @@ class LanguageModelTask(Task):
 
 
 def train_lm(opts: LMOptions, cfg: TrainConfig, out: Path, *, log=print) -> dict[str, Any]:
-    out = Path(out)
-    ctx = init_distributed(resolve_device(cfg.device).type)
-    log = log if ctx.is_main else (lambda _: None)
-    if ctx.is_main and (out / CONFIG).exists():
-        raise ModelDirError(f"{out} already holds a model; pass --resume {out} to continue it, or choose a new --out")
-    ctx.barrier()
+    out, ctx, log = new_run(out, cfg, log)
     corpus = load_corpus(opts.data)
     encoder = build_encoder(opts, corpus)
     streams = {s: encode_stream(encoder, getattr(corpus, s)) for s in ("train", "val", "test")}
@@ -188,10 +182,7 @@ def train_lm(opts: LMOptions, cfg: TrainConfig, out: Path, *, log=print) -> dict
 def resume_lm(out: Path, *, log=print, **overrides: Any) -> dict[str, Any]:
     out = Path(out)
     config = read_config(out, task="lm")
-    opts = LMOptions(**config["options"])
-    cfg = TrainConfig.from_dict({**config["train"], **overrides})
-    if not init_distributed(resolve_device(cfg.device).type).is_main:
-        log = lambda _: None  # noqa: E731
+    opts, cfg, log = resumed_run(config, LMOptions, overrides, log)
     corpus = load_corpus(opts.data)
     encoder = TextEncoder.from_config(config["text"], out)
     streams = {s: encode_stream(encoder, getattr(corpus, s)) for s in ("train", "val", "test")}

@@ -18,13 +18,12 @@ from torch.nn import functional as F
 
 from rnnkit.checkpoint import CONFIG, WEIGHTS, ModelDirError, load_weights, new_config, read_config, write_json
 from rnnkit.data import TextClassificationData, load_text_classification
-from rnnkit.distributed import init_distributed
 from rnnkit.metrics import classification_report
 from rnnkit.models import BagOfWordsClassifier, RecurrentClassifier, build_model, model_spec
 from rnnkit.nn import CELLS
 from rnnkit.tasks.base import Task
 from rnnkit.text import Batch, BucketBatchSampler, EncodedDataset, PadCollator, TextEncoder
-from rnnkit.train import TrainConfig, fit, resolve_device
+from rnnkit.train import TrainConfig, fit, new_run, resumed_run
 
 MODEL_CHOICES = (*CELLS, "bow")
 
@@ -133,12 +132,7 @@ def _encode(encoder: TextEncoder, data: TextClassificationData) -> dict[str, Enc
 
 def train_sentiment(opts: SentimentOptions, cfg: TrainConfig, out: Path, *, log=print) -> dict[str, Any]:
     """Train a new model into ``out`` (a model directory) and return its metrics."""
-    out = Path(out)
-    ctx = init_distributed(resolve_device(cfg.device).type)
-    log = log if ctx.is_main else _quiet
-    if ctx.is_main and (out / CONFIG).exists():
-        raise ModelDirError(f"{out} already holds a model; pass --resume {out} to continue it, or choose a new --out")
-    ctx.barrier()
+    out, ctx, log = new_run(out, cfg, log)
     data = load_data(opts)
     log(f"{data.name}: {data.sizes()} examples, labels {data.labels}, split {data.split.get('method')}")
     if not data.train or not data.val or not data.test:
@@ -209,18 +203,11 @@ def resume_sentiment(out: Path, *, log=print, **overrides: Any) -> dict[str, Any
     """Continue a killed ``train_sentiment`` run from its directory, with the settings it was started with."""
     out = Path(out)
     config = read_config(out, task="sentiment")
-    opts = SentimentOptions(**config["options"])
-    cfg = TrainConfig.from_dict({**config["train"], **overrides})
-    if not init_distributed(resolve_device(cfg.device).type).is_main:
-        log = _quiet
+    opts, cfg, log = resumed_run(config, SentimentOptions, overrides, log)
     encoder = TextEncoder.from_config(config["text"], out)
     data = load_data(opts)
     model = build_model(config["model"])
     return _fit(model, data, _encode(encoder, data), opts, cfg, out, resume=True, log=log)
-
-
-def _quiet(_: str) -> None:
-    """The log of ranks other than 0."""
 
 
 def _fit(model, data, splits, opts, cfg, out, *, resume, log) -> dict[str, Any]:

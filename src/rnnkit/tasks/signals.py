@@ -32,13 +32,12 @@ from rnnkit.data import (
     stratified_split,
 )
 from rnnkit.data.motion import GravitySplit, SensorAugment, sensor_triplets
-from rnnkit.distributed import init_distributed
 from rnnkit.models import build_model, model_spec
 from rnnkit.models.classifier import POOLINGS
 from rnnkit.models.sequence_classifier import FRONTENDS, SequenceClassifier
 from rnnkit.nn import CELLS
 from rnnkit.tasks.sequence import SequenceClassificationTask, predict_proba, run_fit
-from rnnkit.train import TrainConfig, resolve_device
+from rnnkit.train import TrainConfig, new_run, resumed_run
 
 SIGNAL_TASKS = ("speech-digits", "activity")
 CONFUSABLE = (("SITTING", "STANDING"),)  # pairs every report names when both classes exist
@@ -206,12 +205,7 @@ def build_signal_classifier(opts: SignalOptions, input_size: int, num_classes: i
 
 def train_signals(opts: SignalOptions, cfg: TrainConfig, out: Path, *, log=print) -> dict[str, Any]:
     """Train a new signal classifier into ``out`` (a model directory) and return its metrics."""
-    out = Path(out)
-    ctx = init_distributed(resolve_device(cfg.device).type)
-    log = log if ctx.is_main else _quiet
-    if ctx.is_main and (out / CONFIG).exists():
-        raise ModelDirError(f"{out} already holds a model; pass --resume {out} to continue it, or choose a new --out")
-    ctx.barrier()
+    out, ctx, log = new_run(out, cfg, log)
     data = load_signal_data(opts.data, seed=opts.split_seed, hapt_split=opts.hapt_split)
     log(f"{data.name}: {data.sizes()} sequences of {data.length_range()} frames, {data.num_channels} channels, "
         f"labels {data.labels}, split {data.split.get('method')}")
@@ -235,17 +229,10 @@ def resume_signals(out: Path, *, log=print, **overrides: Any) -> dict[str, Any]:
     """Continue a killed ``train_signals`` run from its directory, with the settings it was started with."""
     out = Path(out)
     config = _read_signal_config(out)
-    opts = OPTIONS[config["task"]](**config["options"])
-    cfg = TrainConfig.from_dict({**config["train"], **overrides})
-    if not init_distributed(resolve_device(cfg.device).type).is_main:
-        log = _quiet
+    opts, cfg, log = resumed_run(config, OPTIONS[config["task"]], overrides, log)
     data = load_signal_data(opts.data, seed=opts.split_seed, hapt_split=opts.hapt_split)
     model = build_model(config["model"])
     return _fit(model, data, SignalFeatures.from_dict(config["features"]), opts, cfg, out, resume=True, log=log)
-
-
-def _quiet(_: str) -> None:
-    """The log of ranks other than 0."""
 
 
 def _fit(model, data: SequenceData, features: SignalFeatures, opts: SignalOptions, cfg: TrainConfig, out: Path, *,

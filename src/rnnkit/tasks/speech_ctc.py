@@ -21,18 +21,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.checkpoint import CONFIG, ModelDirError, atomic_write, new_config, read_config, write_json
+from rnnkit.checkpoint import CONFIG, atomic_write, new_config, read_config, write_json
 from rnnkit.data.audio import FEATURE_KINDS, FeatureConfig, compute_features, load_audio
 from rnnkit.data.cache import cache_dir
 from rnnkit.data.speech import ALPHABET, SPLITS, SpeechCorpusConfig, build_speech_corpus, read_manifest
 from rnnkit.decode_ctc import BLANK, CharBigramLM, greedy_decode, prefix_beam_search
-from rnnkit.distributed import init_distributed
 from rnnkit.models import build_model, model_spec
 from rnnkit.models.ctc import FRONTENDS, CTCRecognizer, spec_augment
 from rnnkit.nn import CELLS
 from rnnkit.tasks.base import Task
 from rnnkit.text import BucketBatchSampler
-from rnnkit.train import TrainConfig, fit, resolve_device
+from rnnkit.train import TrainConfig, fit, new_run, resumed_run
 from rnnkit.wer import error_rates
 
 NUM_CLASSES = 1 + len(ALPHABET)
@@ -243,11 +242,7 @@ def make_task(opts: SpeechCTCOptions, splits, lm: CharBigramLM | None, seed: int
 
 def train_speech_ctc(opts: SpeechCTCOptions, cfg: TrainConfig, out: Path, *, log=print) -> dict[str, Any]:
     """Synthesise (cached) the corpus, train a recognizer into ``out`` and return its metrics."""
-    out = Path(out)
-    ctx = init_distributed(resolve_device(cfg.device).type)
-    log = log if ctx.is_main else (lambda _: None)
-    if ctx.is_main and (out / CONFIG).exists():
-        raise ModelDirError(f"{out} already holds a model; pass --resume {out} to continue it, or choose a new --out")
+    out, ctx, log = new_run(out, cfg, log)
     feature_cfg = opts.feature_config()
     if ctx.is_main:  # synthesise and cache once; the other ranks then read the cache
         load_features(corpus_folder(opts, log), feature_cfg, log)
@@ -280,8 +275,7 @@ def resume_speech_ctc(out: Path, *, log=print, **overrides: Any) -> dict[str, An
     """Continue a killed ``train_speech_ctc`` run from its directory."""
     out = Path(out)
     config = read_config(out, task="speech-ctc")
-    opts = SpeechCTCOptions(**config["options"])
-    cfg = TrainConfig.from_dict({**config["train"], **overrides})
+    opts, cfg, log = resumed_run(config, SpeechCTCOptions, overrides, log)
     folder = corpus_folder(opts, log)
     splits = load_features(folder, FeatureConfig(**config["features"]), log)
     return _fit(build_model(config["model"]), splits, CharBigramLM.from_dict(config["lm"]), opts, cfg, out, folder,

@@ -21,17 +21,16 @@ from typing import Any
 import torch
 
 from rnnkit.bleu import bleu_report
-from rnnkit.checkpoint import CONFIG, ModelDirError, new_config, read_config, write_json
+from rnnkit.checkpoint import CONFIG, new_config, read_config, write_json
 from rnnkit.data.translation import Pair, ParallelData, load_parallel
 from rnnkit.decode import decode_all
-from rnnkit.distributed import init_distributed
 from rnnkit.models import Seq2Seq, build_model, model_spec
 from rnnkit.models.attention import ATTENTION_CHOICES
 from rnnkit.models.seq2seq import sequence_loss
 from rnnkit.nn import CELLS
 from rnnkit.tasks.base import Task
 from rnnkit.text import BucketBatchSampler, PadCollator, TextEncoder
-from rnnkit.train import TrainConfig, fit, resolve_device
+from rnnkit.train import TrainConfig, fit, new_run, resumed_run
 
 
 @dataclass
@@ -201,12 +200,7 @@ def build_translator(opts: TranslateOptions, src_vocab: int, tgt_vocab: int) -> 
 
 def train_translate(opts: TranslateOptions, cfg: TrainConfig, out: Path, *, log=print) -> dict[str, Any]:
     """Train a new translation model into ``out`` (a model directory) and return its metrics."""
-    out = Path(out)
-    ctx = init_distributed(resolve_device(cfg.device).type)
-    log = log if ctx.is_main else (lambda _: None)
-    if ctx.is_main and (out / CONFIG).exists():
-        raise ModelDirError(f"{out} already holds a model; pass --resume {out} to continue it, or choose a new --out")
-    ctx.barrier()
+    out, ctx, log = new_run(out, cfg, log)
     data = load_data(opts)
     log(f"{data.name} ({data.src_lang}→{data.tgt_lang}): {data.sizes()} pairs, domains {data.domains()['train']}")
     if not data.train or not data.val or not data.test:
@@ -233,10 +227,7 @@ def resume_translate(out: Path, *, log=print, **overrides: Any) -> dict[str, Any
     """Continue a killed ``train_translate`` run from its directory, with its own settings."""
     out = Path(out)
     config = read_config(out, task="translate")
-    opts = TranslateOptions(**config["options"])
-    cfg = TrainConfig.from_dict({**config["train"], **overrides})
-    if not init_distributed(resolve_device(cfg.device).type).is_main:
-        log = lambda _: None  # noqa: E731
+    opts, cfg, log = resumed_run(config, TranslateOptions, overrides, log)
     data = load_data(opts)
     src, tgt = (TextEncoder.from_config(config["text"][s], out / s) for s in ("src", "tgt"))
     task = TranslationTask(data, src, tgt, opts, seed=cfg.seed)

@@ -16,15 +16,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnkit.checkpoint import CONFIG, ModelDirError, load_weights, new_config, read_config, write_json
+from rnnkit.checkpoint import CONFIG, load_weights, new_config, read_config, write_json
 from rnnkit.data.signals import SequenceData
 from rnnkit.data.video import synthetic_video
-from rnnkit.distributed import init_distributed
 from rnnkit.models import VideoClassifier, build_model, model_spec
 from rnnkit.models.classifier import POOLINGS
 from rnnkit.nn import CELLS
 from rnnkit.tasks.sequence import SequenceClassificationTask, predict_proba, run_fit
-from rnnkit.train import TrainConfig, resolve_device
+from rnnkit.train import TrainConfig, new_run, resumed_run
 
 SYNTHETIC_NOTE = "synthetic clips (moving shapes; the motion pattern is the class), not real video"
 
@@ -69,12 +68,7 @@ def _task(data: SequenceData, batch_size: int, seed: int, names=("train", "val",
 
 def train_video(opts: VideoOptions, cfg: TrainConfig, out: Path, *, log=print) -> dict[str, Any]:
     """Generate the clips, train a frame-CNN + RNN classifier into ``out`` and return its metrics."""
-    out = Path(out)
-    ctx = init_distributed(resolve_device(cfg.device).type)
-    log = log if ctx.is_main else _quiet
-    if ctx.is_main and (out / CONFIG).exists():
-        raise ModelDirError(f"{out} already holds a model; pass --resume {out} to continue it, or choose a new --out")
-    ctx.barrier()
+    out, ctx, log = new_run(out, cfg, log)
     data = generate(opts)
     log(f"SYNTHETIC video: {data.sizes()} clips of {opts.frames} frames of {opts.frame_size}x{opts.frame_size}, "
         f"classes {data.labels}")
@@ -97,15 +91,8 @@ def resume_video(out: Path, *, log=print, **overrides: Any) -> dict[str, Any]:
     """Continue a killed ``train_video`` run from its directory, with the settings it was started with."""
     out = Path(out)
     config = read_config(out, task="video")
-    opts = VideoOptions(**config["options"])
-    cfg = TrainConfig.from_dict({**config["train"], **overrides})
-    if not init_distributed(resolve_device(cfg.device).type).is_main:
-        log = _quiet
+    opts, cfg, log = resumed_run(config, VideoOptions, overrides, log)
     return _fit(build_model(config["model"]), generate(opts), opts, cfg, out, resume=True, log=log)
-
-
-def _quiet(_: str) -> None:
-    """The log of ranks other than 0."""
 
 
 def _fit(model, data: SequenceData, opts: VideoOptions, cfg: TrainConfig, out: Path, *, resume: bool,
