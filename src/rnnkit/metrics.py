@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
+from torch.nn import functional as F
 
 
 def confusion_matrix(labels: Tensor, preds: Tensor, num_classes: int) -> Tensor:
@@ -30,3 +32,21 @@ def classification_report(labels: Tensor, preds: Tensor, names: Sequence[str]) -
         "confusion": {"labels": list(names), "matrix": cm.long().tolist()},
         "n": int(cm.sum()),
     }
+
+
+@torch.no_grad()
+def evaluate_classifier(model: torch.nn.Module, batches: Iterable[Any], names: Sequence[str], device: torch.device,
+                        inputs: Callable[[Any], tuple]) -> dict:
+    """:func:`classification_report` plus the mean loss of ``model`` over labelled batches (each with
+    ``.to(device)`` and ``.labels``); ``inputs(batch)`` gives the model's arguments."""
+    model.eval()
+    labels, preds, loss = [], [], 0.0
+    for batch in batches:
+        b = batch.to(device)
+        logits = model(*inputs(b)).float()
+        loss += F.cross_entropy(logits, b.labels, reduction="sum").item()
+        labels.append(b.labels.cpu())
+        preds.append(logits.argmax(1).cpu())
+    report = classification_report(torch.cat(labels), torch.cat(preds), names)
+    report["loss"] = loss / max(1, report["n"])
+    return report

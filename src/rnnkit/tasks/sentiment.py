@@ -18,7 +18,7 @@ from torch.nn import functional as F
 
 from rnnkit.checkpoint import CONFIG, WEIGHTS, ModelDirError, load_weights, new_config, read_config, write_json
 from rnnkit.data import TextClassificationData, load_text_classification
-from rnnkit.metrics import classification_report
+from rnnkit.metrics import evaluate_classifier
 from rnnkit.models import BagOfWordsClassifier, RecurrentClassifier, build_model, model_spec
 from rnnkit.nn import CELLS
 from rnnkit.tasks.base import Task
@@ -91,19 +91,9 @@ class TextClassificationTask(Task):
             self._eval_cache[split] = [self.collate([data[i] for i in b]) for b in sampler]
         return self._eval_cache[split]
 
-    @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, split: str, device: torch.device) -> dict[str, Any]:
-        model.eval()
-        labels, preds, loss = [], [], 0.0
-        for batch in self.eval_batches(split):
-            b = batch.to(device)
-            logits = model(b.tokens, b.lengths).float()
-            loss += F.cross_entropy(logits, b.labels, reduction="sum").item()
-            labels.append(b.labels.cpu())
-            preds.append(logits.argmax(1).cpu())
-        report = classification_report(torch.cat(labels), torch.cat(preds), self.labels)
-        report["loss"] = loss / max(1, report["n"])
-        return report
+        return evaluate_classifier(model, self.eval_batches(split), self.labels, device,
+                                   lambda b: (b.tokens, b.lengths))
 
 
 def build_classifier(opts: SentimentOptions, vocab_size: int, num_classes: int) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnkit.metrics import classification_report
+from rnnkit.metrics import evaluate_classifier
 from rnnkit.tasks.base import Task
 from rnnkit.text import BucketBatchSampler
 from rnnkit.train import TrainConfig, fit
@@ -125,18 +125,9 @@ class SequenceClassificationTask(Task):
             self._eval_cache[split] = [collate([data[i] for i in b]) for b in sampler]
         return self._eval_cache[split]
 
-    @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, split: str, device: torch.device) -> dict[str, Any]:
-        model.eval()
-        labels, preds, loss = [], [], 0.0
-        for batch in self.eval_batches(split):
-            b = batch.to(device)
-            logits = model(b.inputs, b.lengths).float()
-            loss += F.cross_entropy(logits, b.labels, reduction="sum").item()
-            labels.append(b.labels.cpu())
-            preds.append(logits.argmax(1).cpu())
-        report = classification_report(torch.cat(labels), torch.cat(preds), self.labels)
-        report["loss"] = loss / max(1, report["n"])
+        report = evaluate_classifier(model, self.eval_batches(split), self.labels, device,
+                                     lambda b: (b.inputs, b.lengths))
         if self.pairs:
             report["pair_confusions"] = [pair_confusion(report, a, b) for a, b in self.pairs]
         return report
