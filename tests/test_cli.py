@@ -32,3 +32,16 @@ def test_bench_quick_writes_results(tmp_path, capsys):
     assert [loop["task"] for loop in payload["training_loop"]] == ["sentiment", "translate"]
     assert all(loop["ratio"] > 0 for loop in payload["training_loop"]) and "cpu" in payload["machine"]
     assert "Streaming at batch 1" in md.read_text() and png.stat().st_size > 1000
+
+
+def test_inputs_may_follow_options(reviews_csv, tmp_path, capsys):
+    out = tmp_path / "bow"
+    assert main(["train", "sentiment", "--data", str(reviews_csv), "--text-col", "text", "--label-col", "label",
+                 "--model", "bow", "--epochs", "1", "--no-progress", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(out), "--json", "a fine film", "dull"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["predict", str(out), "--json", "a fine film", "--bogus"])

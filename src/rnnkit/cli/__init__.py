@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from rnnkit.cli import bench, data, demo, experiment, models, train, transcribe, translate
 
 Handler = Callable[[argparse.Namespace], int]
+TRAILING_INPUTS = ("texts", "audio")  # list positionals of predict/translate/transcribe
 
 # Each module adds its subcommands to the parser and returns {command name: handler}.
 MODULES = (train, models, translate, transcribe, experiment, data, bench, demo)
@@ -29,7 +30,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser, handlers = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # `rnnkit predict DIR --json "a text"`: inputs may follow options; argparse takes a list positional
+    # only before them, so the ones after are appended here (anything else unknown is still an error).
+    inputs = next((name for name in TRAILING_INPUTS if isinstance(getattr(args, name, None), list)), None)
+    if extra and inputs and not any(e.startswith("-") for e in extra):
+        getattr(args, inputs).extend(extra)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 2
