@@ -82,6 +82,9 @@ def test_word_lm_cli_on_wikitext_format(tmp_path, capsys):
     assert main(["evaluate", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["perplexity"] == pytest.approx(result["test"]["perplexity"], rel=1e-5)
+    # a word is not a character: word models report bits per token only
+    assert "bits_per_char" not in report
+    assert report["bits_per_token"] == pytest.approx(math.log2(report["perplexity"]), rel=1e-9)
 
 
 def test_char_lm_cli_on_plays(tmp_path, capsys):
@@ -93,6 +96,8 @@ def test_char_lm_cli_on_plays(tmp_path, capsys):
                  "--hidden-size", "16", "--bptt", "16", "--batch-size", "4", "--epochs", "1", "--no-progress",
                  "--out", str(out)]) == 0
     assert "bits/char" in capsys.readouterr().out
+    test = json.loads((out / "metrics.json").read_text())["test"]
+    assert test["bits_per_char"] == test["bits_per_token"]
     assert main(["generate", str(out), "--prompt", "HAMLET:", "--length", "40", "--top-k", "5", "--seed", "0"]) == 0
     generated = capsys.readouterr().out
     assert generated.startswith("HAMLET:") and len(generated.rstrip("\n")) == len("HAMLET:") + 40

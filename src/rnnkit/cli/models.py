@@ -59,7 +59,7 @@ def _evaluate_lm(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"{args.split}: perplexity {report['perplexity']:.2f}, {report['bits_per_char']:.3f} bits per token "
+        print(f"{args.split}: perplexity {report['perplexity']:.2f}, {report['bits_per_token']:.3f} bits per token "
               f"on {report['tokens']:,} tokens")
     return 0
 

@@ -143,5 +143,5 @@ def train_lm_arm(opts: LMOptions, cfg: TrainConfig, directory: Path, *, log=prin
     else:
         result = train_lm(opts, cfg, directory, log=log)
     summary = _summary(result, directory, "perplexity")
-    summary.update(bits_per_token=result["test"]["bits_per_char"], level=result["level"])
+    summary.update(bits_per_token=result["test"]["bits_per_token"], level=result["level"])
     return summary

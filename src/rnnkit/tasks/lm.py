@@ -151,7 +151,10 @@ class LanguageModelTask(Task):
             total += F.cross_entropy(flat, y.reshape(-1), reduction="sum").item()
             count += y.numel()
         nll = total / count
-        return {"loss": nll, "perplexity": math.exp(nll), "bits_per_char": nll / math.log(2), "tokens": count}
+        report = {"loss": nll, "perplexity": math.exp(nll), "bits_per_token": nll / math.log(2), "tokens": count}
+        if self.metric == "bits_per_char":  # a token is a character
+            report["bits_per_char"] = report["bits_per_token"]
+        return report
 
 
 def train_lm(opts: LMOptions, cfg: TrainConfig, out: Path, *, log=print) -> dict[str, Any]:
