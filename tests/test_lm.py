@@ -76,6 +76,7 @@ def test_word_lm_cli_on_wikitext_format(tmp_path, capsys):
     result = json.loads((out / "metrics.json").read_text())
     assert result["level"] == "word" and math.isfinite(result["test"]["perplexity"])
     assert set(result["baselines"]) == {"unigram", "bigram", "bigram+unigram"}
+    assert result["torch_threads"] == torch.get_num_threads()  # speeds in a results file need their thread count
     assert main(["generate", str(out), "--prompt", "The network", "--length", "12", "--seed", "1"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("The network") and len(text.split()) >= 12

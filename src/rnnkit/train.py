@@ -281,7 +281,8 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
     test = task.evaluate(model, "test", device)
     result = {"test": test, "best_val": {task.metric: counters["best"], "epoch": counters["best_epoch"]},
               "train_seconds": round(counters["elapsed_s"], 2), "steps": counters["step"],
-              "device": str(device), "world_size": ctx.world_size, "seed": cfg.seed, **(metadata or {})}
+              "device": str(device), "world_size": ctx.world_size, "torch_threads": torch.get_num_threads(),
+              "seed": cfg.seed, **(metadata or {})}
     if ctx.is_main:
         write_json(directory / METRICS, result)
     return result

@@ -139,7 +139,6 @@ def run_fit(model: torch.nn.Module, task: SequenceClassificationTask, cfg: Train
     started = time.time()
     result = fit(model, task, cfg, out, resume=resume, log=log,
                  metadata={**metadata, "parameters": sum(p.numel() for p in model.parameters()),
-                           "torch_threads": torch.get_num_threads(),
                            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     result.setdefault("wall_seconds", round(time.time() - started, 1))
     return result

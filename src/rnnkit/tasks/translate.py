@@ -238,8 +238,8 @@ def _fit(model, data: ParallelData, task: TranslationTask, cfg: TrainConfig, out
     opts = task.opts
     return fit(model, task, cfg, out, resume=resume, log=log,
                metadata={"data": data.summary(), "split": data.split, "attention": opts.attention, "cell": opts.cell,
-                         "parameters": sum(p.numel() for p in model.parameters()), "torch_threads":
-                         torch.get_num_threads(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+                         "parameters": sum(p.numel() for p in model.parameters()),
+                         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
 
 def format_report(report: dict[str, Any]) -> str:
