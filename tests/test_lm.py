@@ -13,6 +13,7 @@ from rnnkit.cli import main
 from rnnkit.data.plays import read_plays
 from rnnkit.models.ngram import NGramCounts, bigram_log_probs, perplexity, unigram_log_probs
 from rnnkit.tasks.lm import LanguageModelTask
+from rnnkit.text.tokenize import WordTokenizer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -77,9 +78,12 @@ def test_word_lm_cli_on_wikitext_format(tmp_path, capsys):
     assert result["level"] == "word" and math.isfinite(result["test"]["perplexity"])
     assert set(result["baselines"]) == {"unigram", "bigram", "bigram+unigram"}
     assert result["torch_threads"] == torch.get_num_threads()  # speeds in a results file need their thread count
-    assert main(["generate", str(out), "--prompt", "The network", "--length", "12", "--seed", "1"]) == 0
-    text = capsys.readouterr().out
-    assert text.startswith("The network") and len(text.split()) >= 12
+    assert main(["generate", str(out), "--prompt", "The network", "--length", "60", "--seed", "1"]) == 0
+    text = capsys.readouterr().out.rstrip("\n")
+    assert text.startswith("The network") and len(text.split()) >= 20
+    tokenizer = WordTokenizer()  # spaced as written text: "network's results." not "network 's results ."
+    assert any(p in text for p in ".,;") and all(tokenizer.detokenize(tokenizer.tokenize(line)) == line
+                                                 for line in text.split("\n"))
     assert main(["evaluate", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["perplexity"] == pytest.approx(result["test"]["perplexity"], rel=1e-5)

@@ -253,9 +253,15 @@ class LMGenerator:
             logits, state = self.model(torch.tensor([[nxt]], device=self.device), state)
         if level == "char":
             return prompt + self.encoder.decode(out)
-        words = [("\n" if t == EOS else self.encoder.vocab.id_to_token(t)) for t in out]
-        text = " ".join(words).replace(" \n ", "\n").replace(" \n", "\n")
-        return (prompt + " " + text).strip() if prompt else text
+        lines: list[list[int]] = [[]]
+        for t in out:
+            lines.append([]) if t == EOS else lines[-1].append(t)
+        text = "\n".join(self.encoder.decode(line) for line in lines)  # "it 's a truth ." -> "it's a truth."
+        if not prompt or prompt.endswith("\n") or not lines[0]:
+            return prompt + text
+        first = self.encoder.vocab.id_to_token(lines[0][0])
+        glued = self.encoder.tokenizer.detokenize(["a", first]) == "a" + first  # no space before "." or "n't"
+        return prompt + ("" if glued else " ") + text
 
 
 def evaluate_lm_dir(directory: Path, split: str = "test") -> dict[str, Any]:
