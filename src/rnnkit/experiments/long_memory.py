@@ -103,7 +103,8 @@ def claims(results: dict[str, Any]) -> list[Claim]:
         if all(reach[c] == 0 for c in CELLS):
             holds = None
         found.append(Claim(claim=f"Long-term dependencies defeat the plain RNN first ({task})", holds=holds,
-                           verdict="; ".join(f"{c} reaches T={reach[c]}" for c in CELLS)
+                           verdict="; ".join(f"{c} solves up to T={reach[c]}" if reach[c] else f"{c} solves no length"
+                                             for c in CELLS)
                            + ("" if holds is not None else " — no cell solved even the shortest length")))
     if 200 in results["setup"]["lengths"]:
         adding = {c: 200 in verdicts["adding"][c]["solved"] for c in CELLS}
