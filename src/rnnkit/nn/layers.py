@@ -20,7 +20,10 @@ from rnnkit.nn.native import NATIVE_KERNELS, NATIVE_STEPS
 
 BACKENDS = ("auto", "reference", "fused", "native")
 COMPILED_CELLS = ("rnn", "rnn-relu", "lstm", "gru", "gru-reset-before")  # cells csrc/infer.cpp implements
-COMPILED_SEQUENCE_CELLS = ("gru", "gru-reset-before")  # where it beats torch.nn on whole sequences
+# Whole-sequence inference with the compiled loop, up to this batch size: its cost grows linearly with the
+# batch, the GEMM kernels' does not. Crossovers measured at T=128, H=128/256, 2 threads: nn.GRU is faster
+# from B=2-4 on, the native reset-before kernel from B=8-16 on (at B=32 the loop took 2.9x / 1.7x as long).
+COMPILED_SEQUENCE_MAX_BATCH = {"gru": 2, "gru-reset-before": 4}
 
 
 def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
@@ -209,7 +212,8 @@ class Recurrent(nn.Module):
 
         trace: Trace | None = {} if record else None
         if (not record and lengths is None and self.backend != "reference"
-                and self.cell.name in COMPILED_SEQUENCE_CELLS and cpu_infer.usable(x, self._flat_weights())):
+                and B <= COMPILED_SEQUENCE_MAX_BATCH.get(self.cell.name, 0)
+                and cpu_infer.usable(x, self._flat_weights())):
             out, final = self._forward_compiled(x, state)
         elif self.backend == "fused" and not record:
             out, final = run_fused(self.cell.fused_mode, x, state, self._flat_weights(), has_bias=self.bias,
