@@ -2,8 +2,8 @@
 //
 // Python pays several microseconds per tensor operation; a GRU step is ~8 of them, so at batch 1 the
 // interpreter, not the arithmetic, sets the speed. Here each step is one or two GEMMs into preallocated
-// buffers (ATen/MKL) and one pass of plain C++ over the gates. Weights arrive transposed and contiguous,
-// W^T (in, G*H), so the GEMV streams memory in order. The equations are those of rnnkit/nn/cells.py.
+// buffers (ATen/MKL) and one pass of plain C++ over the gates. Weights
+// arrive transposed and contiguous, W^T (in, G*H), so the GEMV streams memory in order. The equations are those of rnnkit/nn/cells.py.
 #include <torch/extension.h>
 
 #include <cmath>
@@ -11,8 +11,6 @@
 #include <string>
 
 namespace {
-
-inline float sigm(float x) { return 1.f / (1.f + std::exp(-x)); }
 
 enum class Kind { RnnTanh, RnnRelu, Lstm, Gru, GruResetBefore };
 
@@ -25,37 +23,49 @@ Kind kind_of(const std::string& name) {
   TORCH_CHECK(false, "rnnkit infer: unknown cell ", name);
 }
 
-// One GRU step given gi = x W_ih^T + b_ih (B, 3H); h is updated in place, also written to `out`.
-void gru_step(const float* gi, float* h, float* out, const torch::Tensor& h_t, const torch::Tensor& w_hh_t,
-              const float* b_hh, torch::Tensor& gh, torch::Tensor& rh, bool reset_before, int64_t B, int64_t H) {
-  float* ghp = gh.data_ptr<float>();
-  if (!reset_before) {
-    at::mm_out(gh, h_t, w_hh_t);  // [W_hr h, W_hz h, W_hn h] in one GEMM
-  } else {
-    auto gh_rz = gh.narrow(1, 0, 2 * H);
-    at::mm_out(gh_rz, h_t, w_hh_t.narrow(1, 0, 2 * H));
-    float* rhp = rh.data_ptr<float>();
+// Buffers and weight slices of a GRU, made once per call rather than once per step.
+struct GruWork {
+  GruWork(const torch::Tensor& w_hh_t, int64_t B, int64_t H, const torch::TensorOptions& options)
+      : gh(torch::empty({B, 3 * H}, options)), rh(torch::empty({B, H}, options)), rz(torch::empty({B, 2 * H}, options)),
+        n(torch::empty({B, H}, options)), gh_rz(gh.narrow(1, 0, 2 * H)), gh_n(gh.narrow(1, 2 * H, H)), w(w_hh_t),
+        w_rz(w_hh_t.narrow(1, 0, 2 * H)), w_n(w_hh_t.narrow(1, 2 * H, H)) {}
+  torch::Tensor gh, rh, rz, n, gh_rz, gh_n, w, w_rz, w_n;
+};
+
+// One GRU step given gi = x W_ih^T + b_ih (B, 3H); h (the tensor h_t) is updated in place, also written to `out`.
+// The pre-activations are gathered into contiguous buffers and squashed by one vectorised ATen call each
+// (sigmoid over [r | z], tanh over n): a scalar exp/tanh per unit cost more than the GEMM at batch 1.
+void gru_step(const float* gi, float* h, float* out, const torch::Tensor& h_t, const float* b_hh, GruWork& work,
+              bool reset_before, int64_t B, int64_t H) {
+  const float* ghp = work.gh.data_ptr<float>();
+  float* rzp = work.rz.data_ptr<float>();
+  float* np = work.n.data_ptr<float>();
+  at::mm_out(reset_before ? work.gh_rz : work.gh, h_t, reset_before ? work.w_rz : work.w);
+  for (int64_t b = 0; b < B; ++b)  // [r | z] = σ(W_i[r|z] x + b_i + W_h[r|z] h + b_h)
+    for (int64_t j = 0; j < 2 * H; ++j) rzp[b * 2 * H + j] = gi[b * 3 * H + j] + ghp[b * 3 * H + j] + b_hh[j];
+  at::sigmoid_(work.rz);
+  if (reset_before) {  // n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
+    float* rhp = work.rh.data_ptr<float>();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < H; ++j) rhp[b * H + j] = rzp[b * 2 * H + j] * h[b * H + j];
+    at::mm_out(work.gh_n, work.rh, work.w_n);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t j = 0; j < H; ++j) {
-        const float r = sigm(gi[b * 3 * H + j] + ghp[b * 3 * H + j] + b_hh[j]);
-        rhp[b * H + j] = r * h[b * H + j];  // the reset gate acts on h before W_hn
+        const int64_t k = b * 3 * H + 2 * H + j;
+        np[b * H + j] = gi[k] + ghp[k] + b_hh[2 * H + j];
       }
-    auto gh_n = gh.narrow(1, 2 * H, H);
-    at::mm_out(gh_n, rh, w_hh_t.narrow(1, 2 * H, H));
+  } else {  // n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < H; ++j) {
+        const int64_t k = b * 3 * H + 2 * H + j;
+        np[b * H + j] = gi[k] + rzp[b * 2 * H + j] * (ghp[k] + b_hh[2 * H + j]);
+      }
   }
+  at::tanh_(work.n);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t j = 0; j < H; ++j) {
-      const int64_t k = b * 3 * H;
-      const float z = sigm(gi[k + H + j] + ghp[k + H + j] + b_hh[H + j]);
-      float n;
-      if (reset_before) {
-        n = std::tanh(gi[k + 2 * H + j] + ghp[k + 2 * H + j] + b_hh[2 * H + j]);
-      } else {
-        const float r = sigm(gi[k + j] + ghp[k + j] + b_hh[j]);
-        n = std::tanh(gi[k + 2 * H + j] + r * (ghp[k + 2 * H + j] + b_hh[2 * H + j]));
-      }
-      const float hn = n + z * (h[b * H + j] - n);  // (1 - z) n + z h
-      out[b * H + j] = hn;
+      const float z = rzp[b * 2 * H + H + j], nv = np[b * H + j];
+      out[b * H + j] = nv + z * (h[b * H + j] - nv);  // (1 - z) n + z h
     }
   std::memcpy(h, out, sizeof(float) * B * H);
 }
@@ -70,12 +80,12 @@ std::vector<torch::Tensor> gru_sequence(const torch::Tensor& gi, const torch::Te
   const int64_t T = gi.size(0), B = gi.size(1), H = h0.size(1);
   auto out = torch::empty({T, B, H}, gi.options());
   auto h = h0.contiguous().clone();
-  auto gh = torch::empty({B, 3 * H}, gi.options());
-  auto rh = torch::empty({B, H}, gi.options());
+  GruWork work(w_hh_t, B, H, gi.options());
   const float* bh = b_hh.data_ptr<float>();
+  const float* gip = gi.data_ptr<float>();
+  float* outp = out.data_ptr<float>();
   for (int64_t t = 0; t < T; ++t)
-    gru_step(gi[t].data_ptr<float>(), h.data_ptr<float>(), out[t].data_ptr<float>(), h, w_hh_t, bh, gh, rh,
-             reset_before, B, H);
+    gru_step(gip + t * B * 3 * H, h.data_ptr<float>(), outp + t * B * H, h, bh, work, reset_before, B, H);
   return {out, h};
 }
 
@@ -90,39 +100,32 @@ std::vector<torch::Tensor> cell_step(const std::string& cell, const torch::Tenso
   if (kind == Kind::Gru || kind == Kind::GruResetBefore) {
     auto hn = h.contiguous().clone();
     auto out = torch::empty_like(hn);
-    auto gh = torch::empty({B, 3 * H}, x.options());
-    auto rh = torch::empty({B, H}, x.options());
-    gru_step(gi.data_ptr<float>(), hn.data_ptr<float>(), out.data_ptr<float>(), hn, w_hh_t, bh, gh, rh,
+    GruWork work(w_hh_t, B, H, x.options());
+    gru_step(gi.data_ptr<float>(), hn.data_ptr<float>(), out.data_ptr<float>(), hn, bh, work,
              kind == Kind::GruResetBefore, B, H);
     return {out};
   }
-  auto gates = at::addmm(gi, h, w_hh_t);  // + h W_hh^T
-  float* g = gates.data_ptr<float>();
-  if (kind == Kind::Lstm) {
-    auto hn = torch::empty({B, H}, x.options());
+  auto gates = at::addmm(gi, h, w_hh_t).add_(b_hh);  // x W_ih^T + b_ih + h W_hh^T + b_hh
+  if (kind == Kind::Lstm) {  // gates [i | f | g | o]: one vectorised squash per block, as in gru_step
+    gates.narrow(1, 0, 2 * H).sigmoid_();
+    gates.narrow(1, 2 * H, H).tanh_();
+    gates.narrow(1, 3 * H, H).sigmoid_();
+    const float* g = gates.data_ptr<float>();
     auto cn = torch::empty({B, H}, x.options());
     const float* cp = c.contiguous().data_ptr<float>();
-    float* hp = hn.data_ptr<float>();
     float* cnp = cn.data_ptr<float>();
     for (int64_t b = 0; b < B; ++b)
       for (int64_t j = 0; j < H; ++j) {
-        const int64_t k = b * 4 * H;
-        const float i = sigm(g[k + j] + bh[j]), f = sigm(g[k + H + j] + bh[H + j]);
-        const float gg = std::tanh(g[k + 2 * H + j] + bh[2 * H + j]), o = sigm(g[k + 3 * H + j] + bh[3 * H + j]);
-        const float cv = f * cp[b * H + j] + i * gg;  // c_t = f c + i g
-        cnp[b * H + j] = cv;
-        hp[b * H + j] = o * std::tanh(cv);  // h_t = o tanh(c_t)
+        const int64_t k = b * 4 * H + j;
+        cnp[b * H + j] = g[k + H] * cp[b * H + j] + g[k] * g[k + 2 * H];  // c_t = f c + i g
       }
+    auto hn = at::tanh(cn);
+    float* hp = hn.data_ptr<float>();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < H; ++j) hp[b * H + j] *= g[b * 4 * H + 3 * H + j];  // h_t = o tanh(c_t)
     return {hn, cn};
   }
-  auto hn = torch::empty({B, H}, x.options());
-  float* hp = hn.data_ptr<float>();
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t j = 0; j < H; ++j) {
-      const float a = g[b * H + j] + bh[j];
-      hp[b * H + j] = kind == Kind::RnnTanh ? std::tanh(a) : (a > 0.f ? a : 0.f);
-    }
-  return {hn};
+  return {kind == Kind::RnnTanh ? gates.tanh_() : gates.relu_()};
 }
 
 // One step of a whole stack of layers (streaming), one call from Python per step:
