@@ -67,9 +67,11 @@ def added_row(spec: str) -> dict:
     name, _, directory = spec.partition("=")
     metrics, config = (json.loads((Path(directory) / f).read_text(encoding="utf-8"))
                        for f in ("metrics.json", "config.json"))
-    options = config.get("options", {})
-    defaults = SentimentOptions()
+    options, train = config.get("options", {}), config.get("train", {})
+    defaults, train_defaults = SentimentOptions(), TrainConfig()
     changed = {k: v for k, v in options.items() if k in defaults.__dataclass_fields__ and v != getattr(defaults, k)}
+    changed |= {k: v for k, v in train.items() if k not in (*TrainConfig.RUNTIME, "seed", "epochs")
+                and k in train_defaults.__dataclass_fields__ and v != getattr(train_defaults, k)}
     return row_of(name, flags_of(changed), metrics.get("seed"), metrics)
 
 
