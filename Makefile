@@ -23,4 +23,4 @@ test: setup
 	$(BIN)/python -m pytest
 
 bench: setup
-	$(BIN)/python benchmarks/bench_cells.py
+	$(BIN)/python benchmarks/bench_speed.py
