@@ -6,12 +6,13 @@
 `rnnkit experiment long-memory` caps every run at a few minutes so that all cells × lengths fit a session;
 a cell still on the adding problem's loss plateau then counts as failed. This reruns chosen cells and
 lengths with the same settings (hidden 128, batch 64, Adam 1e-2, seed 0) and only an update budget, and
-writes benchmarks/results/long-memory-budget-<machine>.json.
+merges its rows into benchmarks/results/long-memory-budget-<machine>.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import torch
@@ -43,6 +44,10 @@ def main() -> None:
                 if solved:
                     break
     out = Path(__file__).parent / "results" / f"long-memory-budget-{machine_tag()}.json"
+    done = {(r["cell"], r["T"], r["budget_steps"]) for r in rows}
+    if out.exists():  # keep the other cells' and lengths' rows of earlier runs
+        old = json.loads(out.read_text(encoding="utf-8"))["records"]
+        rows = [r for r in old if (r["cell"], r["T"], r["budget_steps"]) not in done] + rows
     print("wrote", write_results(out, rows, command="python benchmarks/long_memory_budget.py", baseline=1 / 6,
                                  solved_below=SOLVED))
 
