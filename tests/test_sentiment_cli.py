@@ -169,6 +169,52 @@ def test_init_from_language_model(reviews_csv, tmp_path, capsys):
         assert torch.equal(model.state_dict()[k], lm_state[k])
     assert torch.equal(model.state_dict()["encoder.weight_hh_l0_reverse"], before["encoder.weight_hh_l0_reverse"])
     with pytest.raises(ValueError, match="does not apply to --model bow"):
-        from rnnkit.tasks.sentiment import _pretrained_encoder
+        from rnnkit.tasks.sentiment import pretrained_encoder
 
-        _pretrained_encoder(SentimentOptions(model="bow", init_from=str(lm_dir)), print)
+        pretrained_encoder(SentimentOptions(model="bow", init_from=str(lm_dir)), print)
+
+
+def test_ensemble_averages_member_probabilities(trained):
+    from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble
+
+    texts = ["a warm, funny film", "dull and far too long"]
+    members = [SentimentPredictor(trained[k]).predict(texts) for k in ("gru", "bow")]
+    together = SentimentEnsemble([trained["gru"], trained["bow"]]).predict(texts)
+    for i, r in enumerate(together):
+        for label in ("negative", "positive"):
+            mean = (members[0][i]["probabilities"][label] + members[1][i]["probabilities"][label]) / 2
+            assert r["probabilities"][label] == pytest.approx(mean, abs=1e-6)
+        assert r["label"] == max(r["probabilities"], key=r["probabilities"].get) and r["members"] == 2
+
+
+def test_evaluate_and_predict_an_ensemble(trained, capsys):
+    assert main(["evaluate", str(trained["gru"]), "--ensemble", str(trained["bow"]), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["members"]) == {str(trained["gru"]), str(trained["bow"])}
+    assert 0 <= report["accuracy"] <= 1 and report["n"] > 0
+    assert main(["evaluate", str(trained["gru"]), "--ensemble", str(trained["bow"])]) == 0
+    assert "ensemble of 2" in capsys.readouterr().out
+    assert main(["predict", str(trained["gru"]), "a fine film", "--ensemble", str(trained["bow"]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["members"] == 2
+
+
+def test_ensemble_refuses_other_labels_splits_and_tasks(trained, tmp_path, capsys):
+    from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble, evaluate_ensemble
+
+    def copy_with(name, edit):
+        d = tmp_path / name
+        shutil.copytree(trained["gru"], d)
+        config = json.loads((d / "config.json").read_text())
+        edit(config)
+        (d / "config.json").write_text(json.dumps(config))
+        return d
+
+    relabelled = copy_with("relabelled", lambda c: c.update(labels=["bad", "good"]))
+    with pytest.raises(ModelDirError, match="an ensemble needs models with the same labels"):
+        SentimentEnsemble([trained["bow"], relabelled])
+    resplit = copy_with("resplit", lambda c: c["options"].update(split_seed=99))
+    with pytest.raises(ModelDirError, match="trained on the same split"):
+        evaluate_ensemble([trained["bow"], resplit])
+    lm = copy_with("lm", lambda c: c.update(task="lm"))
+    assert main(["evaluate", str(lm), "--ensemble", str(trained["bow"])]) == 1
+    assert "--ensemble averages sentiment models" in capsys.readouterr().err

@@ -55,6 +55,9 @@ class TrainConfig:
     amp: bool = True  # bfloat16 autocast on CUDA; ignored on CPU
     checkpoint_every_s: float = 60.0  # also write the resumable state mid-epoch this often
     progress: bool = True
+    # Fine-tuning a pretrained model (ULMFiT, Howard & Ruder 2018), for models with ``layer_groups()``:
+    lr_decay: float = 1.0  # discriminative LRs: each layer group below the top trains at lr / lr_decay^depth
+    gradual_unfreeze: bool = False  # epoch 1 trains the top layer group only, each later epoch one more below
 
     # Settings that do not change the result of a step, so a resumed run may change them.
     RUNTIME: ClassVar[tuple[str, ...]] = ("max_minutes", "device", "checkpoint_every_s", "progress")
@@ -68,6 +71,8 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
+        if not self.lr_decay >= 1.0:
+            raise ValueError(f"lr_decay must be >= 1 (1: one LR for every layer), got {self.lr_decay}")
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings a resumed run must share with the original."""
@@ -123,10 +128,23 @@ def lr_factor(step: int, total: int, warmup_steps: int, schedule: str) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on matrices only: not on biases, and not on embeddings (rows of rare words).
+def layer_groups(model: torch.nn.Module) -> list[list[torch.nn.Parameter]]:
+    """The model's parameters in layer groups from the input (bottom) to the output (top): the model's own
+    ``layer_groups() -> list[list[str]]`` (parameter names), or one group holding every parameter."""
+    if not hasattr(model, "layer_groups"):
+        return [[p for p in model.parameters() if p.requires_grad]]
+    named = dict(model.named_parameters())
+    groups = [[named[n] for n in names if named[n].requires_grad] for names in model.layer_groups()]
+    if sum(map(len, groups)) != sum(p.requires_grad for p in named.values()):
+        raise ValueError(f"{type(model).__name__}.layer_groups() must name every trainable parameter once")
+    return groups
 
-    A model may name its own exceptions with ``no_weight_decay() -> set[str]`` (parameter names)."""
+
+def param_groups(model: torch.nn.Module, weight_decay: float, lr: float, lr_decay: float = 1.0) -> list[dict]:
+    """Optimizer groups: per layer group (``layer_groups``) an LR of ``lr / lr_decay**depth`` (depth 0 at the
+    top), and weight decay on matrices only: not on biases, and not on embeddings (rows of rare words).
+
+    A model may name its own weight-decay exceptions with ``no_weight_decay() -> set[str]`` (parameter names)."""
     if hasattr(model, "no_weight_decay"):
         skip = set(model.no_weight_decay())
         exempt = {id(p) for name, p in model.named_parameters() if name in skip}
@@ -134,12 +152,24 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     else:
         exempt = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding | torch.nn.EmbeddingBag)}
         matrices_only = True
-    decay, no_decay = [], []
-    for p in model.parameters():
-        if p.requires_grad:
+    groups = layer_groups(model)
+    result = []
+    for depth, params in enumerate(reversed(groups)):
+        decay, no_decay = [], []
+        for p in params:
             keep = id(p) not in exempt and (p.dim() >= 2 or not matrices_only)
             (decay if keep else no_decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        group_lr = lr / lr_decay**depth
+        result += [{"params": decay, "weight_decay": weight_decay, "lr": group_lr},
+                   {"params": no_decay, "weight_decay": 0.0, "lr": group_lr}]
+    return result
+
+
+def frozen_parameters(model: torch.nn.Module, epoch: int) -> list[torch.nn.Parameter]:
+    """Gradual unfreezing: the parameters that do not train in ``epoch`` (0-based) — every layer group but
+    the top ``epoch + 1``."""
+    groups = layer_groups(model)
+    return [p for params in groups[: max(0, len(groups) - epoch - 1)] for p in params]
 
 
 def _step_seed(seed: int, step: int, rank: int) -> int:
@@ -169,7 +199,7 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
     if ctx.enabled:
         train_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
-    optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
+    optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay, cfg.lr, cfg.lr_decay), lr=cfg.lr)
     steps_per_epoch = len(task.train_batches(0, ctx.rank, ctx.world_size))
     if steps_per_epoch == 0:
         raise ValueError("the training split yields no batches; is the dataset empty?")
@@ -182,7 +212,8 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
                                 "loss_count": 0, "done": False}
     if resume:
         state = load_training_state(directory)
-        if state.get("train_config") != cfg.fingerprint():
+        saved = {**TrainConfig().fingerprint(), **state.get("train_config", {})}  # defaults: fields added later
+        if saved != cfg.fingerprint():
             raise ModelDirError(f"{directory} was trained with other settings; resume without changing them "
                                 f"(saved: {state.get('train_config')})")
         model.load_state_dict(state["model"])
@@ -213,6 +244,7 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
         if counters["batch"] == 0:
             task.start_epoch(epoch)
         batches = task.train_batches(epoch, ctx.rank, ctx.world_size)
+        frozen = frozen_parameters(model, epoch) if cfg.gradual_unfreeze else []
         bar = tqdm(total=len(batches), initial=counters["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}",
                    disable=not (cfg.progress and ctx.is_main), leave=False, dynamic_ncols=True)
         epoch_start, epoch_items = time.monotonic(), 0
@@ -224,6 +256,8 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
                 loss, items = task.loss(train_model, batches[i], device)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            for p in frozen:  # AdamW leaves a parameter without a gradient untouched (no decay, no moments)
+                p.grad = None
             if cfg.clip_norm:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
             optimizer.step()

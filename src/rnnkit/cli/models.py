@@ -14,12 +14,19 @@ from rnnkit.cli.transcribe import evaluate_speech, predict_speech
 
 def _evaluate_sentiment(args: argparse.Namespace) -> int:
     from rnnkit.tasks.sentiment import evaluate_dir
+    from rnnkit.tasks.sentiment_ensemble import evaluate_ensemble
 
-    report = evaluate_dir(args.dir, args.data, args.split)
+    if args.ensemble:
+        report = evaluate_ensemble([args.dir, *args.ensemble], args.data, args.split)
+    else:
+        report = evaluate_dir(args.dir, args.data, args.split)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{report['data']} ({args.split}, {report['n']} examples): accuracy {report['accuracy']:.4f}, "
+    for member, accuracy in report.get("members", {}).items():
+        print(f"member {member}: accuracy {accuracy:.4f}")
+    who = f"ensemble of {len(report['members'])}, " if "members" in report else ""
+    print(f"{report['data']} ({who}{args.split}, {report['n']} examples): accuracy {report['accuracy']:.4f}, "
           f"macro-F1 {report['macro_f1']:.4f}")
     names = report["confusion"]["labels"]
     width = max(len(n) for n in names)
@@ -40,14 +47,16 @@ def _read_inputs(texts: list[str]) -> list[str]:
 
 def _predict_sentiment(args: argparse.Namespace) -> int:
     from rnnkit.tasks.sentiment import SentimentPredictor
+    from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble
 
     texts = _read_inputs(args.texts)
-    results = SentimentPredictor(args.dir).predict(texts)
+    model = SentimentEnsemble([args.dir, *args.ensemble]) if args.ensemble else SentimentPredictor(args.dir)
+    results = model.predict(texts)
     for r in results:
         if args.json:
             print(json.dumps(r, ensure_ascii=False))
         else:
-            note = f"  ({r['unknown_tokens']} unknown words)" if r["unknown_tokens"] else ""
+            note = f"  ({r['unknown_tokens']} unknown words)" if r.get("unknown_tokens") else ""
             print(f"{r['label']}\t{r['probability']:.3f}\t{r['text']}{note}")
     return 0
 
@@ -99,6 +108,8 @@ PREDICT = {"sentiment": _predict_sentiment, **dict.fromkeys(("speech-digits", "a
 def _dispatch(table: dict, verb: str):
     def run(args: argparse.Namespace) -> int:
         task = read_config(args.dir)["task"]
+        if getattr(args, "ensemble", None) and task != "sentiment":
+            raise ValueError(f"--ensemble averages sentiment models; {args.dir} holds a {task!r} model")
         if task not in table:
             raise ValueError(f"{args.dir} holds a {task!r} model, which `rnnkit {verb}` does not serve; "
                              f"it serves {', '.join(table)} models")
@@ -115,12 +126,16 @@ def register(sub: argparse._SubParsersAction) -> dict:
     e.add_argument("--split", default="test", choices=("train", "val", "test"))
     e.add_argument("--beam", type=int, default=None, help="translate, speech-ctc: beam size (default: the model's own)")
     e.add_argument("--json", action="store_true")
+    e.add_argument("--ensemble", action="append", default=[], type=Path, metavar="DIR",
+                   help="sentiment: another model directory to average probabilities with (repeat the flag)")
     p = sub.add_parser("predict", help="label texts (or, for signal and video models, files) with a trained model "
                        "(sentiment reads lines from stdin if none given)")
     p.add_argument("dir", type=Path)
     p.add_argument("texts", nargs="*", metavar="INPUT", help="texts; for speech-digits/activity models .npy/.csv/.ts "
                    "feature files, for video models .npy clips")
     p.add_argument("--json", action="store_true", help="one JSON object per input")
+    p.add_argument("--ensemble", action="append", default=[], type=Path, metavar="DIR",
+                   help="sentiment: another model directory to average probabilities with (repeat the flag)")
     g = sub.add_parser("generate", help="write text with a trained language model")
     g.add_argument("dir", type=Path)
     g.add_argument("--prompt", default="", help="text to continue (e.g. 'ROMEO:')")

@@ -8,14 +8,17 @@ from torch.nn import functional as F
 
 from rnnkit.nn import Recurrent
 
-POOLINGS = ("last", "mean", "max")
+POOLINGS = ("last", "mean", "max", "concat")
 
 
 def pool(out: Tensor, lengths: Tensor, state: Tensor | tuple[Tensor, Tensor], how: str, num_directions: int) -> Tensor:
     """Summarise a sequence: out (B, T, D*H) with zeros past each length, lengths (B,) → (B, D*H).
 
     ``last`` is the top layer's final state (the forward direction's last step and the backward
-    direction's first), ``mean`` and ``max`` run over the true positions only."""
+    direction's first), ``mean`` and ``max`` run over the true positions only; ``concat`` is
+    [last; max; mean] → (B, 3*D*H), ULMFiT's concat pooling."""
+    if how == "concat":
+        return torch.cat([pool(out, lengths, state, k, num_directions) for k in ("last", "max", "mean")], dim=1)
     if how == "last":
         h = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
         return torch.cat(list(h[-num_directions:]), dim=1)
@@ -44,7 +47,17 @@ class RecurrentClassifier(nn.Module):
         self.encoder = Recurrent(cell, embed_dim, hidden_size, num_layers, bidirectional=bidirectional,
                                  dropout=dropout if num_layers > 1 else 0.0, batch_first=True)
         self.embed_dropout, self.dropout = embed_dropout, dropout
-        self.head = nn.Linear(self.encoder.num_directions * hidden_size, num_classes)
+        width = 3 if pooling == "concat" else 1
+        self.head = nn.Linear(width * self.encoder.num_directions * hidden_size, num_classes)
+
+    def layer_groups(self) -> list[list[str]]:
+        """Parameter names from the input up: embedding, each recurrent layer (both directions), head — the
+        groups of discriminative learning rates and gradual unfreezing (``rnnkit.train``)."""
+        names = [n for n, _ in self.named_parameters()]
+        layers = [[n for n in names if n.startswith("encoder.") and n.removesuffix("_reverse").endswith(f"_l{i}")]
+                  for i in range(self.encoder.num_layers)]
+        return [[n for n in names if n.startswith("embedding.")], *layers,
+                [n for n in names if n.startswith("head.")]]
 
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         x = F.dropout(self.embedding(tokens), self.embed_dropout, self.training)

@@ -46,7 +46,7 @@ class SentimentOptions:
     hidden_size: int = 256
     layers: int = 1
     bidirectional: bool = False
-    pooling: str = field(default="max", metadata={"choices": ("last", "mean", "max")})
+    pooling: str = field(default="max", metadata={"choices": ("last", "mean", "max", "concat")})
     dropout: float = 0.5
     embed_dropout: float = 0.3
     bigrams: bool = field(default=False, metadata={"help": "bow only: add bigram features"})
@@ -116,7 +116,7 @@ def load_data(opts: SentimentOptions) -> TextClassificationData:
     return load_text_classification(opts.data, text_col=opts.text_col, label_col=opts.label_col, seed=opts.split_seed)
 
 
-def _encode(encoder: TextEncoder, data: TextClassificationData) -> dict[str, EncodedDataset]:
+def encode_splits(encoder: TextEncoder, data: TextClassificationData) -> dict[str, EncodedDataset]:
     return {split: encoder.encode_dataset(getattr(data, split)) for split in ("train", "val", "test")}
 
 
@@ -128,11 +128,11 @@ def train_sentiment(opts: SentimentOptions, cfg: TrainConfig, out: Path, *, log=
     if not data.train or not data.val or not data.test:
         raise ValueError(f"{data.name} needs non-empty train, val and test splits, got {data.sizes()}")
     if opts.init_from:
-        encoder, opts = _pretrained_encoder(opts, log)
+        encoder, opts = pretrained_encoder(opts, log)
     else:
         encoder = TextEncoder.build([ex.text for ex in data.train], tokenizer=opts.tokenizer,
                                     lowercase=opts.lowercase, min_freq=opts.min_freq, max_len=opts.max_len)
-    splits = _encode(encoder, data)
+    splits = encode_splits(encoder, data)
     torch.manual_seed(cfg.seed)
     spec = build_classifier(opts, len(encoder.vocab), data.num_labels)
     if opts.model == "bow" and opts.bigrams:
@@ -159,7 +159,7 @@ def train_sentiment(opts: SentimentOptions, cfg: TrainConfig, out: Path, *, log=
     return _fit(model, data, splits, opts, cfg, out, resume=False, log=log)
 
 
-def _pretrained_encoder(opts: SentimentOptions, log) -> tuple[TextEncoder, SentimentOptions]:
+def pretrained_encoder(opts: SentimentOptions, log) -> tuple[TextEncoder, SentimentOptions]:
     """The vocabulary and model sizes of the language model in ``opts.init_from``."""
     if opts.model == "bow":
         raise ValueError("--init-from initialises a recurrent classifier; it does not apply to --model bow")
@@ -197,7 +197,7 @@ def resume_sentiment(out: Path, *, log=print, **overrides: Any) -> dict[str, Any
     encoder = TextEncoder.from_config(config["text"], out)
     data = load_data(opts)
     model = build_model(config["model"])
-    return _fit(model, data, _encode(encoder, data), opts, cfg, out, resume=True, log=log)
+    return _fit(model, data, encode_splits(encoder, data), opts, cfg, out, resume=True, log=log)
 
 
 def _fit(model, data, splits, opts, cfg, out, *, resume, log) -> dict[str, Any]:
