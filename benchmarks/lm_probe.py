@@ -5,7 +5,8 @@
 
 Each language-model directory (`rnnkit train lm --data movie-reviews …`) reads every Rotten Tomatoes
 snippet of the by-movie split with its embedding and recurrent encoder frozen; the snippet's features are
-the encoder's last state, max and mean over time (ULMFiT's concat pooling). A logistic regression
+the encoder's last state, max and mean over time (ULMFiT's concat pooling). The control is the same
+encoder with random weights: what a probe finds in features that learnt nothing. A logistic regression
 (L-BFGS, standardised features, L2 strength chosen on validation accuracy) on each pooling is the probe.
 High probe accuracy means fine-tuning starts from features that already separate the classes; a probe
 near the majority class (0.57) means the classifier must learn sentiment from the labels alone.
@@ -86,19 +87,21 @@ def probe_lm(lm_dir: Path, opts: SentimentOptions) -> list[dict]:
     encoder, opts = pretrained_encoder(opts, lambda _: None)
     splits = encode_splits(encoder, data)
     y = {k: torch.tensor([ex.label for ex in getattr(data, k)]) for k in splits}
-    torch.manual_seed(0)
-    model = build_model(build_classifier(opts, len(encoder.vocab), data.num_labels))
-    transfer_pretrained(model, lm_dir)
     metrics_file = lm_dir / "metrics.json"
     lm_metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.exists() else {}
     rows = []
-    for pooling in POOLINGS:
-        result = probe({k: features(model, v, pooling) for k, v in splits.items()}, y)
-        rows.append({"lm": str(lm_dir), "lm_val_perplexity": lm_metrics.get("best_val", {}).get("perplexity"),
-                     "pooling": pooling, "train_accuracy": result["train"], "val_accuracy": result["val"],
-                     "test_accuracy": result["test"], "l2": result["l2"]})
-        print(f"{lm_dir}  {pooling:6s}  train {result['train']:.3f}  val {result['val']:.3f}  "
-              f"test {result['test']:.3f}  (l2 {result['l2']:g})", flush=True)
+    for weights in ("pretrained", "random"):  # the control: the same encoder, randomly initialised
+        torch.manual_seed(0)
+        model = build_model(build_classifier(opts, len(encoder.vocab), data.num_labels))
+        if weights == "pretrained":
+            transfer_pretrained(model, lm_dir)
+        for pooling in POOLINGS:
+            result = probe({k: features(model, v, pooling) for k, v in splits.items()}, y)
+            rows.append({"lm": str(lm_dir), "lm_val_perplexity": lm_metrics.get("best_val", {}).get("perplexity"),
+                         "weights": weights, "pooling": pooling, "train_accuracy": result["train"],
+                         "val_accuracy": result["val"], "test_accuracy": result["test"], "l2": result["l2"]})
+            print(f"{lm_dir}  {weights:10s}  {pooling:6s}  train {result['train']:.3f}  val {result['val']:.3f}  "
+                  f"test {result['test']:.3f}  (l2 {result['l2']:g})", flush=True)
     return rows
 
 
