@@ -95,3 +95,12 @@ def test_a_checkpoint_from_before_the_fine_tuning_options_resumes(tmp_path):
     torch.save(state, path)
     result = fit(_net(), _task(), cfg, tmp_path / "run", resume=True, log=lambda _: None)
     assert result["steps"] == state["counters"]["step"] + 2
+
+
+def test_fine_tuning_flags_on_a_model_without_layer_groups_say_so(tmp_path):
+    from rnnkit.models import BagOfWordsClassifier
+
+    lines: list[str] = []
+    cfg = TrainConfig(epochs=1, progress=False, lr_decay=2.6, gradual_unfreeze=True)
+    fit(BagOfWordsClassifier(30, 2), _task(), cfg, tmp_path / "run", log=lines.append)
+    assert any("one layer group" in line for line in lines)

@@ -199,6 +199,8 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
     if ctx.enabled:
         train_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
+    if (cfg.lr_decay != 1.0 or cfg.gradual_unfreeze) and not hasattr(model, "layer_groups"):
+        log(f"note: {type(model).__name__} is one layer group, so --lr-decay and --gradual-unfreeze change nothing")
     optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay, cfg.lr, cfg.lr_decay), lr=cfg.lr)
     steps_per_epoch = len(task.train_batches(0, ctx.rank, ctx.world_size))
     if steps_per_epoch == 0:
