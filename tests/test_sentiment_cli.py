@@ -218,3 +218,17 @@ def test_ensemble_refuses_other_labels_splits_and_tasks(trained, tmp_path, capsy
     lm = copy_with("lm", lambda c: c.update(task="lm"))
     assert main(["evaluate", str(lm), "--ensemble", str(trained["bow"])]) == 1
     assert "--ensemble averages sentiment models" in capsys.readouterr().err
+
+
+def test_evaluating_on_data_with_other_labels_or_an_empty_split_is_a_clear_error(trained):
+    from types import SimpleNamespace
+
+    from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble
+
+    other = SimpleNamespace(name="other", labels=["bad", "good"], test=[object()])
+    empty = SimpleNamespace(name="empty", labels=["negative", "positive"], test=[])
+    for model in (SentimentPredictor(trained["bow"]), SentimentEnsemble([trained["bow"], trained["gru"]])):
+        with pytest.raises(ValueError, match="other has labels"):
+            model.evaluate(other)
+        with pytest.raises(ValueError, match="empty has no test examples"):
+            model.evaluate(empty)

@@ -248,14 +248,20 @@ class SentimentPredictor:
 
     def evaluate(self, data: TextClassificationData, split: str = "test") -> dict[str, Any]:
         """Metrics on one split of ``data`` (labels must be the model's labels)."""
-        if list(data.labels) != self.labels:
-            raise ValueError(f"{data.name} has labels {data.labels}, the model predicts {self.labels}")
-        examples = getattr(data, split)
-        if not examples:
-            raise ValueError(f"{data.name} has no {split} examples")
+        examples = split_examples(data, split, self.labels)
         task = TextClassificationTask({split: self.encoder.encode_dataset(examples)}, self.labels,
                                       batch_size=256, seed=0)
         return task.evaluate(self.model, split, self.device)
+
+
+def split_examples(data: TextClassificationData, split: str, labels: Sequence[str]) -> list:
+    """The examples of one split, refusing a dataset whose labels are not the model's, or an empty split."""
+    if list(data.labels) != list(labels):
+        raise ValueError(f"{data.name} has labels {data.labels}, the model predicts {list(labels)}")
+    examples = getattr(data, split)
+    if not examples:
+        raise ValueError(f"{data.name} has no {split} examples")
+    return examples
 
 
 def evaluate_dir(directory: Path, data_name: str | None = None, split: str = "test") -> dict[str, Any]:

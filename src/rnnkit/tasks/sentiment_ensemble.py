@@ -17,7 +17,7 @@ import torch
 from rnnkit.checkpoint import ModelDirError
 from rnnkit.data import TextClassificationData
 from rnnkit.metrics import classification_report
-from rnnkit.tasks.sentiment import SentimentOptions, SentimentPredictor, load_data
+from rnnkit.tasks.sentiment import SentimentOptions, SentimentPredictor, load_data, split_examples
 
 
 class SentimentEnsemble:
@@ -53,11 +53,7 @@ class SentimentEnsemble:
 
     def evaluate(self, data: TextClassificationData, split: str = "test") -> dict[str, Any]:
         """The ensemble's accuracy, macro-F1 and confusion on one split, and each member's accuracy."""
-        if list(data.labels) != self.labels:
-            raise ValueError(f"{data.name} has labels {data.labels}, the models predict {self.labels}")
-        examples = getattr(data, split)
-        if not examples:
-            raise ValueError(f"{data.name} has no {split} examples")
+        examples = split_examples(data, split, self.labels)
         gold = torch.tensor([ex.label for ex in examples])
         probs = self.probabilities([ex.text for ex in examples])
         report = classification_report(gold, probs.mean(0).argmax(1), self.labels)
