@@ -185,6 +185,8 @@ def test_ensemble_averages_member_probabilities(trained):
             mean = (members[0][i]["probabilities"][label] + members[1][i]["probabilities"][label]) / 2
             assert r["probabilities"][label] == pytest.approx(mean, abs=1e-6)
         assert r["label"] == max(r["probabilities"], key=r["probabilities"].get) and r["members"] == 2
+        assert r["unknown_tokens"] == max(m[i]["unknown_tokens"] for m in members)
+    assert SentimentEnsemble([trained["gru"]]).predict(["zzyzx qwerty film"])[0]["unknown_tokens"] == 2
 
 
 def test_evaluate_and_predict_an_ensemble(trained, capsys):

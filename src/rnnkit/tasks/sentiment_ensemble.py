@@ -35,21 +35,30 @@ class SentimentEnsemble:
                 raise ModelDirError(f"{member.directory} predicts {member.labels} but {self.members[0].directory} "
                                     f"predicts {self.labels}: an ensemble needs models with the same labels")
 
+    def _member_results(self, texts: Sequence[str]) -> list[list[dict[str, Any]]]:
+        return [member.predict(texts) for member in self.members]
+
+    def _stack(self, results: list[list[dict[str, Any]]]) -> torch.Tensor:
+        return torch.stack([torch.tensor([[r["probabilities"][name] for name in self.labels] for r in member])
+                            for member in results])
+
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
         """(M, N, C) class probabilities of every member for every text."""
-        return torch.stack([torch.tensor([[r["probabilities"][name] for name in self.labels]
-                                          for r in member.predict(texts)]) for member in self.members])
+        return self._stack(self._member_results(texts))
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """Label and mean probabilities per text, as :meth:`SentimentPredictor.predict` gives them."""
-        mean = self.probabilities(texts).mean(0)
-        results = []
-        for text, p in zip(texts, mean, strict=True):
+        """Label and mean probabilities per text, as :meth:`SentimentPredictor.predict` gives them;
+        ``unknown_tokens`` counts the words unknown to the member that knows fewest of them."""
+        results = self._member_results(texts)
+        mean = self._stack(results).mean(0)
+        out = []
+        for i, (text, p) in enumerate(zip(texts, mean, strict=True)):
             k = int(p.argmax())
-            results.append({"text": text, "label": self.labels[k], "probability": float(p[k]),
-                            "probabilities": dict(zip(self.labels, map(float, p), strict=True)),
-                            "members": len(self.members)})
-        return results
+            out.append({"text": text, "label": self.labels[k], "probability": float(p[k]),
+                        "probabilities": dict(zip(self.labels, map(float, p), strict=True)),
+                        "unknown_tokens": max(member[i]["unknown_tokens"] for member in results),
+                        "members": len(self.members)})
+        return out
 
     def evaluate(self, data: TextClassificationData, split: str = "test") -> dict[str, Any]:
         """The ensemble's accuracy, macro-F1 and confusion on one split, and each member's accuracy."""
