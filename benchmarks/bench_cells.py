@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import machine_tag, write_results
+from rnnkit.bench.report import layer_table
+from rnnkit.bench.speed import SHAPES, bench_layer
+from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.nn import CELLS
-from rnnkit.speed import SHAPES, bench_layer
-from rnnkit.speed_report import layer_table
 
 
 def main() -> None:

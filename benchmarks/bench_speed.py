@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import machine_tag
+from rnnkit.bench.timing import machine_tag
 from rnnkit.cli import main as rnnkit
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import machine_info, time_interleaved
+from rnnkit.bench.timing import machine_info, time_interleaved
 from rnnkit.nn import Recurrent
 from rnnkit.nn.native import GRUResetBeforeSequence
 

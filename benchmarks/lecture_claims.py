@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import machine_tag, write_results
+from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.cli import main as rnnkit
 
 ROOT = Path(__file__).resolve().parent.parent

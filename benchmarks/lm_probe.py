@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from rnnkit.benchmark import machine_tag, write_results
+from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.models import build_model
 from rnnkit.models.classifier import pool
 from rnnkit.tasks.sentiment import (
@@ -112,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         from rnnkit.tasks.lm import LMOptions, train_lm
-        from rnnkit.train import TrainConfig
+        from rnnkit.train.loop import TrainConfig
 
         fixture = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
         with tempfile.TemporaryDirectory() as tmp:

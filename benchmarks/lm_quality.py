@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import machine_tag, write_results
-from rnnkit.checkpoint import read_jsonl
+from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.tasks.lm import LMOptions, train_lm
-from rnnkit.train import TrainConfig
+from rnnkit.train.checkpoint import read_jsonl
+from rnnkit.train.loop import TrainConfig
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "lm" / "wikitext-2"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import machine_tag, write_results
+from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.experiments.long_memory import FULL, SOLVED
 from rnnkit.tasks.synthetic import train_adding
 

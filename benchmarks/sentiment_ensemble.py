@@ -26,11 +26,11 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import machine_tag, write_results
-from rnnkit.metrics import classification_report
+from rnnkit.bench.timing import machine_tag, write_results
+from rnnkit.metrics.classification import classification_report
 from rnnkit.tasks.sentiment import SentimentOptions, load_data, train_sentiment
 from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble
-from rnnkit.train import TrainConfig
+from rnnkit.train.loop import TrainConfig
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "reviews.csv"
 RECIPES: dict[str, dict] = {

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import machine_tag, write_results
+from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.tasks.sentiment import SentimentOptions, load_data, train_sentiment
-from rnnkit.train import TrainConfig
+from rnnkit.train.loop import TrainConfig
 
 CONFIGS: dict[str, dict] = {
     "bow": {"model": "bow"},

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import machine_tag, write_results
+from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.tasks import signals, video
-from rnnkit.train import TrainConfig
+from rnnkit.train.loop import TrainConfig
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "signals"
 PLAIN = {"gravity": False, "frontend": "none", "bidirectional": False, "augment_rotation": 0.0, "augment_scale": 0.0}

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import machine_tag, write_results
+from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.data.speech import load_real_clips
-from rnnkit.decode_ctc import greedy_decode, prefix_beam_search
+from rnnkit.decode.ctc import greedy_decode, prefix_beam_search
+from rnnkit.metrics.wer import error_rates
 from rnnkit.tasks.speech_ctc import (
     SpeechCTCOptions,
     corpus_folder,
@@ -36,8 +37,7 @@ from rnnkit.tasks.speech_ctc import (
     utterance_log_probs,
 )
 from rnnkit.tasks.transcriber import SpeechRecognizer
-from rnnkit.train import TrainConfig
-from rnnkit.wer import error_rates
+from rnnkit.train.loop import TrainConfig
 
 GRID = [(alpha, beta) for alpha in (0.0, 0.2, 0.4, 0.6) for beta in (0.0, 0.5, 1.0, 1.5)]
 

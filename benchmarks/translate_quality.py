@@ -23,11 +23,11 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import machine_tag, write_results
-from rnnkit.checkpoint import read_jsonl
+from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.experiments.bottleneck import run
 from rnnkit.tasks.translate import TranslateOptions, train_translate
-from rnnkit.train import TrainConfig
+from rnnkit.train.checkpoint import read_jsonl
+from rnnkit.train.loop import TrainConfig
 
 KEYS = ("bleu", "chrf", "per_domain", "per_bucket", "per_domain_bucket")
 

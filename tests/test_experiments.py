@@ -13,7 +13,6 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from rnnkit.checkpoint import ModelDirError
 from rnnkit.cli import main
 from rnnkit.cli.experiment import EXPERIMENTS
 from rnnkit.data import load_text_classification
@@ -25,7 +24,8 @@ from rnnkit.models import RecurrentClassifier
 from rnnkit.tasks.sentiment import SentimentOptions
 from rnnkit.tasks.synthetic import adding_problem, copy_baseline, copy_task, train_adding
 from rnnkit.text.tokenize import build_tokenizer
-from rnnkit.train import TrainConfig
+from rnnkit.train.checkpoint import ModelDirError
+from rnnkit.train.loop import TrainConfig
 
 WIKITEXT = Path(__file__).parent / "fixtures" / "lm" / "wikitext-2"
 MINE = ("long-memory", "gradient-flow", "long-reviews", "word-order", "lstm-vs-gru")

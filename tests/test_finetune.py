@@ -10,7 +10,7 @@ from rnnkit.models import RecurrentClassifier
 from rnnkit.models.classifier import pool
 from rnnkit.tasks.sentiment import TextClassificationTask
 from rnnkit.text import EncodedDataset
-from rnnkit.train import TrainConfig, fit, frozen_parameters, layer_groups, param_groups
+from rnnkit.train.loop import TrainConfig, fit, frozen_parameters, layer_groups, param_groups
 
 
 def _net(**kw) -> RecurrentClassifier:

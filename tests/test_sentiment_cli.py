@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnkit.checkpoint import ModelDirError, read_config
 from rnnkit.cli import main
 from rnnkit.tasks.sentiment import SentimentPredictor
+from rnnkit.train.checkpoint import ModelDirError, read_config
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_other_task_directory_is_refused(trained, tmp_path):
 
 def test_checkpoint_is_not_loaded_with_pickle(trained, tmp_path):
     """A checkpoint.pt carrying a pickled object (code on load) is refused by weights_only loading."""
-    from rnnkit.checkpoint import load_training_state
+    from rnnkit.train.checkpoint import load_training_state
 
     evil = tmp_path / "evil"
     evil.mkdir()

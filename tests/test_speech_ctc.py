@@ -32,10 +32,10 @@ from rnnkit.data.speech import (
     synthesize_corpus,
     voice_family,
 )
-from rnnkit.decode_ctc import CharBigramLM, greedy_decode, prefix_beam_search
+from rnnkit.decode.ctc import CharBigramLM, greedy_decode, prefix_beam_search
+from rnnkit.metrics.wer import cer, edit_distance, error_rates, wer
 from rnnkit.models.ctc import CTCRecognizer, spec_augment
 from rnnkit.tasks.speech_ctc import NUM_CLASSES, SpeechCTCTask, collate, decode_text, encode_text
-from rnnkit.wer import cer, edit_distance, error_rates, wer
 
 A, B, C = (ALPHABET.index(ch) + 1 for ch in "abc")
 

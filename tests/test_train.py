@@ -14,11 +14,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from rnnkit.checkpoint import load_training_state
 from rnnkit.models import build_model
 from rnnkit.tasks.sentiment import SentimentOptions, TextClassificationTask, build_classifier, train_sentiment
 from rnnkit.text import EncodedDataset, PadCollator
-from rnnkit.train import TrainConfig, lr_factor
+from rnnkit.train.checkpoint import load_training_state
+from rnnkit.train.loop import TrainConfig, lr_factor
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 

@@ -11,9 +11,9 @@ import pytest
 import sacrebleu
 import torch
 
-from rnnkit.bleu import bleu_report, bucket_drop, corpus_scores, length_bucket
 from rnnkit.cli import main
-from rnnkit.decode import Hypothesis, beam_search, decode_all, greedy, max_lengths
+from rnnkit.decode.seq2seq import Hypothesis, beam_search, decode_all, greedy, max_lengths
+from rnnkit.metrics.bleu import bleu_report, bucket_drop, corpus_scores, length_bucket
 from rnnkit.models.attention import ATTENTIONS, build_attention
 from rnnkit.models.seq2seq import DecoderState, Seq2Seq, sequence_loss
 from rnnkit.text import BOS, EOS, PAD

@@ -41,8 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    from rnnkit.checkpoint import ModelDirError
     from rnnkit.data import DataUnavailableError
+    from rnnkit.train.checkpoint import ModelDirError
 
     try:
         return handlers[args.command](args)

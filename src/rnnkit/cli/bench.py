@@ -10,9 +10,9 @@ from pathlib import Path
 def _bench(args: argparse.Namespace) -> int:
     import torch
 
-    from rnnkit.benchmark import machine_info, write_results
-    from rnnkit.speed import run_suite
-    from rnnkit.speed_report import markdown, plot
+    from rnnkit.bench.report import markdown, plot
+    from rnnkit.bench.speed import run_suite
+    from rnnkit.bench.timing import machine_info, write_results
 
     if args.threads:
         torch.set_num_threads(args.threads)

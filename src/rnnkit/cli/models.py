@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from rnnkit.checkpoint import read_config
 from rnnkit.cli.sequences import evaluate_sequences, predict_sequences
 from rnnkit.cli.transcribe import evaluate_speech, predict_speech
+from rnnkit.train.checkpoint import read_config
 
 
 def _evaluate_sentiment(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.checkpoint import read_config
+from rnnkit.train.checkpoint import read_config
 
 
 def evaluate_sequences(args: argparse.Namespace) -> int:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnkit.cli.args import add_dataclass_arguments, dataclass_from_args, given
-from rnnkit.distributed import is_main_process
 from rnnkit.tasks import lm, sentiment, sequence, signals, speech_ctc, translate, video
-from rnnkit.train import TrainConfig
+from rnnkit.train.distributed import is_main_process
+from rnnkit.train.loop import TrainConfig
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rnnkit.checkpoint import CONFIG, HISTORY, METRICS, ModelDirError, read_config, read_jsonl
 from rnnkit.data import load_text_classification
 from rnnkit.tasks.lm import LMOptions, load_corpus, train_lm
 from rnnkit.tasks.sentiment import SentimentOptions, train_sentiment
 from rnnkit.text.tokenize import build_tokenizer
-from rnnkit.train import TrainConfig
+from rnnkit.train.checkpoint import CONFIG, HISTORY, METRICS, ModelDirError, read_config, read_jsonl
+from rnnkit.train.loop import TrainConfig
 
 QUICK_EXAMPLES = 300  # a registered corpus in a quick run: this many examples, written as a CSV
 QUICK_SENTIMENT = {"embed_dim": 8, "hidden_size": 8, "min_freq": 1, "batch_size": 16}

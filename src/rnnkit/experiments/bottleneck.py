@@ -21,11 +21,11 @@ from typing import Any
 
 import torch
 
-from rnnkit.benchmark import machine_info
-from rnnkit.bleu import bucket_drop
-from rnnkit.checkpoint import write_json
+from rnnkit.bench.timing import machine_info
+from rnnkit.metrics.bleu import bucket_drop
 from rnnkit.tasks.translate import TranslateOptions, train_translate
-from rnnkit.train import TrainConfig
+from rnnkit.train.checkpoint import write_json
+from rnnkit.train.loop import TrainConfig
 
 ARMS = {"attention": "luong-general", "no attention": "none"}  # the default model first
 QUICK = {"src_bpe": 300, "tgt_bpe": 300, "embed_dim": 16, "hidden_size": 32, "batch_size": 16, "beam": 2,

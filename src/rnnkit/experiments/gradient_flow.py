@@ -31,7 +31,7 @@ from rnnkit.experiments.arms import QUICK_SENTIMENT, experiment_data, long_texts
 from rnnkit.experiments.record import Claim, claims_section, finish, pyplot, setup_line, stamp, table
 from rnnkit.models import RecurrentClassifier, build_model
 from rnnkit.tasks.sentiment import SentimentOptions, SentimentPredictor
-from rnnkit.train import TrainConfig
+from rnnkit.train.loop import TrainConfig
 
 CELLS = ("rnn", "lstm", "gru", "gru-reset-before")
 STATES = ("untrained", "trained")

@@ -26,7 +26,7 @@ from typing import Any
 from rnnkit.experiments.arms import QUICK_SENTIMENT, experiment_data, long_texts_only, train_sentiment_arm
 from rnnkit.experiments.record import Claim, claims_section, finish, pyplot, setup_line, stamp, table
 from rnnkit.tasks.sentiment import SentimentOptions
-from rnnkit.train import TrainConfig
+from rnnkit.train.loop import TrainConfig
 
 ARMS = {"bow": {"model": "bow"}, "rnn": {"model": "rnn"}, "lstm": {"model": "lstm"}, "gru": {"model": "gru"},
         "gru-reset-before": {"model": "gru-reset-before"}, "lstm, max pooling": {"model": "lstm", "pooling": "max"}}

@@ -9,7 +9,7 @@ matched; the whole-model counts are reported). Each configuration runs with seve
 batch order; the data split is fixed) and is reported as mean ± standard deviation.
 
 Speed is measured twice: training tokens/s of those very runs, and the forward+backward time of the
-recurrent layer alone, all cells timed interleaved in one process (``rnnkit.benchmark.time_interleaved``),
+recurrent layer alone, all cells timed interleaved in one process (``rnnkit.bench.timing.time_interleaved``),
 once with equal lengths and once with the varied lengths of a padded sentiment batch.
 
 Writes ``results.json``, ``quality_speed.png`` and ``report.md``; the trained models stay in ``models/``.
@@ -23,13 +23,13 @@ from typing import Any
 
 import torch
 
-from rnnkit.benchmark import time_interleaved
+from rnnkit.bench.timing import time_interleaved
 from rnnkit.experiments.arms import experiment_data, experiment_text, train_lm_arm, train_sentiment_arm
 from rnnkit.experiments.record import Claim, claims_section, finish, mean_std, pyplot, setup_line, stamp, table
 from rnnkit.nn import Recurrent, get_cell
 from rnnkit.tasks.lm import LMOptions
 from rnnkit.tasks.sentiment import SentimentOptions
-from rnnkit.train import TrainConfig
+from rnnkit.train.loop import TrainConfig
 
 CELLS = ("lstm", "gru", "gru-reset-before", "rnn")
 SIZINGS = ("equal hidden", "equal parameters")

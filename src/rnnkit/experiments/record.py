@@ -16,8 +16,8 @@ from typing import Any, TypedDict
 
 import torch
 
-from rnnkit.benchmark import machine_info
-from rnnkit.checkpoint import write_json
+from rnnkit.bench.timing import machine_info
+from rnnkit.train.checkpoint import write_json
 
 
 class Claim(TypedDict):

@@ -31,7 +31,7 @@ from rnnkit.experiments.arms import QUICK_SENTIMENT, experiment_data, train_sent
 from rnnkit.experiments.record import Claim, claims_section, finish, pyplot, setup_line, stamp, table
 from rnnkit.tasks.sentiment import SentimentOptions, SentimentPredictor
 from rnnkit.text.tokenize import build_tokenizer
-from rnnkit.train import TrainConfig
+from rnnkit.train.loop import TrainConfig
 
 # {x} carries the sentence's sentiment, {y} the opposite one: swapping them flips the label only.
 TEMPLATES = (

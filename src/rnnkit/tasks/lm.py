@@ -17,7 +17,6 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnkit.checkpoint import CONFIG, load_weights, new_config, read_config, write_json
 from rnnkit.data.corpora import TextCorpus, read_text_file, read_wikitext
 from rnnkit.data.registry import get_spec, load
 from rnnkit.models import LanguageModel, build_model, model_spec
@@ -25,7 +24,8 @@ from rnnkit.models.ngram import baseline_report
 from rnnkit.nn import CELLS
 from rnnkit.tasks.base import Task
 from rnnkit.text import EOS, TextEncoder
-from rnnkit.train import TrainConfig, fit, new_run, resumed_run
+from rnnkit.train.checkpoint import CONFIG, load_weights, new_config, read_config, write_json
+from rnnkit.train.loop import TrainConfig, fit, new_run, resumed_run
 
 
 @dataclass

@@ -16,14 +16,14 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from rnnkit.checkpoint import CONFIG, WEIGHTS, ModelDirError, load_weights, new_config, read_config, write_json
 from rnnkit.data import TextClassificationData, load_text_classification
-from rnnkit.metrics import evaluate_classifier
+from rnnkit.metrics.classification import evaluate_classifier
 from rnnkit.models import BagOfWordsClassifier, RecurrentClassifier, build_model, model_spec
 from rnnkit.nn import CELLS
 from rnnkit.tasks.base import Task
 from rnnkit.text import Batch, BucketBatchSampler, EncodedDataset, PadCollator, TextEncoder
-from rnnkit.train import TrainConfig, fit, new_run, resumed_run
+from rnnkit.train.checkpoint import CONFIG, WEIGHTS, ModelDirError, load_weights, new_config, read_config, write_json
+from rnnkit.train.loop import TrainConfig, fit, new_run, resumed_run
 
 MODEL_CHOICES = (*CELLS, "bow")
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import torch
 
-from rnnkit.checkpoint import ModelDirError
 from rnnkit.data import TextClassificationData
-from rnnkit.metrics import classification_report
+from rnnkit.metrics.classification import classification_report
 from rnnkit.tasks.sentiment import SentimentOptions, SentimentPredictor, load_data, split_examples
+from rnnkit.train.checkpoint import ModelDirError
 
 
 class SentimentEnsemble:

@@ -24,10 +24,10 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnkit.metrics import evaluate_classifier
+from rnnkit.metrics.classification import evaluate_classifier
 from rnnkit.tasks.base import Task
 from rnnkit.text import BucketBatchSampler
-from rnnkit.train import TrainConfig, fit
+from rnnkit.train.loop import TrainConfig, fit
 
 Example = tuple[Tensor, int]
 Augment = Callable[[Tensor, Tensor, torch.Generator], Tensor]  # (inputs, lengths, generator) -> new inputs

@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from rnnkit.checkpoint import CONFIG, ModelDirError, load_weights, new_config, read_config, write_json
 from rnnkit.data import (
     SequenceData,
     SignalExample,
@@ -37,7 +36,8 @@ from rnnkit.models.classifier import POOLINGS
 from rnnkit.models.sequence_classifier import FRONTENDS, SequenceClassifier
 from rnnkit.nn import CELLS
 from rnnkit.tasks.sequence import SequenceClassificationTask, predict_proba, run_fit
-from rnnkit.train import TrainConfig, new_run, resumed_run
+from rnnkit.train.checkpoint import CONFIG, ModelDirError, load_weights, new_config, read_config, write_json
+from rnnkit.train.loop import TrainConfig, new_run, resumed_run
 
 SIGNAL_TASKS = ("speech-digits", "activity")
 CONFUSABLE = (("SITTING", "STANDING"),)  # pairs every report names when both classes exist

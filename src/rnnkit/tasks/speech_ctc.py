@@ -21,18 +21,18 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.checkpoint import CONFIG, atomic_write, new_config, read_config, write_json
 from rnnkit.data.audio import FEATURE_KINDS, FeatureConfig, compute_features, load_audio
 from rnnkit.data.cache import cache_dir
 from rnnkit.data.speech import ALPHABET, SPLITS, SpeechCorpusConfig, build_speech_corpus, read_manifest
-from rnnkit.decode_ctc import BLANK, CharBigramLM, greedy_decode, prefix_beam_search
+from rnnkit.decode.ctc import BLANK, CharBigramLM, greedy_decode, prefix_beam_search
+from rnnkit.metrics.wer import error_rates
 from rnnkit.models import build_model, model_spec
 from rnnkit.models.ctc import FRONTENDS, CTCRecognizer, spec_augment
 from rnnkit.nn import CELLS
 from rnnkit.tasks.base import Task
 from rnnkit.text import BucketBatchSampler
-from rnnkit.train import TrainConfig, fit, new_run, resumed_run
-from rnnkit.wer import error_rates
+from rnnkit.train.checkpoint import CONFIG, atomic_write, new_config, read_config, write_json
+from rnnkit.train.loop import TrainConfig, fit, new_run, resumed_run
 
 NUM_CLASSES = 1 + len(ALPHABET)
 

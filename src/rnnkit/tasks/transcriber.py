@@ -7,12 +7,12 @@ from typing import Any
 
 import torch
 
-from rnnkit.checkpoint import ModelDirError, load_weights, read_config
 from rnnkit.data.audio import FeatureConfig, compute_features, load_audio
 from rnnkit.data.speech import ALPHABET
-from rnnkit.decode_ctc import CharBigramLM, greedy_decode, prefix_beam_search
+from rnnkit.decode.ctc import CharBigramLM, greedy_decode, prefix_beam_search
 from rnnkit.models import build_model
 from rnnkit.tasks.speech_ctc import SpeechCTCOptions, corpus_folder, decode_text, load_features, make_task
+from rnnkit.train.checkpoint import ModelDirError, load_weights, read_config
 
 
 class SpeechRecognizer:

@@ -20,17 +20,17 @@ from typing import Any
 
 import torch
 
-from rnnkit.bleu import bleu_report
-from rnnkit.checkpoint import CONFIG, new_config, read_config, write_json
 from rnnkit.data.translation import Pair, ParallelData, load_parallel
-from rnnkit.decode import decode_all
+from rnnkit.decode.seq2seq import decode_all
+from rnnkit.metrics.bleu import bleu_report
 from rnnkit.models import Seq2Seq, build_model, model_spec
 from rnnkit.models.attention import ATTENTION_CHOICES
 from rnnkit.models.seq2seq import sequence_loss
 from rnnkit.nn import CELLS
 from rnnkit.tasks.base import Task
 from rnnkit.text import BucketBatchSampler, PadCollator, TextEncoder
-from rnnkit.train import TrainConfig, fit, new_run, resumed_run
+from rnnkit.train.checkpoint import CONFIG, new_config, read_config, write_json
+from rnnkit.train.loop import TrainConfig, fit, new_run, resumed_run
 
 
 @dataclass

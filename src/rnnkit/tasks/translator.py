@@ -15,11 +15,11 @@ from typing import Any
 
 import torch
 
-from rnnkit.checkpoint import load_weights, read_config
-from rnnkit.decode import decode_all
+from rnnkit.decode.seq2seq import decode_all
 from rnnkit.models import build_model
 from rnnkit.tasks.translate import TranslateOptions, TranslationTask, load_data
 from rnnkit.text import UNK, TextEncoder
+from rnnkit.train.checkpoint import load_weights, read_config
 
 
 class Translator:

@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnkit.checkpoint import CONFIG, load_weights, new_config, read_config, write_json
 from rnnkit.data.signals import SequenceData
 from rnnkit.data.video import synthetic_video
 from rnnkit.models import VideoClassifier, build_model, model_spec
 from rnnkit.models.classifier import POOLINGS
 from rnnkit.nn import CELLS
 from rnnkit.tasks.sequence import SequenceClassificationTask, predict_proba, run_fit
-from rnnkit.train import TrainConfig, new_run, resumed_run
+from rnnkit.train.checkpoint import CONFIG, load_weights, new_config, read_config, write_json
+from rnnkit.train.loop import TrainConfig, new_run, resumed_run
 
 SYNTHETIC_NOTE = "synthetic clips (moving shapes; the motion pattern is the class), not real video"
 

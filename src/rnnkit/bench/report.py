@@ -1,4 +1,4 @@
-"""Render ``rnnkit.speed.run_suite`` results as markdown tables and a plot (for docs/performance.md)."""
+"""Render ``rnnkit.bench.speed.run_suite`` results as markdown tables and a plot (for docs/performance.md)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.benchmark import time_interleaved
+from rnnkit.bench.timing import time_interleaved
 from rnnkit.nn import CELLS, Recurrent
 from rnnkit.tasks.base import Task
 
@@ -161,7 +161,7 @@ class _FixedBatches(Task):
 def _loop_overhead(new_model: Callable[[], torch.nn.Module], batches: list, loss_fn: Callable,
                    repeats: int) -> dict:
     """items/s of ``fit`` and of the minimal loop below on the same model, batches and optimizer."""
-    from rnnkit.train import TrainConfig, fit
+    from rnnkit.train.loop import TrainConfig, fit
 
     task = _FixedBatches(batches, loss_fn)
     items = sum(batch[-1] for batch in batches)  # every batch carries its item count last

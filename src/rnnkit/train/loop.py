@@ -20,7 +20,8 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from rnnkit.checkpoint import (
+from rnnkit.tasks.base import Task
+from rnnkit.train.checkpoint import (
     CONFIG,
     HISTORY,
     METRICS,
@@ -34,8 +35,7 @@ from rnnkit.checkpoint import (
     write_json,
     write_jsonl,
 )
-from rnnkit.distributed import DistContext, init_distributed
-from rnnkit.tasks.base import Task
+from rnnkit.train.distributed import DistContext, init_distributed
 
 
 @dataclass

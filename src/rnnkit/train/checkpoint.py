@@ -8,20 +8,21 @@
     DIR/checkpoint.pt      resumable training state, loaded with ``torch.load(weights_only=True)``
 
 Every file is written to a temporary name in the same directory and moved into place with
-``os.replace``, so a kill at any moment leaves either the old file or the new one, never half of one.
+``os.replace`` (:func:`rnnkit.files.atomic_write`), so a kill at any moment leaves either the old file or
+the new one, never half of one; files get the umask's mode (0644 by default).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from rnnkit.files import atomic_write
+from rnnkit.files import write_json as write_json  # re-exported: the model-directory writers use it
 
 FORMAT = "rnnkit-model"
 FORMAT_VERSION = 1
@@ -34,24 +35,6 @@ TRAINING_STATE = "checkpoint.pt"
 
 class ModelDirError(ValueError):
     """A model directory that is missing, incomplete, or from another model/task/version."""
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file next to ``path``, then move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, data: Any) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n"))
 
 
 def append_jsonl(path: Path, record: dict) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from rnnkit.files import write_text
+
 
 def machine_info() -> dict:
     """What the numbers were measured on: CPU model, cores, threads, torch version, GPU if any."""
@@ -63,10 +65,6 @@ def time_interleaved(candidates: dict[str, Callable[[], object]], *, warmup: int
 
 def write_results(path: Path, records: list[dict], **meta: object) -> Path:
     """Write ``{"machine": …, "records": …}`` as JSON (atomically) and return the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"machine": machine_info(), "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **meta,
                "records": records}
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=1) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_text(path, json.dumps(payload, indent=1) + "\n")
