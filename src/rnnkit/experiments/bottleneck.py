@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from rnnkit.bench.timing import machine_info
+from rnnkit.experiments.record import save_figure
 from rnnkit.metrics.bleu import bucket_drop
 from rnnkit.tasks.translate import TranslateOptions, train_translate
 from rnnkit.train.checkpoint import write_json
@@ -111,10 +112,7 @@ def plot(arms: dict[str, Any], path: Path) -> Path:
     ax.set_ylabel("test BLEU")
     ax.set_title("The bottleneck: BLEU by source length")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def report(results: dict[str, Any]) -> str:

@@ -28,7 +28,17 @@ from torch.nn import functional as F
 
 from rnnkit.data import load_text_classification
 from rnnkit.experiments.arms import QUICK_SENTIMENT, experiment_data, long_texts_only, train_sentiment_arm
-from rnnkit.experiments.record import Claim, claims_section, finish, pyplot, setup_line, stamp, table
+from rnnkit.experiments.record import (
+    Claim,
+    claims_section,
+    experiment_setup,
+    finish,
+    pyplot,
+    save_figure,
+    setup_line,
+    stamp,
+    table,
+)
 from rnnkit.models import RecurrentClassifier, build_model
 from rnnkit.tasks.sentiment import SentimentOptions, SentimentPredictor
 from rnnkit.train.loop import TrainConfig
@@ -91,11 +101,7 @@ def decay(norms: list[float]) -> dict[str, float | int | None]:
 def run(out: Path, *, quick: bool = False, minutes: float | None = None, data: str = "pang-lee", seed: int = 13,
         log=print) -> dict[str, Any]:
     """Train each cell briefly, then measure both its untrained and its trained gradient flow."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    setup = dict(QUICK if quick else FULL)
-    if minutes is not None:
-        setup["minutes"] = minutes
+    out, setup = experiment_setup(out, FULL, QUICK, quick, minutes)
     data, profile = long_texts_only(experiment_data(data, out, quick), out, setup["steps"])
     model_opts = {k: setup[k] for k in ("embed_dim", "hidden_size")}
     extra = {k: setup[k] for k in ("min_freq", "batch_size") if k in setup}
@@ -158,10 +164,7 @@ def plot(results: dict[str, Any], path: Path) -> Path:
         ax.set_xlabel("distance from the loss (steps back from the last token)")
     fig.suptitle(f"Gradient flow through {results['T']} steps of {results['batch']} real reviews "
                  "(loss at the last step)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def report(results: dict[str, Any]) -> str:

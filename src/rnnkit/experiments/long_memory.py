@@ -17,7 +17,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rnnkit.experiments.record import Claim, claims_section, finish, pyplot, setup_line, stamp, table
+from rnnkit.experiments.record import (
+    Claim,
+    claims_section,
+    experiment_setup,
+    finish,
+    pyplot,
+    save_figure,
+    setup_line,
+    stamp,
+    table,
+)
 from rnnkit.tasks.synthetic import copy_baseline, train_adding, train_copy
 
 CELLS = ("rnn", "lstm", "gru", "gru-reset-before")
@@ -32,13 +42,9 @@ TASKS = {"adding": "held-out MSE", "copy": "held-out cross-entropy (nats/symbol)
 def run(out: Path, *, quick: bool = False, minutes: float | None = None, lengths: Sequence[int] | None = None,
         seed: int = 0, log=print) -> dict[str, Any]:
     """Train every cell on both problems at every length; ``minutes`` caps each training run."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    setup = dict(QUICK if quick else FULL)
+    out, setup = experiment_setup(out, FULL, QUICK, quick, minutes)
     lengths = tuple(lengths or setup.pop("lengths", LENGTHS))
     setup.pop("lengths", None)
-    if minutes is not None:
-        setup["minutes"] = minutes
     if any(T < 2 for T in lengths):
         raise ValueError(f"every length must be >= 2, got {list(lengths)}")
     cap = None if setup["minutes"] is None else 60 * setup["minutes"]
@@ -137,10 +143,7 @@ def plot(results: dict[str, Any], path: Path) -> Path:
         ax.legend(fontsize=8)
     fig.suptitle(f"Long-term dependencies: hidden {results['setup']['hidden_size']}, "
                  f"≤ {results['setup']['steps']} updates per run")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def report(results: dict[str, Any]) -> str:

@@ -24,7 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.experiments.arms import QUICK_SENTIMENT, experiment_data, long_texts_only, train_sentiment_arm
-from rnnkit.experiments.record import Claim, claims_section, finish, pyplot, setup_line, stamp, table
+from rnnkit.experiments.record import (
+    Claim,
+    claims_section,
+    experiment_setup,
+    finish,
+    pyplot,
+    save_figure,
+    setup_line,
+    stamp,
+    table,
+)
 from rnnkit.tasks.sentiment import SentimentOptions
 from rnnkit.train.loop import TrainConfig
 
@@ -37,11 +47,7 @@ QUICK = {"length": 16, "epochs": 1, "minutes": None, **QUICK_SENTIMENT}
 def run(out: Path, *, quick: bool = False, minutes: float | None = None, data: str = "pang-lee", seed: int = 13,
         log=print) -> dict[str, Any]:
     """Train every arm on the long reviews (``minutes`` caps each) and compare test accuracy and time."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    setup = dict(QUICK if quick else FULL)
-    if minutes is not None:
-        setup["minutes"] = minutes
+    out, setup = experiment_setup(out, FULL, QUICK, quick, minutes)
     source = experiment_data(data, out, quick)
     data, profile = long_texts_only(source, out, setup["length"])
     log(f"{profile['texts']} reviews, mean {profile['mean_words']:.0f} / median {profile['median_words']:.0f} / max "
@@ -103,10 +109,7 @@ def plot(results: dict[str, Any], path: Path) -> Path:
     ax.set_title(f"Reviews read as their first {results['setup']['length']} words: blue = decides from the final "
                  "state", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def report(results: dict[str, Any]) -> str:

@@ -25,7 +25,18 @@ import torch
 
 from rnnkit.bench.timing import time_interleaved
 from rnnkit.experiments.arms import experiment_data, experiment_text, train_lm_arm, train_sentiment_arm
-from rnnkit.experiments.record import Claim, claims_section, finish, mean_std, pyplot, setup_line, stamp, table
+from rnnkit.experiments.record import (
+    Claim,
+    claims_section,
+    experiment_setup,
+    finish,
+    mean_std,
+    pyplot,
+    save_figure,
+    setup_line,
+    stamp,
+    table,
+)
 from rnnkit.nn import Recurrent, get_cell
 from rnnkit.tasks.lm import LMOptions
 from rnnkit.tasks.sentiment import SentimentOptions
@@ -89,10 +100,9 @@ def layer_timing(configs: list[dict[str, Any]], embed_dim: int, *, batch: int = 
 def run(out: Path, *, quick: bool = False, minutes: float | None = None, data: str = "rt-polarity",
         lm_data: str = "austen", seeds: int | None = None, log=print) -> dict[str, Any]:
     """Train every configuration × seed on both tasks (``minutes`` caps each training run)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    setup = dict(QUICK if quick else FULL)
-    setup.update({k: v for k, v in {"minutes": minutes, "seeds": seeds}.items() if v is not None})
+    out, setup = experiment_setup(out, FULL, QUICK, quick, minutes)
+    if seeds is not None:
+        setup["seeds"] = seeds
     if setup["seeds"] < 1:
         raise ValueError(f"seeds must be >= 1, got {setup['seeds']}")
     data = experiment_data(data, out, quick)
@@ -204,10 +214,7 @@ def plot(results: dict[str, Any], path: Path) -> Path:
             ax.set_ylim(max(0.0, low - pad), high + pad)
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"LSTM vs GRU vs Elman: mean ± std over {results['setup']['seeds']} seed(s)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def report(results: dict[str, Any]) -> str:

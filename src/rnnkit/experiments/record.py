@@ -38,6 +38,26 @@ def pyplot():  # noqa: ANN201 - matplotlib.pyplot, imported lazily with the file
     return plt
 
 
+def save_figure(fig, path: Path) -> Path:  # noqa: ANN001 - a matplotlib Figure
+    """Lay out ``fig``, write it to ``path`` as a 120-dpi PNG and free it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    fig.clf()
+    pyplot().close(fig)
+    return path
+
+
+def experiment_setup(out: Path, full: dict[str, Any], quick_setup: dict[str, Any], quick: bool,
+                     minutes: float | None) -> tuple[Path, dict[str, Any]]:
+    """Create ``out`` and pick the FULL or QUICK setup of an experiment, with ``minutes`` overriding its cap."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    setup = dict(quick_setup if quick else full)
+    if minutes is not None:
+        setup["minutes"] = minutes
+    return out, setup
+
+
 def stamp(name: str, quick: bool) -> dict[str, Any]:
     """The fields every results.json starts with: experiment, quick flag, machine, threads, time."""
     return {"experiment": name, "quick": quick, "machine": machine_info(), "torch_threads": torch.get_num_threads(),

@@ -28,7 +28,17 @@ from typing import Any
 
 from rnnkit.data import load_text_classification
 from rnnkit.experiments.arms import QUICK_SENTIMENT, experiment_data, train_sentiment_arm
-from rnnkit.experiments.record import Claim, claims_section, finish, pyplot, setup_line, stamp, table
+from rnnkit.experiments.record import (
+    Claim,
+    claims_section,
+    experiment_setup,
+    finish,
+    pyplot,
+    save_figure,
+    setup_line,
+    stamp,
+    table,
+)
 from rnnkit.tasks.sentiment import SentimentOptions, SentimentPredictor
 from rnnkit.text.tokenize import build_tokenizer
 from rnnkit.train.loop import TrainConfig
@@ -122,11 +132,7 @@ def score(predictor: SentimentPredictor, pairs: Sequence[dict[str, Any]]) -> dic
 def run(out: Path, *, quick: bool = False, minutes: float | None = None, data: str = "rt-polarity",
         models: Sequence[Path] | None = None, seed: int = 13, log=print) -> dict[str, Any]:
     """Train (or take) the models, build the pairs from ``data``'s training split and score them."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    setup = dict(QUICK if quick else FULL)
-    if minutes is not None:
-        setup["minutes"] = minutes
+    out, setup = experiment_setup(out, FULL, QUICK, quick, minutes)
     data = experiment_data(data, out, quick)
     corpus = load_text_classification(data)
     if "positive" not in corpus.labels:
@@ -214,10 +220,7 @@ def plot(results: dict[str, Any], path: Path) -> Path:
     ax.set_ylabel("share")
     ax.set_title(f"Word order: {next(iter(arms.values()))['pairs']} contrast pairs (same words, opposite labels)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def report(results: dict[str, Any]) -> str:
