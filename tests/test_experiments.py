@@ -81,7 +81,7 @@ def test_all_assembles_the_lecture_claims(root, reviews_csv):
 
 
 def test_options_an_experiment_does_not_take_are_refused(tmp_path, capsys):
-    assert main(["experiment", "long-memory", "--quick", "--out", str(tmp_path), "--seeds", "2"]) == 1
+    assert main(["experiment", "gradient-flow", "--quick", "--out", str(tmp_path), "--seeds", "2"]) == 1
     assert "does not take --seeds" in capsys.readouterr().err
 
 

@@ -34,8 +34,8 @@ class Experiment:
 OPTIONS: dict[str, dict] = {
     "data": {"help": "sentiment data: a registry name or a CSV/TSV/JSONL file (default: each experiment's corpus)"},
     "lm_data": {"help": "lstm-vs-gru: language-modelling corpus (default austen)"},
-    "lengths": {"type": int, "nargs": "+", "help": "long-memory: sequence lengths T (default 50 100 200 400)"},
-    "seeds": {"type": int, "help": "lstm-vs-gru: seeds per configuration (default 3)"},
+    "lengths": {"type": int, "nargs": "+", "help": "long-memory: sequence lengths T (default 5 10 20 50 100 200 400)"},
+    "seeds": {"type": int, "help": "long-memory, lstm-vs-gru: seeds per length / configuration (default 3)"},
     "models": {"type": Path, "nargs": "+", "help": "word-order: score these sentiment model directories "
                                                    "instead of training models"},
     "docs": {"type": Path, "help": "all: also write lecture-claims.md and its plots (img/) into this folder"},
@@ -64,9 +64,10 @@ EXPERIMENTS: dict[str, Experiment] = {
     "bottleneck": Experiment(_lazy("bottleneck"), "seq2seq without vs with attention: BLEU by source length (the "
                                                   "encoder's final state as the only link forgets long sentences)",
                              takes_minutes=True),
-    "long-memory": Experiment(_lazy("long_memory"), "adding problem and copy task at growing T for every cell: where "
-                                                    "each one breaks (minutes: cap per run)", takes_minutes=True,
-                              options=("lengths",)),
+    "long-memory": Experiment(_lazy("long_memory"), "adding problem and copy task at growing T for every cell, "
+                                                    "learning rate chosen per cell, several seeds: where each one "
+                                                    "breaks (minutes: optional cap per run)", takes_minutes=True,
+                              options=("lengths", "seeds")),
     "word-order": Experiment(_lazy("word_order"), "contrast pairs (same words, opposite labels): bag of words vs "
                                                   "recurrent classifiers", takes_minutes=True,
                              options=("data", "models")),

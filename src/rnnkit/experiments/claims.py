@@ -26,11 +26,12 @@ from rnnkit.experiments.record import Claim, claims_section, finish, stamp, tabl
 LECTURE: dict[str, dict[str, str]] = {
     "long-memory": {
         "title": "Issue 1: long-term dependencies — “a plain RNN is not a good choice”",
-        "experiment": "the adding problem and the copy task at growing distances T, every cell with the same "
-                      "hidden size and budget",
-        "why": "Every run has a fixed budget of updates and minutes: a cell still on the loss plateau when the "
-               "budget ends counts as failed although it might solve the task later (LSTMs are known to sit on "
-               "the adding problem's plateau for thousands of updates). One seed per run."},
+        "experiment": "the adding problem and the copy task at growing distances T from T = 5, every cell with "
+                      "the same hidden size and update budget and its own learning rate (chosen on a short-T "
+                      "validation run), several seeds",
+        "why": "Every run has a fixed budget of updates: a cell still on the loss plateau when the budget ends "
+               "counts as failed although it might solve the task later (LSTMs are known to sit on the adding "
+               "problem's plateau for thousands of updates)."},
     "gradient-flow": {
         "title": "The vanishing gradient behind Issue 1",
         "experiment": "‖∂L/∂h_t‖ against the distance from the loss, on one batch of long real reviews",
