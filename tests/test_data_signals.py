@@ -23,6 +23,7 @@ from rnnkit.data import (
     get_spec,
     list_datasets,
     load,
+    open_data,
     read_basicmotions,
     read_features_file,
     read_fsdd,
@@ -32,8 +33,9 @@ from rnnkit.data import (
     subject_split,
     window_recording,
 )
-from rnnkit.data.har import HAPT_ACTIVITIES, HAPT_CHANNELS, HAPT_COUNTS, UCI_TEST_SUBJECTS, read_hapt_recordings
-from rnnkit.data.signals import read_fsdd_sequences, split_ts
+from rnnkit.data.catalog import HAPT_COUNTS
+from rnnkit.data.readers.signals import HAPT_ACTIVITIES, HAPT_CHANNELS, read_fsdd_sequences, read_hapt_recordings
+from rnnkit.data.splits import UCI_TEST_SUBJECTS, split_ts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "signals"
 BASICMOTIONS = FIXTURES / "BasicMotions_TRAIN_excerpt.ts"
@@ -563,6 +565,24 @@ def test_read_hapt_rejects_broken_files(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------- registry
+def test_open_data_reads_signal_files(tmp_path: Path) -> None:
+    assert open_data(str(DIGITS), "speech-digits", seed=3).split == read_fsdd(DIGITS, seed=3).split
+    train = tmp_path / "BasicMotions_TRAIN.ts"
+    train.write_bytes(BASICMOTIONS.read_bytes())
+    alone = open_data(str(train), "activity", seed=2)  # no _TEST sibling: stratified 80/10/10 of the file
+    assert alone.split["method"] == "stratified" and alone.channels[0] == "dim0"
+    (tmp_path / "BasicMotions_TEST.ts").write_bytes(BASICMOTIONS.read_bytes())
+    official = open_data(str(train), "activity", seed=2)
+    assert official.split == read_basicmotions(train, tmp_path / "BasicMotions_TEST.ts", seed=2).split
+    (tmp_path / "x.csv").write_text("1,2\n")
+    with pytest.raises(ValueError, match="must be .npz .FSDD's format. or .ts"):
+        open_data(str(tmp_path / "x.csv"), "activity")
+    with pytest.raises(ValueError, match="'austen' is a lm dataset; signals datasets are basicmotions, fsdd, hapt"):
+        open_data("austen", "activity")
+    with pytest.raises(ValueError, match="no data resolver for task 'video'; valid: activity, lm"):
+        open_data("hapt", "video")
+
+
 def test_signal_datasets_are_registered() -> None:
     assert list_datasets(task="activity") == ["basicmotions", "hapt"]
     assert list_datasets(task="speech-digits") == ["fsdd"]
@@ -606,8 +626,8 @@ def test_real_hapt_counts_and_subjects() -> None:
 
 @pytest.mark.slow
 def test_fixture_pickler_names_the_same_globals_as_the_real_file() -> None:
-    from rnnkit.data.cache import fetch_member
-    from rnnkit.data.har import HAPT_MEMBER
+    from rnnkit.data.catalog import HAPT as HAPT_MEMBER
+    from rnnkit.data.fetching.cache import fetch_member
 
     def globals_and_proto(raw: bytes) -> tuple[list[str], int]:
         names, proto = [], 0

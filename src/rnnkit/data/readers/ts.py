@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data.readers.encoding import read_utf8
+
 _BOOL_KEYS = ("timestamps", "missing", "univariate", "equallength")
 _INT_KEYS = ("dimensions", "serieslength")
 _KNOWN_KEYS = ("problemname", *_BOOL_KEYS, *_INT_KEYS, "classlabel", "targetlabel", "data")
@@ -62,10 +64,7 @@ class TsData:
 def read_ts(path: Path) -> TsData:
     """Parse a ``.ts`` file; a malformed file raises a one-line ``ValueError`` naming the line number."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    text = read_utf8(path, "a UEA .ts file")
     header: dict[str, str] = {}
     class_labels: list[str] | None = None
     has_labels = False
@@ -134,7 +133,7 @@ def read_ts(path: Path) -> TsData:
             try:
                 columns.append([float("nan") if v.strip() == "?" else float(v) for v in values])
             except ValueError:
-                bad = next(v for v in values if v.strip() != "?" and not _is_float(v))
+                bad = next(v for v in values if v.strip() != "?" and not is_number(v))
                 raise fail(number, f"dimension {d}: {bad.strip()[:20]!r} is not a number or '?'") from None
         lengths = {len(c) for c in columns}
         if len(lengths) != 1:
@@ -159,7 +158,8 @@ def read_ts(path: Path) -> TsData:
     )
 
 
-def _is_float(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether ``float(text)`` parses."""
     try:
         float(text)
     except ValueError:

@@ -25,12 +25,20 @@ global in the file                                  stand-in
 The result of :func:`restricted_load` contains only dicts, lists, tuples, str, numbers, ``range``,
 ``slice``, ``np.ndarray`` and — for each DataFrame — ``dict[str, np.ndarray]`` (column → 1-D array).
 Object arrays (column names) may hold only str/int/float/bool/None and come back as lists.
+
+The work is bounded too: at most ``MAX_OPCODES`` pickle opcodes and ``MAX_MEMO`` memo entries (the
+unpickler is Python's own pure-Python one, whose memo is a dict: a crafted ``LONG_BINPUT 2**32-1`` cannot
+make it allocate gigabytes), and :func:`_plain` visits at most ``MAX_OBJECTS`` values no deeper than
+``MAX_DEPTH`` (lists that share lists give exponentially many paths in a few hundred bytes; 200k nested
+lists would exhaust the recursion limit). ``BUILD`` applies a state only to a stand-in instance made in
+this load, never to an allowed class or function, so a refused load leaves nothing changed.
 """
 
 from __future__ import annotations
 
 import math
 import pickle
+from collections.abc import Callable
 from typing import IO, Any
 
 import numpy as np
@@ -187,12 +195,51 @@ _ALLOWED: dict[tuple[str, str], Any] = {
 """The only globals a pickle may name: ``(module, name)`` → stand-in. Everything else is refused."""
 
 
-class RestrictedUnpickler(pickle.Unpickler):
+MAX_OPCODES = 1_000_000  # a DataFrame pickle has a few hundred (array data is one opcode per block)
+MAX_MEMO = 100_000
+MAX_OBJECTS = 200_000  # values :func:`_plain` visits, a shared one each time it is reached
+MAX_DEPTH = 100  # container nesting (a DataFrame's state is about 10 deep)
+_MEMO_OPS = {pickle.PUT[0], pickle.BINPUT[0], pickle.LONG_BINPUT[0], pickle.MEMOIZE[0]}
+
+
+def _bounded(op: Callable[[Any], None], memo: bool) -> Callable[[Any], None]:
+    """One opcode of the pure-Python unpickler, counted (and, for memo writes, the memo size checked)."""
+    def run(self: RestrictedUnpickler) -> None:
+        self.opcodes += 1
+        if self.opcodes > MAX_OPCODES:
+            raise pickle.UnpicklingError(f"refused: more than {MAX_OPCODES:,} pickle opcodes")
+        op(self)
+        if memo and len(self.memo) > MAX_MEMO:
+            raise pickle.UnpicklingError(f"refused: more than {MAX_MEMO:,} memo entries")
+    return run
+
+
+class RestrictedUnpickler(pickle._Unpickler):
     """Unpickle a pandas ~1.0 DataFrame pickle into plain containers, executing nothing else.
 
     Only the globals in ``_ALLOWED`` resolve, each to a stand-in that validates its arguments; a
     DataFrame comes back as ``dict[str, np.ndarray]`` (column → 1-D array) after :func:`_plain`.
+    Python's pure-Python unpickler, so that every opcode is counted and ``BUILD`` is ours.
     """
+
+    dispatch = {key: _bounded(op, key in _MEMO_OPS) for key, op in pickle._Unpickler.dispatch.items()}
+
+    def __init__(self, file: IO[bytes]) -> None:
+        super().__init__(file)
+        self.opcodes = 0
+
+    def load_build(self) -> None:
+        """``BUILD``: hand the state to a stand-in's ``__setstate__``; any other target is refused (an
+        allowed class or function must never get attributes from a file)."""
+        state = self.stack.pop()
+        target = self.stack[-1]
+        if not isinstance(target, (_StateHolder, _DTypeStub, _ArrayStub)):
+            name = getattr(target, "__name__", type(target).__name__)
+            raise pickle.UnpicklingError(f"refused to set the state of {name}: only DataFrame, BlockManager, "
+                                         "dtype and array stand-ins take one")
+        target.__setstate__(state)
+
+    dispatch[pickle.BUILD[0]] = _bounded(load_build, False)
 
     def find_class(self, module: str, name: str) -> Any:
         try:
@@ -217,21 +264,37 @@ def restricted_load(file: IO[bytes]) -> Any:
         pickle.UnpicklingError: the pickle names a global outside the allow-list, or a stand-in got
             arguments of an unexpected form.
     """
-    return _plain(RestrictedUnpickler(file).load())
+    return _plain(RestrictedUnpickler(file).load(), _Budget())
 
 
-def _plain(obj: Any) -> Any:
-    """Replace stand-ins by plain values (recursively)."""
+class _Budget:
+    """How many more values :func:`_plain` may visit; a shared value counts each time it is reached."""
+
+    def __init__(self) -> None:
+        self.left = MAX_OBJECTS
+
+    def spend(self, depth: int) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise pickle.UnpicklingError(f"refused: more than {MAX_OBJECTS:,} values (shared ones counted each "
+                                         "time they are reached)")
+        if depth > MAX_DEPTH:
+            raise pickle.UnpicklingError(f"refused: containers nested deeper than {MAX_DEPTH}")
+
+
+def _plain(obj: Any, budget: _Budget, depth: int = 0) -> Any:
+    """Replace stand-ins by plain values (recursively, within ``budget``)."""
+    budget.spend(depth)
     if isinstance(obj, _DataFrameStub):
         return _frame_columns(obj)
     if isinstance(obj, _ArrayStub):
         return obj.array
     if isinstance(obj, dict):
-        return {_plain(k): _plain(v) for k, v in obj.items()}
+        return {_plain(k, budget, depth + 1): _plain(v, budget, depth + 1) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_plain(v) for v in obj]
+        return [_plain(v, budget, depth + 1) for v in obj]
     if isinstance(obj, tuple):
-        return tuple(_plain(v) for v in obj)
+        return tuple(_plain(v, budget, depth + 1) for v in obj)
     if _is_plain(obj) or isinstance(obj, (bytes, range, slice)):
         return obj
     raise pickle.UnpicklingError(f"unexpected {type(obj).__name__} outside a DataFrame")

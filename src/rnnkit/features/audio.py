@@ -1,12 +1,12 @@
 """Audio in, features out: read any WAV (mono or multichannel, any rate, integer or float samples),
-resample it, and compute log-mel or MFCC frames with ``librosa``.
+resample it (:mod:`rnnkit.data.readers.audio`), and compute log-mel or MFCC frames with ``librosa``.
 
     samples (N,) at any rate ──resample──> (N',) at 16 kHz ──STFT 25 ms / hop 10 ms──> power (1 + n_fft/2, T)
         ──mel filter bank──> (n_mels, T) ──log──> [DCT → MFCC] ──per-utterance mean/variance──> (T, F)
 
 ``librosa`` (with ``soxr`` for resampling and ``soundfile`` for reading) installs from wheels next to
 any torch; ``torchaudio`` would pin its own torch version. It is imported lazily, on first use, so
-importing :mod:`rnnkit.data` stays fast.
+importing :mod:`rnnkit.features` stays fast.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from rnnkit.data.readers.audio import load_audio
 
 FEATURE_KINDS = ("logmel", "mfcc")
 
@@ -66,53 +68,6 @@ class FeatureConfig:
         return asdict(self)
 
 
-def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
-    """The samples of an audio file as float32 in [-1, 1], shape (N,) or (N, channels), and its rate.
-
-    Anything libsndfile reads is accepted (WAV in 8/16/24/32-bit integer or float, also FLAC, OGG).
-    Raises ``FileNotFoundError`` for a missing path and a one-line ``ValueError`` for a file that is
-    not audio (a headerless .raw, a text file) or that holds no samples.
-    """
-    import soundfile as sf
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no audio file at {path}")
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path} is empty (0 bytes); give a WAV file")
-    try:
-        samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
-    except TypeError:  # libsndfile guessed headerless RAW (from the suffix) and wants its format
-        raise ValueError(f"{path} is headerless raw audio, not a WAV file; give it a header first, e.g. "
-                         f"`sox -t raw -r 16000 -e signed -b 16 -c 1 {path.name} {path.stem}.wav`") from None
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"{path} is not a readable WAV file ({reason})") from None
-    if samples.shape[0] == 0:
-        raise ValueError(f"{path} holds no audio samples")
-    return samples, int(rate)
-
-
-def to_mono(samples: np.ndarray) -> np.ndarray:
-    """(N,) or (N, channels) → (N,), the mean of the channels."""
-    return samples if samples.ndim == 1 else samples.mean(axis=1, dtype=np.float32)
-
-
-def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """(N,) at ``rate`` → (≈ N·target/rate,) at ``target`` (soxr, high quality); unchanged if equal."""
-    if rate == target:
-        return samples.astype(np.float32, copy=False)
-    import librosa
-
-    return librosa.resample(samples.astype(np.float32, copy=False), orig_sr=rate, target_sr=target).astype(np.float32)
-
-
-def load_audio(path: str | Path, sample_rate: int = 16_000) -> np.ndarray:
-    """Read ``path``, mix it to mono and resample it to ``sample_rate``: float32 (N,)."""
-    samples, rate = read_audio(path)
-    return resample(to_mono(samples), rate, sample_rate)
-
-
 def compute_features(samples: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """Frames of a mono waveform at ``cfg.sample_rate``: (N,) → float32 (T, F), T = 1 + N // hop.
 
@@ -139,7 +94,3 @@ def compute_features(samples: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
 def wav_features(path: str | Path, cfg: FeatureConfig) -> np.ndarray:
     """:func:`load_audio` then :func:`compute_features`: any audio file → (T, F)."""
     return compute_features(load_audio(path, cfg.sample_rate), cfg)
-
-
-__all__ = ["FEATURE_KINDS", "FeatureConfig", "compute_features", "load_audio", "read_audio", "resample", "to_mono",
-           "wav_features"]

@@ -189,3 +189,30 @@ def _decompress(chunk: bytes, method: Any, where: str) -> bytes:
     if len(body) != size:
         raise ValueError(f"{where}: decompressed {len(body)} bytes, header says {size}")
     return body
+
+
+# ------------------------------------------------------------------------------- janeaustenr
+AUSTEN_NOVELS: tuple[tuple[str, str], ...] = (  # janeaustenr::austen_books() order (publication)
+    ("sensesensibility", "Sense & Sensibility"),
+    ("prideprejudice", "Pride & Prejudice"),
+    ("mansfieldpark", "Mansfield Park"),
+    ("emma", "Emma"),
+    ("northangerabbey", "Northanger Abbey"),
+    ("persuasion", "Persuasion"),
+)
+
+
+def read_austen_novels(rdx: Path, rdb: Path | None = None) -> list[tuple[str, list[str]]]:
+    """The six novels of janeaustenr's ``Rdata.rdx``/``.rdb``: (title, lines) in publication order.
+
+    Each novel is a character vector of the Project Gutenberg lines (title page and ``CHAPTER`` lines
+    included, ``""`` for blank lines); an ``NA`` line would be read as blank.
+    """
+    objects = read_lazyload_db(rdx, rdb)
+    novels = []
+    for key, title in AUSTEN_NOVELS:
+        vector = objects.get(key)
+        if not isinstance(vector, RVector) or vector.kind != "character":
+            raise ValueError(f"{rdx}: expected a character vector {key!r}, found {type(vector).__name__}")
+        novels.append((title, [line or "" for line in vector.values]))
+    return novels

@@ -5,7 +5,7 @@ VADER's ``hutto_ICWSM_2014.tar.gz`` does inside its sdist. A ``.deb`` is an ``ar
 ``data.tar.{xz,gz,bz2,zst}`` holds the files; zstd is read with the stdlib (Python ≥ 3.14), else
 ``dpkg-deb --fsys-tarfile``, else the ``zstd`` tool. Nothing is ever extracted by the archive's own
 paths: the caller names the destination file; :func:`iter_archive_files` walks every regular file so
-:func:`rnnkit.data.cache.fetch_members` can pick those matching a glob.
+:func:`rnnkit.data.fetching.cache.fetch_members` can pick those matching a glob.
 """
 
 from __future__ import annotations

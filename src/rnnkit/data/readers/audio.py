@@ -1,0 +1,69 @@
+"""Reading audio files: any WAV (mono or multichannel, any rate, integer or float samples) as float32 samples,
+mixed to mono and resampled (``soundfile`` reads, ``librosa``/``soxr`` resamples; both imported on first use).
+The frames a model sees are computed from these samples by :mod:`rnnkit.features.audio`. Also the
+transcription files of CMU Sphinx test data (:func:`read_sphinx_transcription`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """The samples of an audio file as float32 in [-1, 1], shape (N,) or (N, channels), and its rate.
+
+    Anything libsndfile reads is accepted (WAV in 8/16/24/32-bit integer or float, also FLAC, OGG).
+    Raises ``FileNotFoundError`` for a missing path and a one-line ``ValueError`` for a file that is
+    not audio (a headerless .raw, a text file) or that holds no samples.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no audio file at {path}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path} is empty (0 bytes); give a WAV file")
+    try:
+        samples, rate = sf.read(str(path), dtype="float32", always_2d=False)
+    except TypeError:  # libsndfile guessed headerless RAW (from the suffix) and wants its format
+        raise ValueError(f"{path} is headerless raw audio, not a WAV file; give it a header first, e.g. "
+                         f"`sox -t raw -r 16000 -e signed -b 16 -c 1 {path.name} {path.stem}.wav`") from None
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"{path} is not a readable WAV file ({reason})") from None
+    if samples.shape[0] == 0:
+        raise ValueError(f"{path} holds no audio samples")
+    return samples, int(rate)
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """(N,) or (N, channels) → (N,), the mean of the channels."""
+    return samples if samples.ndim == 1 else samples.mean(axis=1, dtype=np.float32)
+
+
+def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """(N,) at ``rate`` → (≈ N·target/rate,) at ``target`` (soxr, high quality); unchanged if equal."""
+    if rate == target:
+        return samples.astype(np.float32, copy=False)
+    import librosa
+
+    return librosa.resample(samples.astype(np.float32, copy=False), orig_sr=rate, target_sr=target).astype(np.float32)
+
+
+def load_audio(path: str | Path, sample_rate: int = 16_000) -> np.ndarray:
+    """Read ``path``, mix it to mono and resample it to ``sample_rate``: float32 (N,)."""
+    samples, rate = read_audio(path)
+    return resample(to_mono(samples), rate, sample_rate)
+
+
+def read_sphinx_transcription(path: Path) -> dict[str, str]:
+    """``<s> words </s> (utterance-id)`` lines → {id: words}."""
+    out = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        match = re.fullmatch(r"\s*(?:<s>)?(.*?)(?:</s>)?\s*\(([^()]+)\)\s*", line)
+        if match:
+            out[match.group(2)] = " ".join(match.group(1).split())
+    return out
