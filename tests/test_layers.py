@@ -147,6 +147,95 @@ def test_backend_selection():
         Recurrent("lstm", E, H, backend="cudnn")
 
 
+def test_last_backend_reports_what_ran():
+    """``backend`` is the setting; ``last_backend`` the table row that ran the last call."""
+    x, lens = torch.randn(4, 2, E), torch.tensor([4, 2])
+    gru = Recurrent("gru", E, H)
+    assert gru.last_backend is None
+    gru(x)
+    assert gru.last_backend == "fused"  # gradients needed: torch's kernel
+    with torch.no_grad():
+        gru(x)
+        assert gru.last_backend == ("compiled" if _compiled_available() else "fused")
+        gru(x, lengths=lens)
+        assert gru.last_backend == "fused"  # the compiled loop runs unpadded batches only
+        gru(x, lengths=[4, 4])  # nothing padded: same as no lengths
+        assert gru.last_backend == ("compiled" if _compiled_available() else "fused")
+        gru.step(x[0])
+        assert gru.last_backend == ("compiled" if _compiled_available() else "fused")
+    gru.step(x[0])
+    assert gru.last_backend == "fused"
+    gru(x, record=True)
+    assert gru.last_backend == "reference"
+    assert gru.backend == "fused"
+    reset_before = Recurrent("gru-reset-before", E, H)
+    reset_before(x, lengths=lens)
+    assert reset_before.last_backend == "native"
+    reset_before.step(x[0])
+    assert reset_before.last_backend == "reference"  # one step with gradients: the cell's own step
+    reference = Recurrent("gru", E, H, backend="reference")
+    with torch.no_grad():
+        reference(x)
+        assert reference.last_backend == "reference"
+        reference.step(x[0])
+        assert reference.last_backend == "reference"
+    lstm = Recurrent("lstm", E, H).eval()
+    with torch.no_grad():
+        lstm(x)
+        assert lstm.last_backend == "fused"  # oneDNN's LSTM is as fast as the compiled loop
+
+
+def test_backend_table_rows_for_other_devices_and_export():
+    """The rows a CPU-only run never reaches: CUDA, float64, torch.export."""
+    from rnnkit.nn import backends
+    from rnnkit.nn.cells import GRUCell, GRUResetBeforeCell, LSTMCell
+
+    cuda = backends.pick(GRUResetBeforeCell, "cuda", True, requested="native", float32=True)[0]
+    assert cuda == ("triton" if backends.HAVE_TRITON else "native")
+    assert backends.pick(GRUResetBeforeCell, "cuda", True, requested="native", float32=False)[0] == "native"
+    assert backends.pick(GRUCell, "cuda", False, requested="fused", float32=True)[0] == "fused"
+    assert backends.pick(GRUCell, "cpu", False, requested="fused", float32=False)[0] == "fused"
+    assert backends.pick(LSTMCell, "cpu", False, requested="fused", float32=True, call="step",
+                         dropout=True)[0] == "fused"  # the compiled stack step cannot apply dropout
+    exported = dict(exporting=True, lengths=True)
+    assert backends.pick(LSTMCell, "cpu", False, requested="fused", float32=True, **exported)[0] == "reference"
+    assert backends.pick(LSTMCell, "cpu", False, requested="fused", float32=True, exporting=True)[0] == "fused"
+    assert backends.pick(GRUResetBeforeCell, "cpu", False, requested="native", float32=True,
+                         exporting=True)[0] == "reference"
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_torch_export_with_lengths_equals_eager(cell):
+    """torch.export traces the layer with lengths (the value check is skipped while tracing)."""
+    torch.manual_seed(8)
+    layer = Recurrent(cell, E, H, 2, bidirectional=True).eval()
+    x, lens = torch.randn(5, 3, E), torch.tensor([5, 2, 4])
+    program = torch.export.export(layer, (x,), {"lengths": lens})
+    out, final = program.module()(x, lengths=lens)
+    expected, expected_final = layer(x, lengths=lens)
+    torch.testing.assert_close(out, expected, **TOL)
+    for a, b in zip(_flat(final), _flat(expected_final), strict=True):
+        torch.testing.assert_close(a, b, **TOL)
+    with pytest.raises(ValueError, match=r"every length must be in \[1, 5\]"):  # eager calls still check
+        layer(x, lengths=torch.tensor([6, 2, 4]))
+
+
+def test_state_helpers():
+    from rnnkit.nn import state
+
+    h, c = torch.randn(2, 3, 4), torch.randn(2, 3, 4)
+    assert state.hidden((h, c)) is h and state.hidden(h) is h
+    picked = state.select((h, c), torch.tensor([2, 0]))
+    torch.testing.assert_close(picked[1], c[:, [2, 0]])
+    torch.testing.assert_close(state.select(h, torch.tensor([1])), h[:, [1]])
+    cut = state.detach((h.requires_grad_(), c))
+    assert isinstance(cut, tuple) and not cut[0].requires_grad
+    summed = state.map_state(torch.add, (h, c), (c, h))
+    torch.testing.assert_close(summed[0], h + c)
+    stacked = state.stack([(h[0], c[0]), (h[1], c[1])])
+    torch.testing.assert_close(stacked[0], h)
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru-reset-before"])
 def test_record_trace(cell):
     torch.manual_seed(3)
@@ -253,11 +342,11 @@ def test_native_kernel_without_bias():
 
 
 def _compiled_available():
-    from rnnkit.nn import cpu_infer
+    from rnnkit.nn.backends import compiled
 
     if os.environ.get("CI"):
-        assert cpu_infer.load() is not None, "CI must build the compiled CPU inference loop (g++ and ninja)"
-    return cpu_infer.load() is not None
+        assert compiled.load() is not None, "CI must build the compiled CPU inference loop (g++ and ninja)"
+    return compiled.load() is not None
 
 
 @pytest.mark.parametrize("cell", ["gru", "gru-reset-before"])
@@ -299,3 +388,68 @@ def test_compiled_step_equals_forward(cell):
             torch.testing.assert_close(y, out[t], **TOL)
     for a, b in zip(_flat(state), _flat(final), strict=True):
         torch.testing.assert_close(a, b, **TOL)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "rnn-relu", "lstm", "gru", "gru-reset-before"])
+def test_compiled_batch_one_step_equals_the_reference(cell):
+    # Batch 1 takes the C++ loop's own GEMV over 64-column panels: H = 70 gives full panels and a ragged last
+    # one (and the reset-before GRU's split at 2H = 140 falls inside a panel); whole-sequence forward too.
+    if not _compiled_available():
+        pytest.skip("no C++ toolchain for the compiled inference loop")
+    torch.manual_seed(8)
+    ref = Recurrent(cell, 33, 70, 2, backend="reference").eval()
+    fast = Recurrent(cell, 33, 70, 2).eval()
+    fast.load_state_dict(ref.state_dict())
+    x = torch.randn(5, 1, 33) * 3
+    with torch.no_grad():
+        expected, expected_state = ref(x)
+        out, _ = fast(x)
+        state = None
+        for t in range(5):
+            y, state = fast.step(x[t], state)
+            assert fast.last_backend == "compiled"
+            torch.testing.assert_close(y, expected[t], **TOL)
+    torch.testing.assert_close(out, expected, **TOL)
+    for a, b in zip(_flat(state), _flat(expected_state), strict=True):
+        torch.testing.assert_close(a, b, **TOL)
+
+
+def test_compiled_step_follows_weight_dtype_and_mode_changes():
+    # step() caches the packed weights per layer and pick() its decision per call signature: neither may be
+    # stale after the weights change in place, a parameter is replaced, the dtype changes or training starts.
+    if not _compiled_available():
+        pytest.skip("no C++ toolchain for the compiled inference loop")
+    torch.manual_seed(9)
+    fast = Recurrent("gru", E, H, 2, dropout=0.5).eval()
+    ref = Recurrent("gru", E, H, 2, dropout=0.5, backend="reference").eval()
+    ref.load_state_dict(fast.state_dict())
+    x, h = torch.randn(1, E), torch.randn(2, 1, H)
+
+    def check(dtype=torch.float32):
+        with torch.no_grad():
+            got = fast.step(x.to(dtype), h.to(dtype))
+            want = ref.step(x.to(dtype), h.to(dtype))
+        for a, b in zip(got, want, strict=True):
+            torch.testing.assert_close(a, b, **TOL)
+
+    check()
+    assert fast.last_backend == "compiled"
+    with torch.no_grad():
+        fast.weight_hh_l1.mul_(0.5)
+        ref.weight_hh_l1.mul_(0.5)
+    check()
+    fast.bias_ih_l0 = torch.nn.Parameter(torch.randn(3 * H))
+    ref.bias_ih_l0 = torch.nn.Parameter(fast.bias_ih_l0.detach().clone())
+    check()
+    fast.double()
+    ref.double()
+    check(torch.float64)
+    assert fast.last_backend != "compiled"  # the compiled loop is float32 only
+    fast.float()
+    ref.float()
+    check()
+    assert fast.last_backend == "compiled"
+    fast.train()
+    with torch.no_grad():
+        fast.step(x, h)
+    assert fast.last_backend != "compiled"  # dropout between layers is active in training: not in the C++ loop

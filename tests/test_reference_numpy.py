@@ -24,6 +24,7 @@ T, B, I, H, K = 5, 3, 4, 5, 6
 FD_STEP = 1e-5  # central differences: truncation ~ step^2, rounding ~ 1e-16 / step; both << 1e-6 here
 SEED = 1  # for rnn-relu this seed keeps every pre-activation >= 6e-3 away from the kink (checked below)
 TORCH_CELLS = ("rnn", "rnn-relu", "lstm", "gru")
+WITH_C = ("lstm", "lstm-layernorm")
 
 
 def rel_err(a: np.ndarray, b: np.ndarray) -> float:
@@ -39,7 +40,7 @@ def make_problem(cell: str, seed: int = SEED):
     xs = rng.standard_normal((T, B, I))
     targets = rng.integers(0, K, size=(T, B))
     h0 = 0.5 * rng.standard_normal((B, H))
-    c0 = 0.5 * rng.standard_normal((B, H)) if cell == "lstm" else None
+    c0 = 0.5 * rng.standard_normal((B, H)) if cell in WITH_C else None
     return params, xs, targets, h0, c0
 
 
@@ -122,6 +123,34 @@ def torch_reference(cell: str, params, xs, targets, h0, c0):
     return loss.item(), hs_t.detach().numpy(), {k: v.numpy() for k, v in grads.items()}
 
 
+def layernorm_lstm_reference(params, xs, targets, h0, c0):
+    """Ba et al.'s LayerNorm-LSTM (per gate block, biases after the norm) written out with torch autograd."""
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    x_all, h, c = (torch.tensor(v, requires_grad=True) for v in (xs, h0, c0))
+
+    def norm(v, gain):  # (B, n*H): each block of H to zero mean, unit (biased) variance, then the gain
+        u = v.reshape(B, -1, H)
+        u = (u - u.mean(-1, keepdim=True)) / torch.sqrt(u.var(-1, unbiased=False, keepdim=True) + 1e-5)
+        return u.reshape(B, -1) * gain
+
+    h_prev, c_prev, hs = h, c, []
+    for t in range(T):
+        a = norm(x_all[t] @ p["weight_ih"].T, p["ln_weight_ih"]) + norm(h_prev @ p["weight_hh"].T, p["ln_weight_hh"])
+        a = a + p["bias_ih"] + p["bias_hh"]
+        i, f, g, o = torch.sigmoid(a[:, :H]), torch.sigmoid(a[:, H:2 * H]), torch.tanh(a[:, 2 * H:3 * H]), \
+            torch.sigmoid(a[:, 3 * H:])
+        c_prev = f * c_prev + i * g
+        h_prev = o * torch.tanh(norm(c_prev, p["ln_weight_c"]) + p["ln_bias_c"])
+        hs.append(h_prev)
+    hs_t = torch.stack(hs)
+    logits = hs_t @ p["weight_out"].T + p["bias_out"]
+    loss = torch.nn.functional.cross_entropy(logits.reshape(T * B, K), torch.from_numpy(targets).reshape(-1))
+    loss.backward()
+    grads = {k: v.grad.numpy() for k, v in p.items()} | {"xs": x_all.grad.numpy(), "h0": h.grad.numpy(),
+                                                          "c0": c.grad.numpy()}
+    return loss.item(), hs_t.detach().numpy(), grads
+
+
 def lecture_gru_reference(params, xs, targets, h0):
     """The lecture's GRU (reset gate before the recurrent matmul), written directly with torch autograd."""
     p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
@@ -152,12 +181,14 @@ def test_matches_torch(cell: str) -> None:
     params, xs, targets, h0, c0 = make_problem(cell)
     if cell == "gru-reset-before":
         t_loss, t_hs, t_grads = lecture_gru_reference(params, xs, targets, h0)
+    elif cell == "lstm-layernorm":
+        t_loss, t_hs, t_grads = layernorm_lstm_reference(params, xs, targets, h0, c0)
     else:
         t_loss, t_hs, t_grads = torch_reference(cell, params, xs, targets, h0, c0)
     hs, h_T, c_T = ref.run(cell, params, xs, h0, c0)
     np.testing.assert_allclose(hs, t_hs, rtol=0, atol=1e-10)
     np.testing.assert_array_equal(h_T, hs[-1])
-    assert (c_T is not None) == (cell == "lstm")
+    assert (c_T is not None) == (cell in WITH_C)
     loss, grads = ref.bptt(cell, params, xs, targets, h0, c0)
     assert abs(loss - t_loss) < 1e-12
     assert set(grads) == set(t_grads)
@@ -180,9 +211,9 @@ def test_zero_initial_state_and_dtype(cell: str) -> None:
     params, xs, _, _, _ = make_problem(cell)
     zeros = np.zeros((B, H))
     hs_default, _, c_default = ref.run(cell, params, xs)
-    hs_zero, _, c_zero = ref.run(cell, params, xs, zeros, zeros if cell == "lstm" else None)
+    hs_zero, _, c_zero = ref.run(cell, params, xs, zeros, zeros if cell in WITH_C else None)
     np.testing.assert_array_equal(hs_default, hs_zero)
-    if cell == "lstm":
+    if cell in WITH_C:
         np.testing.assert_array_equal(c_default, c_zero)
     hs32, _, _ = ref.run(cell, params, xs.astype(np.float32))
     assert hs32.dtype == np.float32

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("triton") is None,
-                                reason="triton is not installed (pip install -e '.[dev]' installs it)")
+                                reason="triton is not installed (pip install -e '.[triton]'; CI installs it)")
 
 CHECK = r"""
 import json, torch
-from rnnkit.nn.kernels.triton_gru import TritonGRUResetBefore
-from rnnkit.nn.native import GRUResetBeforeSequence
+from rnnkit.nn.backends.native import GRUResetBeforeSequence
+from rnnkit.nn.backends.triton_gru import TritonGRUResetBefore
 torch.manual_seed(0)
 T, B, H = 5, 3, 40  # H not a multiple of the tile sizes, B < the batch tile: masks are exercised
 errors = {}

@@ -6,6 +6,7 @@ from rnnkit.nn.cells import (
     ElmanReLUCell,
     GRUCell,
     GRUResetBeforeCell,
+    LayerNormLSTMCell,
     LSTMCell,
     RecurrentCell,
     get_cell,
@@ -21,8 +22,19 @@ __all__ = [
     "GRUCell",
     "GRUResetBeforeCell",
     "LSTMCell",
+    "LayerNormLSTMCell",
     "Recurrent",
     "RecurrentCell",
+    "export_onnx",
     "get_cell",
     "register_cell",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module __getattr__ (PEP 562)
+    """``rnnkit.nn.export_onnx`` is imported on first use, so ``import rnnkit.nn`` never needs onnx."""
+    if name == "export_onnx":
+        from rnnkit.export.layer import export_onnx
+
+        return export_onnx
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,13 +11,16 @@ lstm       4      i, f, g, o      (h, c)
 gru        3      r, z, n         h
 =========  =====  ==============  =========================================
 
+``lstm-layernorm`` (:class:`LayerNormLSTMCell`) adds layer-norm gains (``extra_parameters``).
+
 ``weight_ih``: (G*H, I), ``weight_hh``: (G*H, H), ``bias_ih``/``bias_hh``: (G*H,).
 
 Shapes in this module: ``x`` is (B, I), ``h`` and ``c`` are (B, H).
 
 Each cell class is also an ``nn.Module`` owning its own four parameters (like ``torch.nn.LSTMCell``),
 while the :class:`~rnnkit.nn.layers.Recurrent` layer owns ``weight_ih_l{k}`` … and calls the same
-static :meth:`RecurrentCell.step` with them. The two GRU variants differ only in where the reset gate
+static :meth:`RecurrentCell.step` with them (the ``reference`` backend; faster backends compute the
+same function, see :mod:`rnnkit.nn.backends`). The two GRU variants differ only in where the reset gate
 acts; see ``docs/cells.md``.
 """
 
@@ -30,8 +33,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-# A state is h for Elman/GRU and (h, c) for LSTM, as in torch.nn.
-State = Tensor | tuple[Tensor, Tensor]
+from rnnkit.nn.state import State
+
 Trace = dict[str, Tensor]
 
 
@@ -48,6 +51,8 @@ class RecurrentCell(nn.Module):
     has_cell_state: ClassVar[bool] = False
     fused_mode: ClassVar[str | None] = None
     equation: ClassVar[str]
+    # Parameters beyond the four of torch.nn: (name, size in units of H, initial value), each a vector.
+    extra_parameters: ClassVar[tuple[tuple[str, int, float], ...]] = ()
 
     def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True) -> None:
         super().__init__()
@@ -60,16 +65,26 @@ class RecurrentCell(nn.Module):
         self.weight_hh = nn.Parameter(torch.empty(g, hidden_size))
         self.bias_ih = nn.Parameter(torch.empty(g)) if bias else None
         self.bias_hh = nn.Parameter(torch.empty(g)) if bias else None
+        for name, units, _ in self.extra_parameters:
+            self.register_parameter(name, nn.Parameter(torch.empty(units * hidden_size)))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         init_parameters(type(self), self.hidden_size, self.weight_ih, self.weight_hh, self.bias_ih,
                         self.bias_hh)
+        with torch.no_grad():
+            for name, _, value in self.extra_parameters:
+                getattr(self, name).fill_(value)
 
     @classmethod
     def step(cls, x: Tensor, state: State, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
-             bias_hh: Tensor | None, trace: Trace | None = None) -> State:
-        """Advance one step. If ``trace`` is a dict, the gate activations are stored in it."""
+             bias_hh: Tensor | None, trace: Trace | None = None, h_in: Tensor | None = None) -> State:
+        """Advance one step. If ``trace`` is a dict, the gate activations are stored in it.
+
+        ``h_in`` (B, H) is the h_{t-1} that the recurrent weights read, ``None`` for h itself; variational
+        dropout passes h ⊙ m (Gal & Ghahramani 2016) while the state carried forward stays h. Cells with
+        :attr:`extra_parameters` take them after ``bias_hh``, in that order.
+        """
         raise NotImplementedError
 
     @classmethod
@@ -85,7 +100,8 @@ class RecurrentCell(nn.Module):
                              f"got {tuple(x.shape)}")
         if state is None:
             state = self.zero_state(x.shape[0], self.hidden_size, x)
-        return self.step(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        extra = [getattr(self, name) for name, _, _ in self.extra_parameters]
+        return self.step(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, *extra)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"
@@ -109,8 +125,9 @@ class ElmanCell(RecurrentCell):
     activation: ClassVar = staticmethod(torch.tanh)
 
     @classmethod
-    def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, trace=None):
-        h = cls.activation(_affine(x, weight_ih, bias_ih) + _affine(state, weight_hh, bias_hh))
+    def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, trace=None, h_in=None):
+        h_read = state if h_in is None else h_in
+        h = cls.activation(_affine(x, weight_ih, bias_ih) + _affine(h_read, weight_hh, bias_hh))
         if trace is not None:
             trace["h"] = h
         return h
@@ -146,13 +163,14 @@ class LSTMCell(RecurrentCell):
     equation = "c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ tanh(c_t)"
 
     @classmethod
-    def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, trace=None):
+    def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, trace=None, h_in=None):
         h, c = state
+        h_read = h if h_in is None else h_in
         # ┌ i ┐
         # │ f │ = W_i x + b_i + W_h h + b_h, stacked in torch's gate order
         # │ g │
         # └ o ┘
-        i, f, g, o = (_affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)).chunk(4, dim=1)
+        i, f, g, o = (_affine(x, weight_ih, bias_ih) + _affine(h_read, weight_hh, bias_hh)).chunk(4, dim=1)
         i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
         c = f * c + i * g
         h = o * torch.tanh(c)
@@ -180,10 +198,11 @@ class GRUCell(RecurrentCell):
     equation = "n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn));  h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}"
 
     @classmethod
-    def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, trace=None):
+    def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, trace=None, h_in=None):
         h = state
+        h_read = h if h_in is None else h_in  # what W_h reads; the carry z ⊙ h keeps h itself
         xr, xz, xn = _affine(x, weight_ih, bias_ih).chunk(3, dim=1)
-        hr, hz, hn = _affine(h, weight_hh, bias_hh).chunk(3, dim=1)
+        hr, hz, hn = _affine(h_read, weight_hh, bias_hh).chunk(3, dim=1)
         r = torch.sigmoid(xr + hr)
         z = torch.sigmoid(xz + hz)
         n = torch.tanh(xn + r * hn)
@@ -203,7 +222,10 @@ class GRUResetBeforeCell(RecurrentCell):
 
     Same parameter names and shapes as :class:`GRUCell` (gate order r, z, n; b = b_ih + b_hh), but a
     different function: W_hn (r ⊙ h) depends on r, so the recurrent matmul of the candidate cannot be
-    batched with those of r and z. No library kernel computes it; the ``reference`` backend runs it.
+    batched with those of r and z. Keras ``GRU(reset_after=False)`` computes it step by step, but no
+    fused cuDNN/oneDNN kernel does: rnnkit's ``native`` kernel (hand-written
+    BPTT; Triton on CUDA) trains it and its compiled C++ loop runs CPU inference, both held to this
+    ``step`` by the tests (the table is in :mod:`rnnkit.nn.backends`).
     """
 
     name = "gru-reset-before"
@@ -213,19 +235,77 @@ class GRUResetBeforeCell(RecurrentCell):
     equation = "h̃ = tanh(W_xh x + W_hh (r ⊙ h) + b_h);  h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h̃"
 
     @classmethod
-    def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, trace=None):
+    def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, trace=None, h_in=None):
         h = state
+        h_read = h if h_in is None else h_in  # what W_hh reads; the carry z ⊙ h keeps h itself
         H = h.shape[1]
         xr, xz, xn = _affine(x, weight_ih, bias_ih).chunk(3, dim=1)
         # r and z read h through the first 2H rows of W_hh; the candidate reads r ⊙ h through the last H.
-        hr, hz = _affine(h, weight_hh[: 2 * H], None if bias_hh is None else bias_hh[: 2 * H]).chunk(2, 1)
+        hr, hz = _affine(h_read, weight_hh[: 2 * H], None if bias_hh is None else bias_hh[: 2 * H]).chunk(2, 1)
         r = torch.sigmoid(xr + hr)
         z = torch.sigmoid(xz + hz)
-        n = torch.tanh(xn + _affine(r * h, weight_hh[2 * H:], None if bias_hh is None else bias_hh[2 * H:]))
+        n = torch.tanh(xn + _affine(r * h_read, weight_hh[2 * H:], None if bias_hh is None else bias_hh[2 * H:]))
         h = z * h + (1 - z) * n
         if trace is not None:
             trace.update(r=r, z=z, n=n, h=h)
         return h
+
+
+LN_EPS = 1e-5  # ε of every layer norm in LayerNormLSTMCell (torch.nn.LayerNorm's default)
+
+
+def block_layer_norm(v: Tensor, gain: Tensor, blocks: int) -> Tensor:
+    """LN per gate block, no shift: v (B, blocks*H) → γ ⊙ (v − μ_k) / √(σ²_k + ε) with μ_k, σ²_k the mean and
+    (biased) variance over the H units of block k; gain γ (blocks*H,)."""
+    B = v.shape[0]
+    normed = F.layer_norm(v.reshape(B, blocks, -1), (v.shape[1] // blocks,), eps=LN_EPS)
+    return normed.reshape(B, -1) * gain
+
+
+class LayerNormLSTMCell(RecurrentCell):
+    """LSTM with layer normalisation (Ba, Kiros & Hinton 2016, "Layer Normalization", §3.1 / Appendix).
+
+    With LN_γ(v) = γ ⊙ (v − μ(v)) / √(σ²(v) + ε) taken over the H units of one gate block (ε = 1e-5):
+
+    a_k = LN_{γx_k}(W_ik x) + LN_{γh_k}(W_hk h) + b_ik + b_hk      for each gate block k ∈ (i, f, g, o)
+    i, f, o = σ(a_i), σ(a_f), σ(a_o);   g = tanh(a_g)
+    c_t = f ⊙ c_{t-1} + i ⊙ g
+    h_t = o ⊙ tanh(LN_{γc}(c_t) + β_c)
+
+    The input and recurrent pre-activations are normalised separately (their scales differ), per gate
+    block (each gate gets its own statistics, as in TensorFlow's ``LayerNormBasicLSTMCell``; Ba et al.
+    write one LN over the 4H vector), and the biases b = b_ih + b_hh act as the shift of both, so the
+    extra parameters are the gains γx = ``ln_weight_ih`` (4H), γh = ``ln_weight_hh`` (4H), γc =
+    ``ln_weight_c`` (H), all starting at 1, and β_c = ``ln_bias_c`` (H), starting at 0. The forget bias
+    starts at 1 as in :class:`LSTMCell`. No library fuses it: it runs on rnnkit's ``hoisted`` loop or the
+    reference loop (see :mod:`rnnkit.nn.backends`).
+    """
+
+    name = "lstm-layernorm"
+    num_gates = 4
+    gate_names = ("i", "f", "g", "o")
+    has_cell_state = True
+    fused_mode = None
+    equation = "a = LN(W_i x) + LN(W_h h) + b;  c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ tanh(LN(c_t))"
+    extra_parameters = (("ln_weight_ih", 4, 1.0), ("ln_weight_hh", 4, 1.0), ("ln_weight_c", 1, 1.0),
+                        ("ln_bias_c", 1, 0.0))
+
+    @classmethod
+    def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, ln_weight_ih, ln_weight_hh, ln_weight_c,
+             ln_bias_c, trace=None, h_in=None):
+        h, c = state
+        h_read = h if h_in is None else h_in
+        a = block_layer_norm(F.linear(x, weight_ih), ln_weight_ih, 4)  # LN_{γx}(W_i x)   (B, 4H)
+        a = a + block_layer_norm(F.linear(h_read, weight_hh), ln_weight_hh, 4)  # + LN_{γh}(W_h h)
+        if bias_ih is not None:
+            a = a + bias_ih + bias_hh  # + b_i + b_h
+        i, f, g, o = a.chunk(4, dim=1)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c = f * c + i * g
+        h = o * torch.tanh(F.layer_norm(c, (c.shape[1],), ln_weight_c, ln_bias_c, LN_EPS))
+        if trace is not None:
+            trace.update(i=i, f=f, g=g, o=o, c=c, h=h)
+        return h, c
 
 
 CELLS: dict[str, type[RecurrentCell]] = {}
@@ -239,7 +319,7 @@ def register_cell(cls: type[RecurrentCell]) -> type[RecurrentCell]:
     return cls
 
 
-for _cls in (ElmanCell, ElmanReLUCell, LSTMCell, GRUCell, GRUResetBeforeCell):
+for _cls in (ElmanCell, ElmanReLUCell, LSTMCell, GRUCell, GRUResetBeforeCell, LayerNormLSTMCell):
     register_cell(_cls)
 
 

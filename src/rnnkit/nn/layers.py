@@ -8,22 +8,20 @@ Parameters are named exactly like ``torch.nn.RNN/LSTM/GRU`` (``weight_ih_l0``, `
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.nn import cpu_infer
-from rnnkit.nn.cells import RecurrentCell, State, Trace, get_cell, init_parameters
-from rnnkit.nn.fused import flatten_for_cudnn, fused_step, run_fused
-from rnnkit.nn.native import NATIVE_KERNELS, NATIVE_STEPS
+from rnnkit.nn import backends
+from rnnkit.nn.backends import BACKENDS
+from rnnkit.nn.backends.fused import flatten_for_cudnn
+from rnnkit.nn.cells import RecurrentCell, Trace, get_cell, init_parameters
+from rnnkit.nn.regularizers import check_probability, variational_mask, zoneout
+from rnnkit.nn.state import State, hidden, is_pair, map_state, stack
 
-BACKENDS = ("auto", "reference", "fused", "native")
-COMPILED_CELLS = ("rnn", "rnn-relu", "lstm", "gru", "gru-reset-before")  # cells csrc/infer.cpp implements
-# Whole-sequence inference with the compiled loop: faster than nn.GRU / the native kernel at every batch
-# measured (T=128, H=128/256, B=1..64, 2 threads: 1.3-7x), since its gates are squashed by one vectorised
-# call per block. LSTM and Elman stay on oneDNN, which is as fast or faster.
-COMPILED_SEQUENCE_CELLS = ("gru", "gru-reset-before")
+__all__ = ["BACKENDS", "Recurrent", "reverse_padded"]
 
 
 def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
@@ -37,35 +35,35 @@ def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
     return x.gather(0, idx.view(T, -1, *([1] * (x.dim() - 2))).expand_as(x))
 
 
-def _map_state(fn, *states: State) -> State:
-    if isinstance(states[0], tuple):
-        return tuple(fn(*parts) for parts in zip(*states, strict=True))  # type: ignore[return-value]
-    return fn(*states)
-
-
-def _hidden(state: State) -> Tensor:
-    return state[0] if isinstance(state, tuple) else state
-
-
 class Recurrent(nn.Module):
     """A recurrent layer: ``cell`` run over time, ``num_layers`` deep, optionally in both directions.
 
     Args:
         cell: ``"rnn"``, ``"rnn-relu"``, ``"lstm"``, ``"gru"`` (reset-after, = ``torch.nn.GRU``) or
-            ``"gru-reset-before"`` (the lecture's GRU), or a :class:`RecurrentCell` subclass.
+            ``"gru-reset-before"`` (the lecture's GRU), ``"lstm-layernorm"`` (Ba et al. 2016), or a
+            :class:`RecurrentCell` subclass.
         dropout: dropout on the outputs of every layer but the last (as ``torch.nn``).
         batch_first: inputs and outputs are (B, T, ·) instead of (T, B, ·); states stay (L*D, B, H).
         backend: ``"reference"`` (the Python loop over :meth:`RecurrentCell.step`), ``"fused"``
             (the ``torch.nn`` kernel, only for cells it computes exactly), ``"native"`` (rnnkit's own
-            sequence kernel with hand-written BPTT, for cells no library computes: the reset-before GRU)
-            or ``"auto"`` (fused, else native, else reference). The chosen one is ``self.backend``.
+            sequence kernel with hand-written BPTT, for cells no fused library kernel computes: the reset-before GRU)
+            or ``"auto"`` (fused, else native, else reference). The resolved setting is ``self.backend``;
+            each call runs the first backend of the table in :mod:`rnnkit.nn.backends` that the setting
+            allows and the call fits (e.g. the compiled CPU loop for inference without gradients), and
+            ``self.last_backend`` names the one that ran.
         forget_bias: initial LSTM forget-gate bias (Jozefowicz et al. 2015).
+        zoneout: probability that a unit keeps its previous h (and c) at a step (Krueger et al. 2017);
+            training draws it per unit and step, evaluation uses the expectation. See
+            :mod:`rnnkit.nn.regularizers`.
+        recurrent_dropout: variational dropout (Gal & Ghahramani 2016): one mask per sequence on each
+            layer's input x_t and on the h_{t-1} the recurrent weights read, the same at every step;
+            training only.
     """
 
     def __init__(self, cell: str | type[RecurrentCell], input_size: int, hidden_size: int,
                  num_layers: int = 1, *, bidirectional: bool = False, dropout: float = 0.0,
                  batch_first: bool = False, bias: bool = True, backend: str = "auto",
-                 forget_bias: float = 1.0) -> None:
+                 forget_bias: float = 1.0, zoneout: float = 0.0, recurrent_dropout: float = 0.0) -> None:
         super().__init__()
         self.cell = get_cell(cell)
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
@@ -78,10 +76,14 @@ class Recurrent(nn.Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bidirectional, self.batch_first, self.bias = bidirectional, batch_first, bias
         self.dropout = dropout
+        self.zoneout = check_probability("zoneout", zoneout)
+        self.recurrent_dropout = check_probability("recurrent_dropout", recurrent_dropout)
         self.num_directions = 2 if bidirectional else 1
-        self.backend = self._resolve_backend(backend)
+        self.backend = backends.resolve(self.cell, backend)
+        self.last_backend: str | None = None  # the backend that ran the last forward or step
 
         self._weight_names: list[list[str]] = []  # per (layer, direction), in torch's flat order
+        self._extra_names: list[list[str]] = []  # per (layer, direction): the cell's extra_parameters
         gates = self.cell.num_gates * hidden_size
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
@@ -95,38 +97,34 @@ class Recurrent(nn.Module):
                     self.register_parameter(kind + suffix, nn.Parameter(torch.empty(shape)))
                     names.append(kind + suffix)
                 self._weight_names.append(names)
+                extra = []
+                for kind, units, _ in self.cell.extra_parameters:
+                    self.register_parameter(kind + suffix, nn.Parameter(torch.empty(units * hidden_size)))
+                    extra.append(kind + suffix)
+                self._extra_names.append(extra)
         self.forget_bias = forget_bias
-        self._transposed = cpu_infer.TransposedWeights()
         self.reset_parameters()
-
-    def _resolve_backend(self, backend: str) -> str:
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
-        if backend == "fused" and self.cell.fused_mode is None:
-            raise ValueError(f"the {self.cell.name!r} cell has no fused kernel: torch.nn/cuDNN compute a "
-                             "different function; use backend='native' or 'reference' (or 'auto')")
-        if backend == "native" and self.cell.name not in NATIVE_KERNELS:
-            raise ValueError(f"the {self.cell.name!r} cell has no native kernel (cells with one: "
-                             f"{', '.join(NATIVE_KERNELS)}); use 'fused' or 'reference' (or 'auto')")
-        if backend == "auto":
-            if self.cell.fused_mode is not None:
-                return "fused"
-            return "native" if self.cell.name in NATIVE_KERNELS else "reference"
-        return backend
 
     def reset_parameters(self) -> None:
         for names in self._weight_names:
             w = [getattr(self, n) for n in names] + [None, None]
             init_parameters(self.cell, self.hidden_size, w[0], w[1], w[2] if self.bias else None,
                             w[3] if self.bias else None, forget_bias=self.forget_bias)
+        with torch.no_grad():
+            for names in self._extra_names:
+                for name, (_, _, value) in zip(names, self.cell.extra_parameters, strict=True):
+                    getattr(self, name).fill_(value)
         self._flatten()
 
-    def _weights(self, index: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+    def _weights(self, index: int) -> tuple[Tensor | None, ...]:
+        """weight_ih, weight_hh, bias_ih, bias_hh (``None`` without bias), then the cell's extra parameters."""
         w = [getattr(self, n) for n in self._weight_names[index]]
-        return (w[0], w[1], w[2], w[3]) if self.bias else (w[0], w[1], None, None)
+        extra = tuple(getattr(self, n) for n in self._extra_names[index])
+        return ((w[0], w[1], w[2], w[3]) if self.bias else (w[0], w[1], None, None)) + extra
 
     def _flat_weights(self) -> list[Tensor]:
-        return [getattr(self, n) for names in self._weight_names for n in names]
+        return [getattr(self, n) for names in self._weight_names for n in names] + [
+            getattr(self, n) for names in self._extra_names for n in names]
 
     def _flatten(self) -> None:
         if self.backend == "fused":
@@ -140,6 +138,17 @@ class Recurrent(nn.Module):
         self._flatten()
         return result
 
+    def _pick(self, x: Tensor, *, call: str, lengths: bool = False, record: bool = False) -> Callable:
+        """The backend for this call (see :mod:`rnnkit.nn.backends`); records its name in ``last_backend``."""
+        needs_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self._flat_weights()))
+        device = "cpu" if x.is_cpu else x.device.type
+        regularized = self.zoneout > 0 or (self.training and self.recurrent_dropout > 0)
+        name, run = backends.pick(self.cell, device, needs_grad, self.backend, x.dtype == torch.float32, call,
+                                  lengths, record, torch.compiler.is_exporting(), self.training and self.dropout > 0,
+                                  regularized)
+        object.__setattr__(self, "last_backend", name)  # a plain attribute: skip nn.Module's slower __setattr__
+        return run
+
     # ------------------------------------------------------------------ states
 
     def zero_state(self, batch: int, like: Tensor | None = None) -> State:
@@ -150,13 +159,12 @@ class Recurrent(nn.Module):
 
     def _check_state(self, state: State, batch: int) -> None:
         expected = (self.num_layers * self.num_directions, batch, self.hidden_size)
-        parts = state if isinstance(state, tuple) else (state,)
-        if self.cell.has_cell_state and not (isinstance(state, tuple) and len(state) == 2):
+        if self.cell.has_cell_state and not (is_pair(state) and len(state) == 2):
             raise ValueError(f"the {self.cell.name} state is a pair (h, c) of tensors {expected}")
-        if not self.cell.has_cell_state and isinstance(state, tuple):
+        if not self.cell.has_cell_state and is_pair(state):
             raise ValueError(f"the {self.cell.name} state is one tensor {expected}, not a tuple")
-        for part in parts:
-            if not isinstance(part, Tensor) or tuple(part.shape) != expected:
+        for part in state if is_pair(state) else (state,):
+            if not isinstance(part, Tensor) or part.shape != expected:
                 shape = tuple(part.shape) if isinstance(part, Tensor) else type(part).__name__
                 raise ValueError(f"initial state must have shape {expected} (layers*directions, batch, "
                                  f"hidden), got {shape}")
@@ -167,6 +175,8 @@ class Recurrent(nn.Module):
             raise ValueError(f"lengths must be {B} integers (one per sequence), got {lengths.dtype} of shape "
                              f"{tuple(lengths.shape)}")
         lengths = lengths.to("cpu", torch.int64)
+        if _tracing():  # the values are symbolic: a data-dependent check cannot be traced (eager calls keep it)
+            return lengths
         if bool((lengths < 1).any()) or bool((lengths > T).any()):
             raise ValueError(f"every length must be in [1, {T}] (the sequence has {T} steps), got "
                              f"min {int(lengths.min())}, max {int(lengths.max())}")
@@ -185,7 +195,7 @@ class Recurrent(nn.Module):
                 is the state at that sequence's own last step (in the reverse direction: its first).
             record: also return a trace ``{"l0.f": (T, B, H), "l0_reverse.c": …}`` of every gate and
                 state per step (zero past each length). Recording runs the reference loop, which
-                computes the same function as the fused and native kernels.
+                computes the same function as the other backends.
 
         Returns:
             ``(out, state)`` — out: (T, B, D*H) (or batch-first), state like ``torch.nn`` — and the
@@ -203,50 +213,50 @@ class Recurrent(nn.Module):
             raise ValueError(f"empty input: {T} steps, batch of {B}")
         if lengths is not None:
             lengths = self._check_lengths(lengths, T, B)
-            if bool((lengths == T).all()):  # nothing is padded: the same function without packing, which on
-                lengths = None  # CPU sends torch's GRU/RNN (and uneven LSTM) batches to kernels 10-90x slower
+            # Nothing padded: the same function without packing, which on CPU sends torch's GRU/RNN (and
+            # uneven LSTM) batches to kernels 10-90x slower. A traced call cannot look at the values.
+            if not _tracing() and bool((lengths == T).all()):
+                lengths = None
         if state is None:
             state = self.zero_state(B, like=x)
         else:
             self._check_state(state, B)
 
         trace: Trace | None = {} if record else None
-        if (not record and lengths is None and self.backend != "reference"
-                and self.cell.name in COMPILED_SEQUENCE_CELLS and cpu_infer.usable(x, self._flat_weights())):
-            out, final = self._forward_compiled(x, state)
-        elif self.backend == "fused" and not record:
-            out, final = run_fused(self.cell.fused_mode, x, state, self._flat_weights(), has_bias=self.bias,
-                                   num_layers=self.num_layers, dropout=self.dropout, training=self.training,
-                                   bidirectional=self.bidirectional, lengths=lengths)
-        else:
-            out, final = self._forward_reference(x, state, lengths, trace)
+        run = self._pick(x, call="forward", lengths=lengths is not None, record=record)
+        out, final = run(self, x, state, lengths, trace)
         if self.batch_first:
             out = out.transpose(0, 1)
         return (out, final, trace) if record else (out, final)
 
-    def _forward_reference(self, x: Tensor, state: State, lengths: Tensor | None,
-                           trace: Trace | None) -> tuple[Tensor, State]:
+    def run_directions(self, x: Tensor, state: State, lengths: Tensor | None, kernel: Callable | None = None,
+                       trace: Trace | None = None) -> tuple[Tensor, State]:
+        """Every layer, every direction, one direction at a time: x (T, B, I) → (out (T, B, D*H), state).
+
+        ``kernel(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, mask) -> (out, final)`` runs one
+        direction of one layer (a backend's sequence kernel); ``None`` runs the reference loop below,
+        which also fills ``trace``. The reverse direction reads each sequence reversed within its length.
+        """
         T = x.shape[0]
-        steps = T if lengths is None else int(lengths.max())
+        steps = T if lengths is None or _tracing() else int(lengths.max())
         mask = None
+        dev_lengths = None
         if lengths is not None:
             dev_lengths = lengths.to(x.device)
             mask = (torch.arange(steps, device=x.device).unsqueeze(1) < dev_lengths).unsqueeze(2)  # (T', B, 1)
-        else:
-            dev_lengths = None
         layer_input = x[:steps]
         finals: list[State] = []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
-                s0 = _map_state(lambda s, i=index: s[i], state)
+                s0 = map_state(lambda s, i=index: s[i], state)
                 inp = reverse_padded(layer_input, dev_lengths) if direction else layer_input
                 name = f"l{layer}" + ("_reverse" if direction else "")
-                if self.backend == "native" and trace is None:
-                    out, final = NATIVE_KERNELS[self.cell.name](inp, s0, *self._weights(index), mask)
-                else:
+                if kernel is None:
                     out, final = self._run_direction(inp, s0, self._weights(index), mask, trace, name)
+                else:
+                    out, final = kernel(inp, s0, *self._weights(index), mask)
                 if direction:
                     out = reverse_padded(out, dev_lengths)
                     if trace is not None:
@@ -263,40 +273,37 @@ class Recurrent(nn.Module):
             if trace is not None:
                 for key, value in trace.items():
                     trace[key] = torch.cat([value, value.new_zeros(T - steps, *value.shape[1:])])
-        return out, _map_state(lambda *parts: torch.stack(parts), *finals)
+        return out, stack(finals)
 
-    def _forward_compiled(self, x: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        """Inference of the GRUs with the compiled loop (``cpu_infer``): same function, no lengths."""
-        layer_input, finals = x, []
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction in range(self.num_directions):
-                index = layer * self.num_directions + direction
-                inp = layer_input.flip(0) if direction else layer_input
-                out, final = cpu_infer.gru_sequence(self.cell.name, inp, state[index], self._weights(index),
-                                                    self._transposed)
-                outputs.append(out.flip(0) if direction else out)
-                finals.append(final)
-            layer_input = torch.cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]
-            if self.dropout > 0 and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, self.training)
-        return layer_input, torch.stack(finals)
-
-    def _run_direction(self, x: Tensor, state: State, weights, mask: Tensor | None, trace: Trace | None,
+    def _run_direction(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, trace: Trace | None,
                        name: str) -> tuple[Tensor, State]:
         """The BPTT unroll of one direction of one layer: x (T, B, I) -> outputs (T, B, H), final state."""
         outputs, records = [], []
+        masks = None  # variational dropout: one mask per sequence for x_t and for the h the weights read
+        if self.training and self.recurrent_dropout > 0:
+            p = self.recurrent_dropout
+            masks = (variational_mask(x.shape[1], x.shape[2], p, x),
+                     variational_mask(x.shape[1], self.hidden_size, p, x))
         for t in range(x.shape[0]):
             step_trace: Trace | None = {} if trace is not None else None
-            new = self.cell.step(x[t], state, *weights, trace=step_trace)
+            if masks is None:
+                new = self.cell.step(x[t], state, *weights, trace=step_trace)
+            else:
+                new = self.cell.step(x[t] * masks[0], state, *weights, trace=step_trace, h_in=hidden(state) * masks[1])
+            if self.zoneout > 0:
+                new = zoneout(new, state, self.zoneout, self.training)
+                if step_trace is not None:  # the trace shows the state the layer carries on
+                    step_trace["h"] = hidden(new)
+                    if is_pair(new):
+                        step_trace["c"] = new[1]
             if mask is not None:  # past its length a sequence keeps its state and outputs zeros
                 m = mask[t]
-                new = _map_state(lambda n, s, m=m: torch.where(m, n, s), new, state)
-                outputs.append(_hidden(new) * m)
+                new = map_state(lambda n, s, m=m: torch.where(m, n, s), new, state)
+                outputs.append(hidden(new) * m)
                 if step_trace is not None:
                     step_trace = {k: v * m for k, v in step_trace.items()}
             else:
-                outputs.append(_hidden(new))
+                outputs.append(hidden(new))
             if step_trace is not None:
                 records.append(step_trace)
             state = new
@@ -318,30 +325,31 @@ class Recurrent(nn.Module):
                              "sequence — call the layer on it instead")
         if x.dim() != 2 or x.shape[1] != self.input_size:
             raise ValueError(f"step() expects input of shape (B, {self.input_size}), got {tuple(x.shape)}")
+        if self.training and self.recurrent_dropout > 0:
+            raise ValueError("step() cannot keep variational dropout's per-sequence masks between calls; call "
+                             "layer.eval() to stream (evaluation uses no mask), or run the whole sequence")
         if state is None:
             state = self.zero_state(x.shape[0], like=x)
         else:
             self._check_state(state, x.shape[0])
-        compiled = self.backend != "reference" and self.cell.name in COMPILED_CELLS
-        if compiled and (self.dropout == 0 or not self.training) and cpu_infer.usable(x, self._flat_weights()):
-            weights = cpu_infer.stack_weights([self._weights(i) for i in range(self.num_layers)], self._transposed)
-            return cpu_infer.stack_step(self.cell.name, x, state, weights)
-        if self.backend == "fused":
-            mode = self.cell.fused_mode
-            step = lambda inp, s, *w: fused_step(mode, inp, s, *w)  # noqa: E731
-        elif self.backend == "native":
-            step = NATIVE_STEPS[self.cell.name]
-        else:
-            step = self.cell.step
+        run = self._pick(x, call="step")
+        return run(self, x, state)
+
+    def step_layers(self, x: Tensor, state: State, step: Callable) -> tuple[Tensor, State]:
+        """One input through every layer with ``step(x, state, *weights) -> state`` (a cell's step, or a
+        backend's kernel of it): x (B, I), state (L, B, H) or a pair → (top output (B, H), new state)."""
         new_states = []
         inp = x
         for layer in range(self.num_layers):
-            s = step(inp, _map_state(lambda p, i=layer: p[i], state), *self._weights(layer))
+            old = map_state(lambda p, i=layer: p[i], state)
+            s = step(inp, old, *self._weights(layer))
+            if self.zoneout > 0:
+                s = zoneout(s, old, self.zoneout, self.training)
             new_states.append(s)
-            inp = _hidden(s)
+            inp = hidden(s)
             if self.dropout > 0 and layer < self.num_layers - 1:
                 inp = F.dropout(inp, self.dropout, self.training)
-        return inp, _map_state(lambda *parts: torch.stack(parts), *new_states)
+        return inp, stack(new_states)
 
     def extra_repr(self) -> str:
         extras = [f"{self.cell.name!r}", f"{self.input_size}", f"{self.hidden_size}",
@@ -350,6 +358,15 @@ class Recurrent(nn.Module):
             extras.append("bidirectional=True")
         if self.dropout:
             extras.append(f"dropout={self.dropout}")
+        if self.zoneout:
+            extras.append(f"zoneout={self.zoneout}")
+        if self.recurrent_dropout:
+            extras.append(f"recurrent_dropout={self.recurrent_dropout}")
         if self.batch_first:
             extras.append("batch_first=True")
         return ", ".join(extras)
+
+
+def _tracing() -> bool:
+    """True while torch.export, torch.compile or torch.jit.trace records the call (values are symbolic)."""
+    return torch.compiler.is_compiling() or torch.jit.is_tracing()

@@ -27,9 +27,13 @@ from typing import Any
 
 import numpy as np
 
-CELLS: tuple[str, ...] = ("rnn", "rnn-relu", "lstm", "gru", "gru-reset-before")
-_GATES = {"rnn": 1, "rnn-relu": 1, "lstm": 4, "gru": 3, "gru-reset-before": 3}
+CELLS: tuple[str, ...] = ("rnn", "rnn-relu", "lstm", "gru", "gru-reset-before", "lstm-layernorm")
+_GATES = {"rnn": 1, "rnn-relu": 1, "lstm": 4, "gru": 3, "gru-reset-before": 3, "lstm-layernorm": 4}
+_WITH_C = ("lstm", "lstm-layernorm")  # cells whose state is (h, c)
 PARAM_KEYS: tuple[str, ...] = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_out", "bias_out")
+# The LayerNorm-LSTM's gains and shift (name, size in units of H), as in rnnkit.nn.cells.LayerNormLSTMCell.
+LN_KEYS: tuple[tuple[str, int], ...] = (("ln_weight_ih", 4), ("ln_weight_hh", 4), ("ln_weight_c", 1), ("ln_bias_c", 1))
+LN_EPS = 1e-5
 
 Params = dict[str, np.ndarray]
 
@@ -73,7 +77,12 @@ def init_params(
         "weight_out": (output_size, hidden_size),
         "bias_out": (output_size,),
     }
-    return {k: rng.uniform(-bound, bound, size=s).astype(dtype) for k, s in shapes.items()}
+    params = {k: rng.uniform(-bound, bound, size=s).astype(dtype) for k, s in shapes.items()}
+    if cell == "lstm-layernorm":  # gains U(0.5, 1.5), shift U(-1/sqrt(H), 1/sqrt(H)): values a test can see
+        for key, units in LN_KEYS:
+            low, high = (-bound, bound) if key == "ln_bias_c" else (0.5, 1.5)
+            params[key] = rng.uniform(low, high, size=(units * hidden_size,)).astype(dtype)
+    return params
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -184,12 +193,69 @@ def _gru_rb_back(dh, dc, cache, p, grads):
     return dax, dh_prev, None
 
 
+def _layer_norm(v, gain, blocks):
+    """LN per block: v (B, blocks*H) -> gain * (v - mu) / s with mu, s^2 = mean, variance + eps of each block."""
+    B = v.shape[0]
+    u = v.reshape(B, blocks, -1)
+    mu = u.mean(axis=-1, keepdims=True)
+    s = np.sqrt(((u - mu) ** 2).mean(axis=-1, keepdims=True) + LN_EPS)
+    xhat = (u - mu) / s  # normalised   (B, blocks, H)
+    return xhat.reshape(B, -1) * gain, (xhat, s)
+
+
+def _layer_norm_back(dy, gain, cache, grads, key):
+    """Backward of y = gain * xhat, xhat = (v - mu) / s. dy (B, blocks*H) -> dL/dv; adds dL/dgain to grads[key]."""
+    xhat, s = cache
+    B, blocks, _ = xhat.shape
+    grads[key] += (dy * xhat.reshape(B, -1)).sum(axis=0)  # y is linear in gain
+    dxhat = (dy * gain).reshape(B, blocks, -1)
+    # xhat depends on v directly, through mu (d mu / dv = 1/H) and through s (d s / dv = xhat / (H s)):
+    # dv = (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) / s
+    dv = (dxhat - dxhat.mean(axis=-1, keepdims=True) - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True)) / s
+    return dv.reshape(B, -1)
+
+
+def _ln_lstm_step(ax, h, c, p):
+    """LayerNorm-LSTM step (Ba et al. 2016). ax = x_t W_ih^T WITHOUT bias (B, 4H); h, c (B, H) -> h_t, c_t."""
+    ux, ln_x = _layer_norm(ax, p["ln_weight_ih"], 4)  # LN_{gx}(W_i x), per gate block
+    uh, ln_h = _layer_norm(h @ p["weight_hh"].T, p["ln_weight_hh"], 4)  # LN_{gh}(W_h h)
+    a = ux + uh + p["bias_ih"] + p["bias_hh"]  # a = LN(W_i x) + LN(W_h h) + b_i + b_h   (B, 4H)
+    a_i, a_f, a_g, a_o = np.split(a, 4, axis=-1)
+    i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
+    c_new = f * c + i * g  # c_t = f * c_{t-1} + i * g
+    nc, ln_c = _layer_norm(c_new, p["ln_weight_c"], 1)
+    tc = np.tanh(nc + p["ln_bias_c"])  # tanh(LN_{gc}(c_t) + beta_c)
+    h_new = o * tc  # h_t = o * tanh(LN(c_t))
+    return h_new, c_new, (h, c, i, f, g, o, tc, ln_x, ln_h, ln_c)
+
+
+def _ln_lstm_back(dh, dc, cache, p, grads):
+    """dh = dL/dh_t, dc = dL/dc_t via step t+1 -> dL/d(x_t W_ih^T) (B, 4H), dL/dh_{t-1}, dL/dc_{t-1}.
+
+    Unlike the other cells it also adds dL/dbias_ih itself (the bias is added after the layer norm)."""
+    h, c, i, f, g, o, tc, ln_x, ln_h, ln_c = cache
+    do = dh * tc  # h_t = o * tanh(n), n = LN(c_t) + beta_c
+    dn = dh * o * (1.0 - tc**2)
+    grads["ln_bias_c"] += dn.sum(axis=0)  # n is beta_c plus LN(c_t)
+    dc_t = dc + _layer_norm_back(dn, p["ln_weight_c"], ln_c, grads, "ln_weight_c")  # via h_t + via c_{t+1}
+    di, dg, df = dc_t * g, dc_t * i, dc_t * c  # c_t = f c_{t-1} + i g
+    dc_prev = dc_t * f
+    da = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)], axis=-1)
+    grads["bias_ih"] += da.sum(axis=0)  # a = ... + b_i + b_h: both biases enter with coefficient 1
+    grads["bias_hh"] += da.sum(axis=0)
+    d_wh = _layer_norm_back(da, p["ln_weight_hh"], ln_h, grads, "ln_weight_hh")  # dL/d(h W_hh^T)
+    grads["weight_hh"] += d_wh.T @ h
+    dax = _layer_norm_back(da, p["ln_weight_ih"], ln_x, grads, "ln_weight_ih")  # dL/d(x W_ih^T)
+    return dax, d_wh @ p["weight_hh"], dc_prev
+
+
 _STEP = {
     "rnn": (partial(_elman_step, relu=False), partial(_elman_back, relu=False)),
     "rnn-relu": (partial(_elman_step, relu=True), partial(_elman_back, relu=True)),
     "lstm": (_lstm_step, _lstm_back),
     "gru": (_gru_step, _gru_back),
     "gru-reset-before": (_gru_rb_step, _gru_rb_back),
+    "lstm-layernorm": (_ln_lstm_step, _ln_lstm_back),
 }
 
 
@@ -221,10 +287,12 @@ def _unroll(cell: str, params: Params, xs: np.ndarray, h0: np.ndarray | None, c0
     H = p["weight_hh"].shape[1]
     h = np.zeros((B, H), xs.dtype) if h0 is None else np.asarray(h0, dtype=xs.dtype)
     c = None
-    if cell == "lstm":
+    if cell in _WITH_C:
         c = np.zeros((B, H), xs.dtype) if c0 is None else np.asarray(c0, dtype=xs.dtype)
     step = _STEP[cell][0]
-    ax = xs @ p["weight_ih"].T + p["bias_ih"]  # input projections of all steps at once   (T, B, G*H)
+    ax = xs @ p["weight_ih"].T  # input projections of all steps at once   (T, B, G*H)
+    if cell != "lstm-layernorm":  # (the LayerNorm-LSTM adds its bias after normalising, in the step)
+        ax = ax + p["bias_ih"]
     hs, steps = np.empty((T, B, H), xs.dtype), []
     for t in range(T):
         h, c, cache = step(ax[t], h, c, p)  # h_t, c_t = cell(x_t, h_{t-1}, c_{t-1})
@@ -289,7 +357,7 @@ def backward(cache: Cache) -> dict[str, np.ndarray]:
     p, xs, hs = cache.params, cache.xs, cache.hs
     T, B, _ = hs.shape
     back = _STEP[cache.cell][1]
-    grads = {k: np.zeros_like(p[k]) for k in PARAM_KEYS}
+    grads = {k: np.zeros_like(v) for k, v in p.items()}
     # 1. softmax + cross-entropy: d(-log softmax(z)[y])/dz = softmax(z) - onehot(y); the mean divides by T*B
     dlogits = cache.probs.copy()
     tt, bb = np.indices((T, B))
@@ -302,16 +370,17 @@ def backward(cache: Cache) -> dict[str, np.ndarray]:
     # 3./4. backwards through time
     dax = np.empty((T, B, p["weight_ih"].shape[0]), hs.dtype)
     dh_next = np.zeros((B, hs.shape[2]), hs.dtype)  # dL/dh_t via step t+1 (nothing after the last step)
-    dc_next = np.zeros_like(dh_next) if cache.cell == "lstm" else None  # dL/dc_t via step t+1
+    dc_next = np.zeros_like(dh_next) if cache.cell in _WITH_C else None  # dL/dc_t via step t+1
     for t in reversed(range(T)):
         dh = dh_out[t] + dh_next  # total dL/dh_t: output at t + recurrence into t+1
         dax[t], dh_next, dc_next = back(dh, dc_next, cache.steps[t], p, grads)
     # 5. the input projection ax_t = x_t W_ih^T + b_ih, shared across time
     grads["weight_ih"] = np.einsum("tbg,tbi->gi", dax, xs)
-    grads["bias_ih"] = dax.sum(axis=(0, 1))
+    if cache.cell != "lstm-layernorm":  # (its step added dL/dbias_ih: the bias enters after the layer norm)
+        grads["bias_ih"] = dax.sum(axis=(0, 1))
     grads["xs"] = dax @ p["weight_ih"]
     grads["h0"] = dh_next
-    if cache.cell == "lstm":
+    if cache.cell in _WITH_C:
         grads["c0"] = dc_next
     return grads
 

@@ -18,8 +18,6 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnkit.nn.kernels import HAVE_TRITON
-
 
 class GRUResetBeforeSequence(torch.autograd.Function):
     """One direction of one layer of the reset-before GRU over a whole sequence.
@@ -109,39 +107,14 @@ class GRUResetBeforeSequence(torch.autograd.Function):
         return d_gi, dh, d_w, d_b, None
 
 
-def gru_reset_before_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
-                          bias_hh: Tensor | None) -> Tensor:
-    """One step of the reset-before GRU with few kernel launches (streaming): x (B, I), h (B, H) → h'.
-
-    The input projection and the r/z part of the recurrent projection are two GEMMs into one buffer;
-    pointwise work is done in place."""
-    H = h.shape[1]
-    rz = torch.addmm(bias_ih[: 2 * H], x, weight_ih[: 2 * H].t()) if bias_ih is not None else x @ weight_ih[: 2 * H].t()
-    if bias_hh is not None:
-        rz.addmm_(h, weight_hh[: 2 * H].t()).add_(bias_hh[: 2 * H]).sigmoid_()
-    else:
-        rz.addmm_(h, weight_hh[: 2 * H].t()).sigmoid_()
-    r, z = rz[:, :H], rz[:, H:]
-    n = torch.addmm(bias_ih[2 * H:], x, weight_ih[2 * H:].t()) if bias_ih is not None else x @ weight_ih[2 * H:].t()
-    n.addmm_(r * h, weight_hh[2 * H:].t())
-    if bias_hh is not None:
-        n.add_(bias_hh[2 * H:])
-    n.tanh_()
-    return torch.addcmul(n, z, h - n)
-
-
 def gru_reset_before_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
-                              bias_hh: Tensor | None, mask: Tensor | None) -> tuple[Tensor, Tensor]:
-    """x (T, B, I), h0 (B, H), mask (T, B, 1) or None → out (T, B, H), h_T (B, H)."""
+                              bias_hh: Tensor | None, mask: Tensor | None, *,
+                              function: type[torch.autograd.Function] = GRUResetBeforeSequence,
+                              ) -> tuple[Tensor, Tensor]:
+    """x (T, B, I), h0 (B, H), mask (T, B, 1) or None → out (T, B, H), h_T (B, H).
+
+    ``function`` is the sequence kernel: :class:`GRUResetBeforeSequence` here, or the Triton one on CUDA
+    (``rnnkit.nn.backends.triton_gru.TritonGRUResetBefore``, the same interface)."""
     gi = F.linear(x, weight_ih, bias_ih)  # (T, B, 3H): every step's input projection in one GEMM
     mask = None if mask is None else mask.to(x.dtype)
-    if gi.is_cuda and gi.dtype == torch.float32 and HAVE_TRITON:
-        from rnnkit.nn.kernels.triton_gru import TritonGRUResetBefore
-
-        return TritonGRUResetBefore.apply(gi, h0, weight_hh, bias_hh, mask)
-    return GRUResetBeforeSequence.apply(gi, h0, weight_hh, bias_hh, mask)
-
-
-# Cells with a native kernel: name → function(x, h0, weights…, mask) -> (out, final state), and one step.
-NATIVE_KERNELS = {"gru-reset-before": gru_reset_before_sequence}
-NATIVE_STEPS = {"gru-reset-before": gru_reset_before_step}
+    return function.apply(gi, h0, weight_hh, bias_hh, mask)

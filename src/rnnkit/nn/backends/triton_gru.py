@@ -158,8 +158,46 @@ def _grid(B: int, N: int) -> tuple[int, int]:
     return triton.cdiv(B, BLOCK_B), triton.cdiv(N, BLOCK_N)
 
 
+def forward_loop(gi: Tensor, w: Tensor, b: Tensor, m: Tensor, hs: Tensor, rs: Tensor, zs: Tensor, ns: Tensor,
+                 rh: Tensor, out: Tensor, has_bias: bool, has_mask: bool) -> None:
+    """Launch the 2·T forward kernels into preallocated buffers (what a CUDA graph captures).
+
+    gi (T, B, 3H), w (3H, H), b (3H,) (any tensor when not ``has_bias``), m (T, B) (any when not
+    ``has_mask``); writes hs[1:] (hs (T+1, B, H), hs[0] = h0 on entry), rs, zs, ns, rh, out (T, B, H)."""
+    T, B, H = rs.shape
+    b_n = b[2 * H:] if has_bias else b
+    for t in range(T):
+        _rz_kernel[_grid(B, 2 * H)](hs[t], w, gi[t], b, rs[t], zs[t], rh[t], B, H, has_bias,
+                                    BLOCK_B, BLOCK_N, BLOCK_K)
+        _n_kernel[_grid(B, H)](rh[t], w[2 * H:], gi[t], b_n, hs[t], zs[t], m[t] if has_mask else m, ns[t], out[t],
+                               hs[t + 1], B, H, has_bias, has_mask, BLOCK_B, BLOCK_N, BLOCK_K)
+
+
+def backward_loop(d_out: Tensor, dh: Tensor, m: Tensor, hs: Tensor, rs: Tensor, zs: Tensor, ns: Tensor, w: Tensor,
+                  d_gi: Tensor, dh_acc: Tensor, has_mask: bool) -> None:
+    """Launch the 3·T backward kernels: d_out (T, B, H) and dh = dL/dh_T (B, H) on entry → d_gi (T, B, 3H)
+    and dh = dL/dh_0; dh_acc (B, H) is scratch."""
+    T, B, H = rs.shape
+    for t in range(T - 1, -1, -1):
+        _bwd_pointwise_kernel[_grid(B, H)](d_out[t], dh, m[t] if has_mask else m, hs[t], zs[t], ns[t],
+                                           d_gi[t], dh_acc, B, H, has_mask, BLOCK_B, BLOCK_N)
+        _bwd_r_kernel[_grid(B, H)](d_gi[t], w[2 * H:], hs[t], rs[t], dh_acc, B, H, BLOCK_B, BLOCK_N, BLOCK_K)
+        _bwd_h_kernel[_grid(B, H)](d_gi[t], w, dh_acc, dh, B, H, BLOCK_B, BLOCK_N, BLOCK_K)
+
+
+def weight_gradient(d_gi: Tensor, hs: Tensor, rh: Tensor) -> Tensor:
+    """dL/dW_hh (3H, H) in two GEMMs over all steps: rows r, z read h_{t-1}, rows n read r ⊙ h_{t-1}."""
+    T, B, G = d_gi.shape
+    H = G // 3
+    flat = d_gi.reshape(T * B, G)
+    d_w = d_gi.new_empty(G, H)
+    d_w[: 2 * H] = flat[:, : 2 * H].t() @ hs[:T].reshape(T * B, H)
+    d_w[2 * H:] = flat[:, 2 * H:].t() @ rh.reshape(T * B, H)
+    return d_w
+
+
 class TritonGRUResetBefore(torch.autograd.Function):
-    """Same interface and function as :class:`rnnkit.nn.native.GRUResetBeforeSequence`, on Triton."""
+    """Same interface and function as :class:`rnnkit.nn.backends.native.GRUResetBeforeSequence`, on Triton."""
 
     @staticmethod
     def forward(ctx, gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
@@ -174,12 +212,7 @@ class TritonGRUResetBefore(torch.autograd.Function):
         hs = gi.new_empty(T + 1, B, H)
         hs[0] = h0
         rs, zs, ns, rh, out = (gi.new_empty(T, B, H) for _ in range(5))
-        for t in range(T):
-            _rz_kernel[_grid(B, 2 * H)](hs[t], w, gi[t], b, rs[t], zs[t], rh[t], B, H, bias_hh is not None,
-                                        BLOCK_B, BLOCK_N, BLOCK_K)
-            _n_kernel[_grid(B, H)](rh[t], w[2 * H:], gi[t], b[2 * H:] if bias_hh is not None else b, hs[t], zs[t],
-                                   m[t] if mask is not None else m, ns[t], out[t], hs[t + 1], B, H,
-                                   bias_hh is not None, mask is not None, BLOCK_B, BLOCK_N, BLOCK_K)
+        forward_loop(gi, w, b, m, hs, rs, zs, ns, rh, out, bias_hh is not None, mask is not None)
         ctx.save_for_backward(hs, rs, zs, ns, rh, w, mask)
         ctx.has_bias = bias_hh is not None
         return out, hs[T].clone()
@@ -193,13 +226,6 @@ class TritonGRUResetBefore(torch.autograd.Function):
         d_gi = d_out.new_empty(T, B, 3 * H)
         dh = d_hT.contiguous().clone()
         dh_acc = torch.empty_like(dh)
-        for t in range(T - 1, -1, -1):
-            _bwd_pointwise_kernel[_grid(B, H)](d_out[t], dh, m[t] if mask is not None else m, hs[t], zs[t], ns[t],
-                                               d_gi[t], dh_acc, B, H, mask is not None, BLOCK_B, BLOCK_N)
-            _bwd_r_kernel[_grid(B, H)](d_gi[t], w[2 * H:], hs[t], rs[t], dh_acc, B, H, BLOCK_B, BLOCK_N, BLOCK_K)
-            _bwd_h_kernel[_grid(B, H)](d_gi[t], w, dh_acc, dh, B, H, BLOCK_B, BLOCK_N, BLOCK_K)
-        flat = d_gi.reshape(T * B, 3 * H)
-        d_w = torch.empty_like(w)
-        d_w[: 2 * H] = flat[:, : 2 * H].t() @ hs[:T].reshape(T * B, H)
-        d_w[2 * H:] = flat[:, 2 * H:].t() @ rh.reshape(T * B, H)
-        return d_gi, dh, d_w, flat.sum(0) if ctx.has_bias else None, None
+        backward_loop(d_out, dh, m, hs, rs, zs, ns, w, d_gi, dh_acc, mask is not None)
+        d_w = weight_gradient(d_gi, hs, rh)
+        return d_gi, dh, d_w, d_gi.reshape(T * B, 3 * H).sum(0) if ctx.has_bias else None, None

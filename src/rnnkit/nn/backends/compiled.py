@@ -1,0 +1,129 @@
+"""The ``compiled`` backend: CPU inference as a C++ loop (``csrc/infer.cpp``), when no gradient is needed.
+
+At batch 1 a GRU step is a few microseconds of arithmetic and ~8 Python-dispatched tensor operations;
+the compiled loop removes the dispatch. It is built on first use with ``torch.utils.cpp_extension``
+(g++ and ninja, ~30–60 s once, cached in ``~/.cache/torch_extensions``). Without a compiler rnnkit
+warns once and keeps the Python paths, which compute the same function.
+
+It runs float32 CPU inference: the whole-sequence forward of both GRUs (where ``torch.nn.GRU`` itself is
+slower at batch 1 than ``torch.nn.LSTM``) and ``step()`` of every cell (the whole stack in one call).
+At batch 1 the C++ side makes no ATen call per layer: its GEMV reads Wᵀ packed in 64-column panels
+(``pack``, made once per weight version and cached per layer here) and squashes the gates in one pass.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+import weakref
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torch.utils.weak import WeakIdKeyDictionary
+
+from rnnkit.nn.state import State
+
+_SOURCE = Path(__file__).parent / "csrc" / "infer.cpp"
+_module = None
+_failed = False
+# Contiguous Wᵀ copies of the weights, refreshed when a weight changes (its ``_version`` or storage).
+_TRANSPOSED: WeakIdKeyDictionary = WeakIdKeyDictionary()
+# Per layer: the weights ``stack_step`` passes to C++, with the parameter versions they were made from.
+_STEP_WEIGHTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def load():
+    """The compiled module, or ``None`` (after one warning) where it cannot be built."""
+    global _module, _failed
+    if _module is not None or _failed:
+        return _module
+    if os.environ.get("RNNKIT_NO_CPP"):
+        _failed = True
+        return None
+    try:
+        from torch.utils.cpp_extension import load as build
+
+        _announce_build("rnnkit_cpu_infer")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _module = build(name="rnnkit_cpu_infer", sources=[str(_SOURCE)], extra_cflags=["-O3"], verbose=False)
+    except Exception as exc:  # no compiler, no ninja, no headers: keep the Python paths
+        _failed = True
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        warnings.warn(f"rnnkit's compiled CPU inference loop is unavailable ({type(exc).__name__}: {first_line}); "
+                      "using the Python paths, which are slower at small batch sizes. Install g++ and ninja "
+                      "(pip install ninja) to enable it.", stacklevel=2)
+    return _module
+
+
+def _announce_build(name: str) -> None:
+    """Say so on stderr before torch compiles the extension (never silent: it takes ~30–60 s, once)."""
+    from torch.utils.cpp_extension import _get_build_directory
+
+    directory = Path(_get_build_directory(name, False))
+    if not (directory / f"{name}.so").exists():
+        print(f"rnnkit: compiling the C++ inference loop (once, ~30-60 s; cached in {directory})...", file=sys.stderr,
+              flush=True)
+
+
+def available() -> bool:
+    """True when the extension is built (building it on the first call)."""
+    return load() is not None
+
+
+def _transposed(weight: Tensor) -> Tensor:
+    entry = _TRANSPOSED.get(weight)
+    if entry is None or entry[0] != weight._version or entry[1] != weight.data_ptr():
+        entry = (weight._version, weight.data_ptr(), weight.detach().t().contiguous())
+        _TRANSPOSED[weight] = entry
+    return entry[2]
+
+
+def _bias(bias: Tensor | None, rows: int, like: Tensor) -> Tensor:
+    return bias.detach().contiguous() if bias is not None else like.new_zeros(rows)
+
+
+def gru_sequence(cell: str, x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+                 bias_hh: Tensor | None, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """x (T, B, I), h0 (B, H) → out (T, B, H), h_T: one direction of one GRU layer (either form), no lengths."""
+    if mask is not None:
+        raise ValueError("the compiled GRU loop runs unpadded batches only; pass mask=None")
+    T, B, _ = x.shape
+    G = weight_ih.shape[0]
+    gi = torch.addmm(_bias(bias_ih, G, x), x.reshape(T * B, -1), _transposed(weight_ih)).view(T, B, G)
+    return load().gru_sequence(gi, h0.contiguous(), _transposed(weight_hh), _bias(bias_hh, G, x),
+                               cell == "gru-reset-before")
+
+
+def _step_weights(layer: torch.nn.Module) -> list[Tensor]:
+    """Per layer [W_ih^T, b_ih, W_hh^T, b_hh, and both Wᵀ packed for batch 1] for ``stack_step``, built once
+    and kept until a parameter is replaced, moved or changed in place (its identity, ``data_ptr`` or ``_version``)."""
+    params = tuple(layer._parameters.values())
+    key = [(id(p), p._version, p.data_ptr()) for p in params]  # the ids stay valid: the entry holds params
+    entry = _STEP_WEIGHTS.get(layer)
+    if entry is not None and entry[0] == key:
+        return entry[2]
+    weights = []
+    split = 2 * layer.hidden_size if layer.cell.name == "gru-reset-before" else 0  # W_h[r|z] h, then W_hn (r ⊙ h)
+    for index in range(layer.num_layers):
+        w_ih, w_hh, b_ih, b_hh = layer._weights(index)[:4]
+        G = w_ih.shape[0]
+        ih, hh = _transposed(w_ih), _transposed(w_hh)
+        weights += [ih, _bias(b_ih, G, w_ih), hh, _bias(b_hh, G, w_ih), load().pack(ih, 0), load().pack(hh, split)]
+    _STEP_WEIGHTS[layer] = (key, params, weights)
+    return weights
+
+
+def stack_step(layer: torch.nn.Module, x: Tensor, state: State) -> tuple[Tensor, State]:
+    """One step of every layer of a unidirectional ``Recurrent``: x (B, I), state (L, B, H) or a pair
+    (h, c) → (top output (B, H), new state). Each layer's equation is its cell's (``rnnkit/nn/cells.py``)."""
+    weights = _step_weights(layer)
+    if isinstance(state, tuple):
+        out, h, c = _module.stack_step(layer.cell.name, x.contiguous(), state[0].contiguous(), state[1].contiguous(),
+                                       weights)
+        return out, (h, c)
+    h = state.contiguous()
+    out, h = _module.stack_step(layer.cell.name, x.contiguous(), h, h, weights)
+    return out, h
