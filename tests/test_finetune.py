@@ -8,9 +8,12 @@ import torch
 
 from rnnkit.models import RecurrentClassifier
 from rnnkit.models.classifier import pool
-from rnnkit.tasks.sentiment import TextClassificationTask
+from rnnkit.tasks.classify import ClassificationTask
+from rnnkit.tasks.sentiment import text_task
 from rnnkit.text import EncodedDataset
-from rnnkit.train.loop import TrainConfig, fit, frozen_parameters, layer_groups, param_groups
+from rnnkit.train.config import TrainConfig
+from rnnkit.train.loop import fit
+from rnnkit.train.optim import frozen_parameters, layer_groups, param_groups
 
 
 def _net(**kw) -> RecurrentClassifier:
@@ -50,10 +53,10 @@ def test_gradual_unfreezing_opens_one_group_per_epoch():
     assert {id(p) for p in frozen_parameters(net, 1)} == {id(p) for g in layer_groups(net)[:2] for p in g}
 
 
-def _task() -> TextClassificationTask:
+def _task() -> ClassificationTask:
     ids = [[3, 4, 5], [6, 7], [8, 9, 10, 11], [12], [5, 6, 7], [13, 14]]
     data = EncodedDataset(ids, [1, 0, 1, 0, 1, 0], list(range(len(ids))))
-    return TextClassificationTask({"train": data, "val": data, "test": data}, ["neg", "pos"], batch_size=3, seed=0)
+    return text_task({"train": data, "val": data, "test": data}, ["neg", "pos"], batch_size=3, seed=0)
 
 
 @pytest.mark.parametrize("epochs, moved", [(1, {"head"}), (2, {"head", "encoder"})])

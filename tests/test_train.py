@@ -15,10 +15,12 @@ import torch
 from safetensors.torch import load_file
 
 from rnnkit.models import build_model
-from rnnkit.tasks.sentiment import SentimentOptions, TextClassificationTask, build_classifier, train_sentiment
+from rnnkit.tasks import run
+from rnnkit.tasks.sentiment import SentimentOptions, build_classifier, text_task
 from rnnkit.text import EncodedDataset, PadCollator
 from rnnkit.train.checkpoint import load_training_state
-from rnnkit.train.loop import TrainConfig, lr_factor
+from rnnkit.train.config import TrainConfig
+from rnnkit.train.optim import lr_factor
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -34,8 +36,7 @@ def test_one_step_changes_every_parameter(model):
     net = build_model(build_classifier(opts, vocab_size=20, num_classes=2))
     # unbalanced labels, so that a zero-initialised bias gets a gradient
     data = EncodedDataset([[4, 5, 6], [7, 8], [9, 10, 11, 12], [5]], [1, 1, 1, 0], [0, 1, 2, 3])
-    task = TextClassificationTask({"train": data}, ["neg", "pos"],
-                                  batch_size=4, seed=0)
+    task = text_task({"train": data}, ["neg", "pos"], batch_size=4, seed=0)
     before = {k: v.clone() for k, v in net.named_parameters()}
     opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
     net.train()
@@ -70,7 +71,7 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "rnnkit", *args]
 
 
-TRAIN_FLAGS = ["--model", "lstm", "--embed-dim", "16", "--hidden-size", "16", "--batch-size", "8", "--epochs", "12",
+TRAIN_FLAGS = ["--cell", "lstm", "--embed-dim", "16", "--hidden-size", "16", "--batch-size", "8", "--epochs", "12",
                "--patience", "0", "--no-progress", "--min-freq", "1"]
 
 
@@ -124,7 +125,7 @@ def test_ddp_two_processes_on_gloo(reviews_csv, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "rnnkit",
          "train", "sentiment", "--data", str(reviews_csv), "--text-col", "text", "--label-col", "label",
-         "--model", "gru", "--embed-dim", "16", "--hidden-size", "16", "--batch-size", "8", "--epochs", "2",
+         "--cell", "gru", "--embed-dim", "16", "--hidden-size", "16", "--batch-size", "8", "--epochs", "2",
          "--no-progress", "--out", str(out), "--json"],
         env=_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -145,6 +146,6 @@ def test_new_run_refuses_an_existing_directory(reviews_csv, tmp_path):
     out = tmp_path / "m"
     opts = SentimentOptions(data=str(reviews_csv), text_col="text", label_col="label", model="bow")
     cfg = TrainConfig(epochs=1, progress=False)
-    train_sentiment(opts, cfg, out, log=lambda _: None)
+    run.train(opts, cfg, out, log=lambda _: None)
     with pytest.raises(ValueError, match="already holds a model; pass --resume"):
-        train_sentiment(opts, cfg, out, log=lambda _: None)
+        run.train(opts, cfg, out, log=lambda _: None)

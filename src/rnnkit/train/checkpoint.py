@@ -2,7 +2,8 @@
 
     DIR/config.json        everything needed to rebuild the model and its tokenizer (+ the run's config)
     DIR/model.safetensors  the best weights (safetensors: no code runs on load)
-    DIR/vocab.json, …      tokenizer/vocabulary files named in config.json
+    DIR/rnnkit-vocab.json  rnnkit's vocabulary (older directories: vocab.json), named in config.json
+    DIR/tokenizer.json     BPE models: a Hugging Face tokenizers file (``Tokenizer.from_file`` loads it)
     DIR/metrics.json       test metrics, data split, seed, time, device
     DIR/history.jsonl      one line per evaluation
     DIR/checkpoint.pt      resumable training state, loaded with ``torch.load(weights_only=True)``
@@ -10,19 +11,32 @@
 Every file is written to a temporary name in the same directory and moved into place with
 ``os.replace`` (:func:`rnnkit.files.atomic_write`), so a kill at any moment leaves either the old file or
 the new one, never half of one; files get the umask's mode (0644 by default).
+
+Integrity: ``model.safetensors`` records, in its own header, the sha256 of its tensors and of every
+vocabulary/tokenizer file (``*.json`` other than config.json and metrics.json, in the directory or its
+sub-folders) as they were when the weights were saved: one file, so a kill cannot leave the record and
+the weights out of step. :func:`load_weights` checks them (a mismatch names the file; ``verify=False``
+for deliberate edits) and refuses non-finite weights. Directories written before the record still load.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from rnnkit.files import atomic_write
 from rnnkit.files import write_json as write_json  # re-exported: the model-directory writers use it
+from rnnkit.train.schema import ModelDirError as ModelDirError  # re-exported: defined beside the checks
+from rnnkit.train.schema import check_config, check_training_state, nothing_trained
 
 FORMAT = "rnnkit-model"
 FORMAT_VERSION = 1
@@ -31,10 +45,20 @@ WEIGHTS = "model.safetensors"
 METRICS = "metrics.json"
 HISTORY = "history.jsonl"
 TRAINING_STATE = "checkpoint.pt"
+UNRECORDED = (CONFIG, METRICS)  # JSON files that change after the weights are saved (or may be edited)
+EXPORTED = ".onnx.json"  # `rnnkit export` writes FILE.onnx.json beside the weights later: not a training file
+_VERIFY: contextvars.ContextVar[bool] = contextvars.ContextVar("rnnkit_verify", default=True)
 
 
-class ModelDirError(ValueError):
-    """A model directory that is missing, incomplete, or from another model/task/version."""
+@contextlib.contextmanager
+def verification(enabled: bool) -> Iterator[None]:
+    """Within the block, :func:`load_weights` checks the integrity record only if ``enabled`` (how the
+    ``--no-verify`` flag reaches every loader, like ``torch.no_grad`` reaches every operation)."""
+    token = _VERIFY.set(enabled)
+    try:
+        yield
+    finally:
+        _VERIFY.reset(token)
 
 
 def append_jsonl(path: Path, record: dict) -> None:
@@ -59,23 +83,49 @@ def read_jsonl(path: Path) -> list[dict]:
     return records
 
 
+def tensors_sha256(state: dict[str, torch.Tensor]) -> str:
+    """sha256 over the tensors in name order: each name, dtype, shape and raw bytes (CPU, contiguous)."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def recorded_files(directory: Path) -> dict[str, str]:
+    """``{relative path: sha256}`` of the vocabulary/tokenizer files of a model directory: every ``*.json``
+    in it or its sub-folders but config.json, metrics.json, exported ``*.onnx.json`` and hidden files."""
+    directory = Path(directory)
+    files = {}
+    for path in sorted(directory.rglob("*.json")):
+        name = path.relative_to(directory).as_posix()
+        hidden = any(part.startswith(".") for part in path.relative_to(directory).parts)
+        if name in UNRECORDED or name.endswith(EXPORTED) or hidden:
+            continue
+        files[name] = file_sha256(path)
+    return files
+
+
 def save_weights(model: torch.nn.Module, directory: Path) -> None:
-    """The model's state as safetensors (tensors made contiguous and unshared)."""
+    """The model's state as safetensors (tensors made contiguous and unshared), with the integrity record
+    (sha256 of the tensors and of the vocabulary files) in its header."""
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    atomic_write(Path(directory) / WEIGHTS, lambda tmp: save_file(state, str(tmp), metadata={"format": FORMAT}))
+    metadata = {"format": FORMAT, "sha256": tensors_sha256(state),
+                "files_sha256": json.dumps(recorded_files(directory), sort_keys=True)}
+    atomic_write(Path(directory) / WEIGHTS, lambda tmp: save_file(state, str(tmp), metadata=metadata))
 
 
-def load_weights(model: torch.nn.Module, directory: Path) -> None:
-    """Load ``model.safetensors`` into ``model``; any mismatch is a one-line :class:`ModelDirError`."""
-    path = Path(directory) / WEIGHTS
-    if not path.exists():
-        raise ModelDirError(f"{directory} has no {WEIGHTS}: training did not finish an evaluation yet "
-                            f"(resume it with --resume {directory})")
-    try:
-        state = load_file(str(path))
-    except Exception as exc:  # safetensors raises its own error types for corrupt headers
-        raise ModelDirError(f"{path} is not a readable safetensors file ({exc}); retrain or restore it") from None
-    own = model.state_dict()
+def check_state_dict(own: dict[str, torch.Tensor], state: dict[str, torch.Tensor], path: Path) -> None:
+    """Raise a one-line :class:`ModelDirError` unless ``state`` has exactly the names and shapes of ``own``."""
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
@@ -86,6 +136,52 @@ def load_weights(model: torch.nn.Module, directory: Path) -> None:
             f"shape differs for {', '.join(wrong[:3])}" if wrong else "") if part)
         raise ModelDirError(f"{path} does not fit the model described by {CONFIG} ({detail}): "
                             "the directory mixes files of different models")
+
+
+def _verify(directory: Path, path: Path, state: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    """Compare the integrity record of ``model.safetensors`` with the tensors and files on disk."""
+    advice = "restore it or retrain; if you changed it on purpose, pass --no-verify"
+    if "sha256" in metadata and tensors_sha256(state) != metadata["sha256"]:
+        raise ModelDirError(f"{path} does not match the sha256 recorded when it was saved: the weights were "
+                            f"changed since ({advice})")
+    try:
+        files = json.loads(metadata.get("files_sha256", "{}"))
+    except json.JSONDecodeError:
+        raise ModelDirError(f"{path}: the integrity record in its header is not valid JSON ({advice})") from None
+    for name, expected in sorted(files.items()):
+        file = Path(directory) / name
+        if not file.is_file():
+            raise ModelDirError(f"{file} is missing; the model was saved with it ({advice})")
+        if file_sha256(file) != expected:
+            raise ModelDirError(f"{file} does not match the sha256 recorded when the model was saved: it was "
+                                f"changed since ({advice})")
+
+
+def load_weights(model: torch.nn.Module, directory: Path, *, verify: bool | None = None) -> None:
+    """Load ``model.safetensors`` into ``model``; any mismatch is a one-line :class:`ModelDirError`.
+
+    ``verify``: check the integrity record (weights and vocabulary files unchanged since saving); None:
+    as :func:`verification` says (default: check). Weights that are not finite (NaN, ±inf) are refused
+    either way."""
+    if verify is None:
+        verify = _VERIFY.get()
+    path = Path(directory) / WEIGHTS
+    if not path.exists():
+        raise ModelDirError(f"{directory} has no {WEIGHTS}: training did not finish an evaluation yet "
+                            f"(resume it with --resume {directory})")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            state = {name: f.get_tensor(name) for name in f.keys()}
+    except Exception as exc:  # safetensors raises its own error types for corrupt headers
+        raise ModelDirError(f"{path} is not a readable safetensors file ({exc}); retrain or restore it") from None
+    check_state_dict(model.state_dict(), state, path)
+    if verify:
+        _verify(Path(directory), path, state, metadata)
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ModelDirError(f"{path}: tensor {name!r} holds NaN or infinite values; the weights are "
+                                "corrupt (restore them or retrain)")
     model.load_state_dict(state)
 
 
@@ -100,13 +196,13 @@ def read_config(directory: Path, task: str | None = None) -> dict:
         config = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelDirError(f"{directory} is not an rnnkit model directory (no {CONFIG})") from None
+    except UnicodeDecodeError:
+        raise ModelDirError(f"{path} is not UTF-8 text; it is corrupt or not an rnnkit config") from None
     except json.JSONDecodeError as exc:
         raise ModelDirError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelDirError(f"{path} is not an rnnkit model config (no \"format\": \"{FORMAT}\")")
-    if config.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelDirError(f"{directory} was written by a newer rnnkit (format {config['format_version']}); "
-                            "upgrade rnnkit to load it")
+    check_config(config, path, directory, FORMAT_VERSION)
     if task is not None and config.get("task") != task:
         raise ModelDirError(f"{directory} holds a {config.get('task')!r} model, not a {task!r} model")
     return config
@@ -126,9 +222,30 @@ def load_training_state(directory: Path) -> dict:
     """The resumable state, loaded with ``weights_only=True`` (tensors and plain containers only)."""
     path = Path(directory) / TRAINING_STATE
     if not path.exists():
-        raise ModelDirError(f"{directory} has no {TRAINING_STATE} to resume from; start a new run instead")
+        if not (Path(directory) / WEIGHTS).exists():
+            raise nothing_trained(directory)
+        raise ModelDirError(f"{directory} has no {TRAINING_STATE} to resume from (only the trained weights); "
+                            "to train further, start a new run with another --out")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise ModelDirError(f"{path} cannot be loaded safely ({type(exc).__name__}); it is corrupt or not an "
                             "rnnkit training state") from None
+    check_training_state(state, path)
+    return state
+
+
+def restore_training_state(directory: Path, state: dict, model: torch.nn.Module, optimizer: Any, scheduler: Any,
+                           task: Any) -> dict[str, Any]:
+    """Load a checked training state into the model, optimizer, scheduler and task; return its counters.
+    A state of another model (names, shapes, parameter groups) is a one-line :class:`ModelDirError`."""
+    path = Path(directory) / TRAINING_STATE
+    check_state_dict(model.state_dict(), state["model"], path)
+    model.load_state_dict(state["model"])
+    for key, target in (("optimizer", optimizer), ("scheduler", scheduler), ("task", task)):
+        try:
+            target.load_state_dict(state[key])
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+            raise ModelDirError(f"{path}: key {key!r} does not fit this run ({type(exc).__name__}: "
+                                f"{str(exc)[:120]}); it is from another model or corrupt") from None
+    return dict(state["counters"])

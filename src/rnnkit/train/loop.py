@@ -4,6 +4,10 @@ Resuming is exact: the batches of an epoch are a function of (seed, epoch) (the 
 dropout noise of a step is drawn from a generator seeded by (seed, step, rank), and the checkpoint holds
 the model, optimizer, scheduler, task state and counters. A run killed at any point and resumed with
 ``--resume`` therefore ends with the same weights as one that was never interrupted.
+
+``--resume DIR --epochs N`` (N above the run's own) extends a finished or killed run: the steps taken stay
+as they were, the warmup is kept and the decay after it is recomputed for the new total (so it is not the
+run an N-epoch start would give); the first history record after it carries ``"extended"``.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import is_dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
@@ -22,7 +26,6 @@ from tqdm.auto import tqdm
 
 from rnnkit.tasks.base import Task
 from rnnkit.train.checkpoint import (
-    CONFIG,
     HISTORY,
     METRICS,
     ModelDirError,
@@ -30,58 +33,18 @@ from rnnkit.train.checkpoint import (
     load_training_state,
     load_weights,
     read_jsonl,
+    restore_training_state,
     save_training_state,
     save_weights,
     write_json,
     write_jsonl,
 )
-from rnnkit.train.distributed import DistContext, init_distributed
-
-
-@dataclass
-class TrainConfig:
-    """How to train (not what): every field is a flag of ``rnnkit train``."""
-
-    epochs: int = 10
-    lr: float = 2e-3
-    weight_decay: float = 0.01
-    clip_norm: float = 1.0  # clip the global gradient norm: the exploding-gradient remedy for RNNs
-    warmup: float = 0.05  # fraction of all steps with a linear LR warmup
-    schedule: str = "cosine"  # "cosine" decay to 0 after warmup, or "constant"
-    patience: int = 3  # stop after this many evaluations without improvement (0: never)
-    max_minutes: float | None = None  # stop (and evaluate) once training has run this long
-    seed: int = 13
-    device: str = "auto"
-    amp: bool = True  # bfloat16 autocast on CUDA; ignored on CPU
-    checkpoint_every_s: float = 60.0  # also write the resumable state mid-epoch this often
-    progress: bool = True
-    # Fine-tuning a pretrained model (ULMFiT, Howard & Ruder 2018), for models with ``layer_groups()``:
-    lr_decay: float = 1.0  # discriminative LRs: each layer group below the top trains at lr / lr_decay^depth
-    gradual_unfreeze: bool = False  # epoch 1 trains the top layer group only, each later epoch one more below
-
-    # Settings that do not change the result of a step, so a resumed run may change them.
-    RUNTIME: ClassVar[tuple[str, ...]] = ("max_minutes", "device", "checkpoint_every_s", "progress")
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.schedule not in ("cosine", "constant"):
-            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
-        if not self.lr_decay >= 1.0:
-            raise ValueError(f"lr_decay must be >= 1 (1: one LR for every layer), got {self.lr_decay}")
-
-    def fingerprint(self) -> dict[str, Any]:
-        """The settings a resumed run must share with the original."""
-        return {k: v for k, v in asdict(self).items() if k not in self.RUNTIME}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+from rnnkit.train.config import TrainConfig, resolve_device
+from rnnkit.train.distributed import DistContext, init_distributed, is_main_process
+from rnnkit.train.optim import frozen_parameters, lr_factor, param_groups
+from rnnkit.train.rundir import hold, release, start_new, start_resume
+from rnnkit.train.runlog import RunLog, grad_norm, parse_targets, scalars, split_size
+from rnnkit.train.schema import check_settings
 
 
 def _quiet(_: str) -> None:
@@ -89,87 +52,42 @@ def _quiet(_: str) -> None:
 
 
 def new_run(out: Path, cfg: TrainConfig, log: Callable[[str], None]) -> tuple[Path, DistContext, Callable]:
-    """Start a run into the model directory ``out``: join the process group (under torchrun), refuse a
-    directory that already holds a model, and silence the log on ranks other than 0."""
+    """Start a run into the model directory ``out``: join the process group (under torchrun), lock ``out``
+    (refusing a file, a folder of other things, a trained model or a live run: :func:`rundir.start_new`),
+    and silence the log on ranks other than 0. Call it before loading any data."""
     out = Path(out)
     ctx = init_distributed(resolve_device(cfg.device).type)
-    if ctx.is_main and (out / CONFIG).exists():
-        raise ModelDirError(f"{out} already holds a model; pass --resume {out} to continue it, or choose a new --out")
+    if ctx.is_main:  # lock the directory before any data is loaded (rnnkit.train.rundir)
+        start_new(out, log)
     ctx.barrier()
     return out, ctx, log if ctx.is_main else _quiet
 
 
 def resumed_run(config: dict, options: Callable[..., Any], overrides: dict[str, Any],
-                log: Callable[[str], None]) -> tuple[Any, TrainConfig, Callable]:
+                log: Callable[[str], None], directory: Path | None = None) -> tuple[Any, TrainConfig, Callable]:
     """The options and training settings a killed run was started with (runtime ``overrides`` applied),
-    read from its ``config.json``, with the process group joined and the log of ranks > 0 silenced."""
-    cfg = TrainConfig.from_dict({**config["train"], **overrides})
+    read from its ``config.json``, with the process group joined and the log of ranks > 0 silenced.
+
+    With ``directory`` (the run's), it is also locked before any data is loaded: a run still alive there is
+    refused, and one stopped before its first checkpoint says so (:func:`rundir.start_resume`)."""
+    where = f"{directory}/config.json" if directory is not None else "config.json"
+    for key, cls in (("train", TrainConfig), ("options", options)):
+        if not isinstance(config.get(key), dict):
+            raise ModelDirError(f"{where}: key {key!r} must be an object of settings, got {config.get(key)!r:.60}")
+        if is_dataclass(cls):
+            check_settings(cls, config[key], key, where)
+    try:
+        cfg = TrainConfig.from_dict({**config["train"], **overrides})
+    except (TypeError, ValueError) as exc:
+        raise ModelDirError(f"{where}: key 'train' does not describe training settings ({exc})") from None
+    try:
+        opts = options(**config["options"])
+    except (TypeError, ValueError) as exc:
+        raise ModelDirError(f"{where}: key 'options' does not fit {options.__name__} ({exc})") from None
     ctx = init_distributed(resolve_device(cfg.device).type)
-    return options(**config["options"]), cfg, log if ctx.is_main else _quiet
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` → CUDA if available, else CPU; ``cuda`` without a GPU is a clear error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but torch sees no CUDA GPU; use --device cpu")
-    return device
-
-
-def lr_factor(step: int, total: int, warmup_steps: int, schedule: str) -> float:
-    """Multiplier of the base LR at ``step``: linear warmup, then cosine decay to 0 (or constant)."""
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    if schedule == "constant":
-        return 1.0
-    progress = (step - warmup_steps) / max(1, total - warmup_steps)
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-
-def layer_groups(model: torch.nn.Module) -> list[list[torch.nn.Parameter]]:
-    """The model's parameters in layer groups from the input (bottom) to the output (top): the model's own
-    ``layer_groups() -> list[list[str]]`` (parameter names), or one group holding every parameter."""
-    if not hasattr(model, "layer_groups"):
-        return [[p for p in model.parameters() if p.requires_grad]]
-    named = dict(model.named_parameters())
-    groups = [[named[n] for n in names if named[n].requires_grad] for names in model.layer_groups()]
-    if sum(map(len, groups)) != sum(p.requires_grad for p in named.values()):
-        raise ValueError(f"{type(model).__name__}.layer_groups() must name every trainable parameter once")
-    return groups
-
-
-def param_groups(model: torch.nn.Module, weight_decay: float, lr: float, lr_decay: float = 1.0) -> list[dict]:
-    """Optimizer groups: per layer group (``layer_groups``) an LR of ``lr / lr_decay**depth`` (depth 0 at the
-    top), and weight decay on matrices only: not on biases, and not on embeddings (rows of rare words).
-
-    A model may name its own weight-decay exceptions with ``no_weight_decay() -> set[str]`` (parameter names)."""
-    if hasattr(model, "no_weight_decay"):
-        skip = set(model.no_weight_decay())
-        exempt = {id(p) for name, p in model.named_parameters() if name in skip}
-        matrices_only = False
-    else:
-        exempt = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding | torch.nn.EmbeddingBag)}
-        matrices_only = True
-    groups = layer_groups(model)
-    result = []
-    for depth, params in enumerate(reversed(groups)):
-        decay, no_decay = [], []
-        for p in params:
-            keep = id(p) not in exempt and (p.dim() >= 2 or not matrices_only)
-            (decay if keep else no_decay).append(p)
-        group_lr = lr / lr_decay**depth
-        result += [{"params": decay, "weight_decay": weight_decay, "lr": group_lr},
-                   {"params": no_decay, "weight_decay": 0.0, "lr": group_lr}]
-    return result
-
-
-def frozen_parameters(model: torch.nn.Module, epoch: int) -> list[torch.nn.Parameter]:
-    """Gradual unfreezing: the parameters that do not train in ``epoch`` (0-based) — every layer group but
-    the top ``epoch + 1``."""
-    groups = layer_groups(model)
-    return [p for params in groups[: max(0, len(groups) - epoch - 1)] for p in params]
+    if ctx.is_main and directory is not None:
+        start_resume(Path(directory), log)
+    return opts, cfg, log if ctx.is_main else _quiet
 
 
 def _step_seed(seed: int, step: int, rank: int) -> int:
@@ -185,8 +103,20 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
     """Train ``model`` on ``task``, writing weights, history and resumable state to ``directory``.
 
     The caller has written ``config.json`` (and tokenizer files) and seeded the model's initialisation.
-    Returns (and writes, on rank 0, to metrics.json) the best validation and the test metrics.
+    Returns (and writes, on rank 0, to metrics.json) the best validation and the test metrics. Rank 0 holds
+    the directory's lock (:mod:`rnnkit.train.rundir`; already taken by :func:`new_run`) until it returns.
     """
+    if is_main_process():
+        hold(Path(directory), log, resume=resume)
+    try:
+        return _fit(model, task, cfg, directory, resume=resume, metadata=metadata, log=log)
+    finally:
+        release(Path(directory))
+
+
+def _fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *, resume: bool,
+         metadata: dict[str, Any] | None, log: Callable[[str], None]) -> dict[str, Any]:
+    """:func:`fit`, with the directory locked."""
     directory = Path(directory)
     # Backprop through long sequences yields denormal floats that slow CPU math ~10× (measured): flush them.
     torch.set_flush_denormal(True)
@@ -206,28 +136,46 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
     if steps_per_epoch == 0:
         raise ValueError("the training split yields no batches; is the dataset empty?")
     total = steps_per_epoch * cfg.epochs
-    warmup_steps = max(1, int(cfg.warmup * total))
+    # The schedule reads ``plan`` at every step, so extending a run (below) can recompute it for a new total.
+    plan = {"total": total, "warmup": max(1, int(cfg.warmup * total))}
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, total, warmup_steps, cfg.schedule))
+        optimizer, lambda s: lr_factor(s, plan["total"], plan["warmup"], cfg.schedule))
     counters: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "best": None, "best_epoch": -1,
                                 "bad_evals": 0, "elapsed_s": 0.0, "items": 0, "loss_sum": 0.0,
-                                "loss_count": 0, "done": False}
+                                "loss_count": 0, "done": False, "warmup_steps": plan["warmup"]}
     if resume:
         state = load_training_state(directory)
         saved = {**TrainConfig().fingerprint(), **state.get("train_config", {})}  # defaults: fields added later
-        if saved != cfg.fingerprint():
+        if {**saved, "epochs": cfg.epochs} != cfg.fingerprint():
             raise ModelDirError(f"{directory} was trained with other settings; resume without changing them "
                                 f"(saved: {state.get('train_config')})")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        task.load_state_dict(state["task"])
-        counters.update(state["counters"])
+        if cfg.epochs < saved["epochs"]:
+            raise ValueError(f"{directory} was started for {saved['epochs']} epochs; --resume --epochs can only "
+                             f"extend a run (give {saved['epochs']} or more)")
+        counters.update(restore_training_state(directory, state, model, optimizer, scheduler, task))
+        if cfg.epochs != saved["epochs"]:  # extend: the steps done stay; warmup stays; the decay is recomputed
+            plan["warmup"] = counters.get("warmup_steps") or max(1, int(cfg.warmup * steps_per_epoch * saved["epochs"]))
+            if counters["done"]:  # a finished (or early-stopped) run trains on, with --patience counted anew
+                counters.update(done=False, bad_evals=0)
+            # stated in the run's next history record (kept in the counters until then)
+            counters["extended"] = {"from_epochs": saved["epochs"], "to_epochs": cfg.epochs,
+                                    "at_step": counters["step"], "schedule_steps": plan["total"]}
+            log(f"extending {directory} from {saved['epochs']} to {cfg.epochs} epochs at step {counters['step']}: "
+                f"the LR schedule is recomputed for {plan['total']} steps (warmup kept)")
         if ctx.is_main:  # drop history lines written after this checkpoint (a kill between the two writes)
-            kept = [r for r in read_jsonl(directory / HISTORY) if r.get("epoch", 0) <= counters["epoch"]]
+            last = counters.get("evaluated_at")  # the step of the last evaluation the checkpoint counts
+            if last is None:  # a checkpoint from before --eval-every: evaluations were at epoch ends only
+                kept = [r for r in read_jsonl(directory / HISTORY) if r.get("epoch", 0) <= counters["epoch"]]
+            else:
+                kept = [r for r in read_jsonl(directory / HISTORY) if r.get("step", 0) <= last]
             write_jsonl(directory / HISTORY, kept)
         log(f"resuming {directory} at epoch {counters['epoch'] + 1}, batch {counters['batch']} "
             f"(step {counters['step']})")
+
+    counters.setdefault("evaluated_at", -1)  # the step of the last validation, saved with the counters
+    runlog = RunLog(directory, parse_targets(cfg.log) if ctx.is_main else (), every=cfg.log_every,
+                    resume_step=counters["step"] if resume else None,
+                    evaluated=counters["evaluated_at"] == counters["step"])
 
     def checkpoint() -> None:
         if ctx.is_main:
@@ -235,9 +183,45 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "task": task.state_dict(), "counters": dict(counters),
                 "train_config": cfg.fingerprint()})
+        runlog.flush()  # the log on disk reaches at least as far as the state a resume starts from
+
+    if not resume:  # step 0: a run killed before its first evaluation can be resumed, not only started anew
+        checkpoint()
 
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if cfg.amp and device.type == "cuda"
                 else contextlib.nullcontext())
+    norm: torch.Tensor | None = None  # the last step's gradient norm before clipping (when clipping)
+
+    def log_train(epochs_done: float) -> None:
+        value = grad_norm(model.parameters()) if norm is None else norm.item()
+        runlog.train(counters["step"], epochs_done, counters["elapsed_s"], scheduler.get_last_lr()[0], value)
+
+    def validate(epoch: int, where: str, items: int, seconds: float) -> None:
+        """Evaluate on the validation split, keep the weights if they are the best so far, and record it."""
+        epochs_done = epoch + counters["batch"] / max(1, steps_per_epoch)
+        log_train(epochs_done)  # the steps since the last row, timed before the evaluation
+        metrics = task.evaluate(model, "val", device)
+        value = float(metrics[task.metric])
+        record = {"epoch": epoch + 1, "step": counters["step"], "lr": scheduler.get_last_lr()[0],
+                  "train_loss": counters["loss_sum"] / max(1, counters["loss_count"]),
+                  "train_items_per_s": items / max(1e-9, seconds),
+                  "elapsed_s": round(counters["elapsed_s"], 2), "val": metrics}
+        if "extended" in counters:  # the first evaluation after --resume --epochs states the extension
+            record["extended"] = counters.pop("extended")
+        improved = _improved(value, counters["best"], task.higher_is_better)
+        if improved:
+            counters.update(best=value, best_epoch=epoch + 1, bad_evals=0)
+            if ctx.is_main:
+                save_weights(model, directory)
+        else:
+            counters["bad_evals"] += 1
+        if ctx.is_main:
+            append_jsonl(directory / HISTORY, record)
+        runlog.validation(counters["step"], epochs_done, counters["elapsed_s"], metrics)
+        log(f"{where}: train loss {record['train_loss']:.4f}, val {task.metric} {value:.4f}"
+            f"{' (best)' if improved else ''}, {record['train_items_per_s']:,.0f} items/s, "
+            f"{counters['elapsed_s']:.0f} s")
+
     started = time.monotonic() - counters["elapsed_s"]
     last_checkpoint = time.monotonic()
     stop = counters["done"]
@@ -261,7 +245,7 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
             for p in frozen:  # AdamW leaves a parameter without a gradient untouched (no decay, no moments)
                 p.grad = None
             if cfg.clip_norm:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
             optimizer.step()
             scheduler.step()
             value = loss.item()
@@ -272,6 +256,18 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
                             loss_sum=counters["loss_sum"] + value, loss_count=counters["loss_count"] + 1)
             epoch_items += items
             counters["elapsed_s"] = time.monotonic() - started
+            runlog.add(value, items)
+            if runlog.due(counters["step"]):
+                log_train(epoch + (i + 1) / len(batches))
+            if cfg.eval_every and counters["step"] % cfg.eval_every == 0 and i + 1 < len(batches):
+                eval_start = time.monotonic()
+                validate(epoch, f"epoch {epoch + 1}, step {counters['step']}", epoch_items, eval_start - epoch_start)
+                counters["evaluated_at"] = counters["step"]
+                epoch_start += time.monotonic() - eval_start  # throughput counts training time only
+                if cfg.patience > 0 and counters["bad_evals"] >= cfg.patience:
+                    break  # the epoch's end below records the stop (a kill before it replays from the last checkpoint)
+                checkpoint()
+                last_checkpoint = time.monotonic()
             bar.update(1)
             if i % 10 == 0:
                 bar.set_postfix(loss=f"{counters['loss_sum'] / counters['loss_count']:.4f}", refresh=False)
@@ -284,24 +280,9 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
                 last_checkpoint = time.monotonic()
         bar.close()
 
-        metrics = task.evaluate(model, "val", device)
-        value = float(metrics[task.metric])
-        record = {"epoch": epoch + 1, "step": counters["step"], "lr": scheduler.get_last_lr()[0],
-                  "train_loss": counters["loss_sum"] / max(1, counters["loss_count"]),
-                  "train_items_per_s": epoch_items / max(1e-9, time.monotonic() - epoch_start),
-                  "elapsed_s": round(counters["elapsed_s"], 2), "val": metrics}
-        improved = _improved(value, counters["best"], task.higher_is_better)
-        if improved:
-            counters.update(best=value, best_epoch=epoch + 1, bad_evals=0)
-            if ctx.is_main:
-                save_weights(model, directory)
-        else:
-            counters["bad_evals"] += 1
-        if ctx.is_main:
-            append_jsonl(directory / HISTORY, record)
-        log(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f}, val {task.metric} {value:.4f}"
-            f"{' (best)' if improved else ''}, {record['train_items_per_s']:,.0f} items/s, "
-            f"{counters['elapsed_s']:.0f} s")
+        if counters["evaluated_at"] != counters["step"]:  # not evaluated already by --eval-every at this step
+            validate(epoch, f"epoch {epoch + 1}", epoch_items, time.monotonic() - epoch_start)
+            counters["evaluated_at"] = counters["step"]
         counters.update(epoch=epoch + 1, batch=0, loss_sum=0.0, loss_count=0)
         stop = out_of_time or (cfg.patience > 0 and counters["bad_evals"] >= cfg.patience)
         if out_of_time:
@@ -314,7 +295,15 @@ def fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, *
 
     ctx.barrier()
     load_weights(model, directory)
+    notes = [split_size(task, "test")] + (["not part of the --max-minutes budget"] if cfg.max_minutes else [])
+    about = "; ".join(note for note in notes if note)
+    log(f"training done in {counters['elapsed_s']:.0f} s; evaluating the best weights (epoch {counters['best_epoch']}) "
+        f"on the test split{f' ({about})' if about else ''}…")
+    test_start = time.monotonic()
     test = task.evaluate(model, "test", device)
+    log(f"test evaluation took {time.monotonic() - test_start:.0f} s")
+    runlog.write(counters["step"], counters["epoch"], counters["elapsed_s"], scalars(test, "test"))
+    runlog.close()
     result = {"test": test, "best_val": {task.metric: counters["best"], "epoch": counters["best_epoch"]},
               "train_seconds": round(counters["elapsed_s"], 2), "steps": counters["step"],
               "device": str(device), "world_size": ctx.world_size, "torch_threads": torch.get_num_threads(),
