@@ -49,6 +49,16 @@ class BagOfWordsClassifier(nn.Module):
         inside = torch.arange(1, tokens.shape[1], device=tokens.device)[None, :] < lengths.to(tokens.device)[:, None]
         return keys.masked_fill(~inside, -1)
 
+    def features(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        """The lecture's Idea 2 literally: each text's sparse bag-of-words count vector, (B, V + num_bigrams)
+        (:func:`rnnkit.text.features.bag_of_words`). ``forward`` equals ``features @ W.T + b`` with W the
+        unigram and bigram weights side by side; it sums weight rows instead, never building the vector."""
+        from rnnkit.text.features import BigramVocab, bag_of_words
+
+        bigrams = BigramVocab.from_keys(self.bigram_keys, self.vocab_size) if self.num_bigrams else None
+        texts = [row[:n].tolist() for row, n in zip(tokens, lengths.tolist(), strict=True)]
+        return bag_of_words(texts, self.vocab_size, bigrams)
+
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         """tokens (B, T) padded, lengths (B,) → logits (B, C)."""
         logits = self.unigrams(tokens) + self.bias

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.nn import Recurrent
+from rnnkit.nn.state import hidden
 
 POOLINGS = ("last", "mean", "max", "concat")
 
@@ -20,7 +21,7 @@ def pool(out: Tensor, lengths: Tensor, state: Tensor | tuple[Tensor, Tensor], ho
     if how == "concat":
         return torch.cat([pool(out, lengths, state, k, num_directions) for k in ("last", "max", "mean")], dim=1)
     if how == "last":
-        h = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
+        h = hidden(state)  # (L*D, B, H)
         return torch.cat(list(h[-num_directions:]), dim=1)
     if how == "mean":
         return out.sum(1) / lengths.to(out.device, out.dtype).unsqueeze(1)
@@ -38,14 +39,16 @@ class RecurrentClassifier(nn.Module):
 
     def __init__(self, vocab_size: int, num_classes: int, *, cell: str = "lstm", embed_dim: int = 128,
                  hidden_size: int = 256, num_layers: int = 1, bidirectional: bool = False, pooling: str = "last",
-                 dropout: float = 0.3, embed_dropout: float = 0.1, pad_id: int = 0) -> None:
+                 dropout: float = 0.3, embed_dropout: float = 0.1, pad_id: int = 0, zoneout: float = 0.0,
+                 recurrent_dropout: float = 0.0) -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; valid: {', '.join(POOLINGS)}")
         self.pooling = pooling
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.encoder = Recurrent(cell, embed_dim, hidden_size, num_layers, bidirectional=bidirectional,
-                                 dropout=dropout if num_layers > 1 else 0.0, batch_first=True)
+                                 dropout=dropout if num_layers > 1 else 0.0, batch_first=True, zoneout=zoneout,
+                                 recurrent_dropout=recurrent_dropout)
         self.embed_dropout, self.dropout = embed_dropout, dropout
         width = 3 if pooling == "concat" else 1
         self.head = nn.Linear(width * self.encoder.num_directions * hidden_size, num_classes)

@@ -37,11 +37,13 @@ class CTCRecognizer(nn.Module):
         frontend: ``"stack"`` or ``"conv"`` (see the module docstring).
         conv_channels: output channels of the ``"conv"`` front end.
         dropout: between recurrent layers and before the output layer.
+        zoneout, recurrent_dropout: of the recurrent layers (:class:`~rnnkit.nn.layers.Recurrent`).
     """
 
     def __init__(self, num_features: int, num_classes: int, *, cell: str = "gru", hidden_size: int = 256,
                  num_layers: int = 3, bidirectional: bool = True, subsample: int = 3, frontend: str = "stack",
-                 conv_channels: int = 256, dropout: float = 0.2) -> None:
+                 conv_channels: int = 256, dropout: float = 0.2, zoneout: float = 0.0,
+                 recurrent_dropout: float = 0.0) -> None:
         super().__init__()
         if frontend not in FRONTENDS:
             raise ValueError(f"unknown front end {frontend!r}; valid: {', '.join(FRONTENDS)}")
@@ -56,7 +58,8 @@ class CTCRecognizer(nn.Module):
             self.conv = None
             encoder_input = num_features * subsample
         self.encoder = Recurrent(cell, encoder_input, hidden_size, num_layers, bidirectional=bidirectional,
-                                 dropout=dropout if num_layers > 1 else 0.0, batch_first=True)
+                                 dropout=dropout if num_layers > 1 else 0.0, batch_first=True, zoneout=zoneout,
+                                 recurrent_dropout=recurrent_dropout)
         self.head = nn.Linear(self.encoder.num_directions * hidden_size, num_classes)
 
     def front_end(self, features: Tensor) -> Tensor:

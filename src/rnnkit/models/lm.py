@@ -23,11 +23,12 @@ class LanguageModel(nn.Module):
 
     def __init__(self, vocab_size: int, *, cell: str = "lstm", embed_dim: int = 256, hidden_size: int = 512,
                  num_layers: int = 1, dropout: float = 0.3, embed_dropout: float = 0.1,
-                 tie_weights: bool = False) -> None:
+                 tie_weights: bool = False, zoneout: float = 0.0, recurrent_dropout: float = 0.0) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim)
         self.encoder = Recurrent(cell, embed_dim, hidden_size, num_layers, batch_first=True,
-                                 dropout=dropout if num_layers > 1 else 0.0)
+                                 dropout=dropout if num_layers > 1 else 0.0, zoneout=zoneout,
+                                 recurrent_dropout=recurrent_dropout)
         self.dropout, self.embed_dropout = dropout, embed_dropout
         out_dim = hidden_size
         self.projection = None

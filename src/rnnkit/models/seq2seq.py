@@ -35,12 +35,8 @@ from torch.nn import functional as F
 
 from rnnkit.models.attention import ATTENTION_CHOICES, build_attention
 from rnnkit.nn import Recurrent
-from rnnkit.nn.cells import State
+from rnnkit.nn.state import State, hidden, map_state
 from rnnkit.text import PAD
-
-
-def _map(fn, state: State) -> State:
-    return tuple(fn(s) for s in state) if isinstance(state, tuple) else fn(state)  # type: ignore[return-value]
 
 
 @dataclass
@@ -62,7 +58,7 @@ class DecoderState:
     def select(self, index: Tensor) -> DecoderState:
         """Rows ``index`` (N',) of every part — to expand sentences into beams or reorder beams."""
         pick = lambda t: None if t is None else t.index_select(0, index)  # noqa: E731
-        return DecoderState(_map(lambda s: s.index_select(1, index), self.rnn), pick(self.memory),
+        return DecoderState(map_state(lambda s: s.index_select(1, index), self.rnn), pick(self.memory),
                             pick(self.keys), self.mask.index_select(0, index))
 
 
@@ -73,11 +69,14 @@ class Seq2Seq(nn.Module):
         cell: any cell of :data:`rnnkit.nn.CELLS` (GRU default), used by encoder and decoder.
         attention: ``"none"`` (the bottleneck model), ``"bahdanau"``, ``"luong-dot"`` or ``"luong-general"``.
         dropout: on embeddings, between layers and on o_t before the output layer.
+        zoneout, recurrent_dropout: of the recurrent layers (:class:`~rnnkit.nn.layers.Recurrent`); recurrent
+            dropout acts on the encoder only (the decoder also steps one token at a time).
     """
 
     def __init__(self, src_vocab_size: int, tgt_vocab_size: int, *, cell: str = "gru", embed_dim: int = 256,
                  hidden_size: int = 256, num_layers: int = 1, bidirectional: bool = True,
-                 attention: str = "luong-general", dropout: float = 0.2) -> None:
+                 attention: str = "luong-general", dropout: float = 0.2, zoneout: float = 0.0,
+                 recurrent_dropout: float = 0.0) -> None:
         super().__init__()
         if attention not in ATTENTION_CHOICES:
             raise ValueError(f"unknown attention {attention!r}; valid: {', '.join(ATTENTION_CHOICES)}")
@@ -88,13 +87,16 @@ class Seq2Seq(nn.Module):
         self.src_embedding = nn.Embedding(src_vocab_size, embed_dim, padding_idx=PAD)
         self.tgt_embedding = nn.Embedding(tgt_vocab_size, embed_dim, padding_idx=PAD)
         self.encoder = Recurrent(cell, embed_dim, H // 2 if bidirectional else H, num_layers,
-                                 bidirectional=bidirectional, dropout=between, batch_first=True)
+                                 bidirectional=bidirectional, dropout=between, batch_first=True, zoneout=zoneout,
+                                 recurrent_dropout=recurrent_dropout)
         parts = 2 if self.encoder.cell.has_cell_state else 1  # (h, c) of an LSTM are bridged alike
         self.bridge = nn.ModuleList(nn.Linear(H, H) for _ in range(parts)) if bidirectional else None
         self.attention = build_attention(attention, H, H)
         feeds = self.attention is not None and self.attention.feeds_input
+        # The decoder also runs step by step (input feeding, decoding), where a per-sequence variational mask
+        # cannot be kept between calls: recurrent dropout regularises the encoder only; zoneout both.
         self.decoder = Recurrent(cell, embed_dim + (H if feeds else 0), H, num_layers, dropout=between,
-                                 batch_first=True)
+                                 batch_first=True, zoneout=zoneout)
         self.combine = nn.Linear(2 * H, H, bias=False) if self.attention is not None else None
         self.generator = nn.Linear(H, tgt_vocab_size)
 
@@ -106,7 +108,7 @@ class Seq2Seq(nn.Module):
         if self.bridge is not None:
             L, B = self.encoder.num_layers, src.shape[0]
             # (L*2, B, H/2) → (L, B, H): forward and backward final states side by side, then W_b and tanh
-            joined = _map(lambda s: s.view(L, 2, B, -1).transpose(1, 2).reshape(L, B, -1), final)
+            joined = map_state(lambda s: s.view(L, 2, B, -1).transpose(1, 2).reshape(L, B, -1), final)
             parts = joined if isinstance(joined, tuple) else (joined,)
             bridged = tuple(torch.tanh(lin(p)) for lin, p in zip(self.bridge, parts, strict=True))
             final = bridged if isinstance(joined, tuple) else bridged[0]
@@ -127,7 +129,7 @@ class Seq2Seq(nn.Module):
         x = F.dropout(self.tgt_embedding(y_prev), self.dropout, self.training)
         context = weights = None
         if self.attention is not None and self.attention.feeds_input:
-            top = (state.rnn[0] if isinstance(state.rnn, tuple) else state.rnn)[-1]  # s_{t-1} of the top layer
+            top = hidden(state.rnn)[-1]  # s_{t-1} of the top layer
             context, weights = self.attention(top, state.memory, state.mask, state.keys)
             x = torch.cat([x, context], dim=-1)
         out, rnn = self.decoder.step(x, state.rnn)

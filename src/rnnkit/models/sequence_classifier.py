@@ -68,13 +68,14 @@ class SequenceClassifier(nn.Module):
         cell, hidden_size, num_layers, bidirectional: the :class:`~rnnkit.nn.Recurrent` encoder.
         pooling: ``last`` (final state), ``mean`` or ``max`` over the true positions.
         dropout: on the front end's output, between recurrent layers and before the head.
+        zoneout, recurrent_dropout: of the recurrent layer (:class:`~rnnkit.nn.layers.Recurrent`).
         frontend: ``none``, ``dense`` or ``conv`` (see the module docstring); ``frontend_size`` is F.
     """
 
     def __init__(self, input_size: int, num_classes: int, *, cell: str = "gru", hidden_size: int = 128,
                  num_layers: int = 2, bidirectional: bool = False, pooling: str = "last", dropout: float = 0.2,
                  frontend: str = "none", frontend_size: int = 64, conv_layers: int = 2, conv_kernel: int = 5,
-                 conv_stride: int = 1) -> None:
+                 conv_stride: int = 1, zoneout: float = 0.0, recurrent_dropout: float = 0.0) -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; valid: {', '.join(POOLINGS)}")
@@ -90,7 +91,7 @@ class SequenceClassifier(nn.Module):
             self.frontend = None
         self.encoder = Recurrent(cell, input_size if frontend == "none" else frontend_size, hidden_size, num_layers,
                                  bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0,
-                                 batch_first=True)
+                                 batch_first=True, zoneout=zoneout, recurrent_dropout=recurrent_dropout)
         self.head = nn.Linear(self.encoder.num_directions * hidden_size, num_classes)
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:

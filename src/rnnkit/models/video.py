@@ -48,7 +48,7 @@ class VideoClassifier(nn.Module):
     def __init__(self, num_classes: int, *, frame_size: int = 32, in_channels: int = 1, conv_channels: int = 16,
                  frame_features: int = 64, cell: str = "gru", hidden_size: int = 64, num_layers: int = 1,
                  bidirectional: bool = False, pooling: str = "last", dropout: float = 0.2,
-                 frame_differences: bool = False) -> None:
+                 frame_differences: bool = False, zoneout: float = 0.0, recurrent_dropout: float = 0.0) -> None:
         super().__init__()
         self.frame_shape = (in_channels, frame_size, frame_size)
         self.frame_differences = frame_differences
@@ -56,7 +56,7 @@ class VideoClassifier(nn.Module):
                                    features=frame_features)
         self.sequence = SequenceClassifier(frame_features, num_classes, cell=cell, hidden_size=hidden_size,
                                            num_layers=num_layers, bidirectional=bidirectional, pooling=pooling,
-                                           dropout=dropout)
+                                           dropout=dropout, zoneout=zoneout, recurrent_dropout=recurrent_dropout)
 
     def forward(self, clips: Tensor, lengths: Tensor) -> Tensor:
         if clips.dim() != 5 or tuple(clips.shape[2:]) != self.frame_shape:

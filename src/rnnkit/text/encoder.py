@@ -26,7 +26,7 @@ from rnnkit.text.tokenize import (
 )
 from rnnkit.text.vocab import Vocab
 
-VOCAB_FILE = "vocab.json"
+VOCAB_FILE = "rnnkit-vocab.json"  # rnnkit's own format, not HF's vocab.json (older directories name theirs in config)
 
 
 class LabelledText(Protocol):

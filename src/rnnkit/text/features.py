@@ -54,6 +54,15 @@ class BigramVocab:
     def get(self, pair: Bigram) -> int | None:
         return self._index.get(pair)
 
+    def keys(self, vocab_size: int) -> torch.Tensor:
+        """The bigrams as sorted keys a·V + b, (n,) int64: the index the bag-of-words model stores."""
+        return torch.tensor(sorted(a * vocab_size + b for a, b in self._index), dtype=torch.long)
+
+    @classmethod
+    def from_keys(cls, keys: torch.Tensor, vocab_size: int) -> BigramVocab:
+        """The inverse of :meth:`keys`: feature j is the j-th smallest key."""
+        return cls((k // vocab_size, k % vocab_size) for k in keys.sort().values.tolist())
+
     def to_dict(self) -> dict[str, Any]:
         return {"format": "rnnkit.bigram-vocab", "bigrams": [list(p) for p in self._index]}
 

@@ -13,17 +13,21 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from rnnkit.files import atomic_write
 from rnnkit.text.normalize import Normalizer
 
 TokenizerKind = Literal["word", "char", "bpe"]
 
-_BPE_FORMAT = "rnnkit.bpe-tokenizer"
+_BPE_FORMAT = "rnnkit.bpe-tokenizer"  # the version-1 file: rnnkit settings wrapping the HF JSON (still read)
 _BPE_VERSION = 1
+# A BPE model's tokenizer file is Hugging Face's own format, so ``tokenizers.Tokenizer.from_file`` loads it
+# (rnnkit's normaliser included); rnnkit's own vocabulary file is ``rnnkit.text.encoder.VOCAB_FILE``.
+BPE_FILE = "tokenizer.json"
+HF_FORMAT = "huggingface-tokenizers"
 
 
 @runtime_checkable
@@ -220,26 +224,31 @@ class BPETokenizer:
             "kind": self.kind,
             "normalizer": self.normalizer.to_config(),
             "fallback": self.fallback,
-            "file": self.file or "tokenizer.json",
+            "file": self.file or BPE_FILE,
+            "file_format": HF_FORMAT,
         }
 
+    def hf_json(self) -> str:
+        """The tokenizer as Hugging Face ``tokenizer.json`` text, rnnkit's normaliser included as HF normalizers,
+        so ``tokenizers.Tokenizer.from_file(...).encode(text).tokens == self.tokenize(text)``."""
+        from tokenizers import Tokenizer as HFTokenizer
+
+        hf = HFTokenizer.from_str(self._hf.to_str())
+        hf.normalizer = _hf_normalizer(self.normalizer)
+        return hf.to_str()
+
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write one self-describing JSON file (atomically: temp file + ``os.replace``)."""
+        """Write the Hugging Face ``tokenizer.json`` (atomically: temp file + ``os.replace``)."""
         path = Path(path)
-        payload = {
-            "format": _BPE_FORMAT,
-            "version": _BPE_VERSION,
-            "normalizer": self.normalizer.to_config(),
-            "fallback": self.fallback,
-            "hf_tokenizer": json.loads(self._hf.to_str()),
-        }
-        _atomic_write_text(path, json.dumps(payload, ensure_ascii=False))
+        _atomic_write_text(path, self.hf_json())
         self.file = path.name
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> BPETokenizer:
-        """Read a file written by :meth:`save`; anything else raises ``ValueError``."""
+    def load(cls, path: str | os.PathLike[str], *, normalizer: Normalizer | None = None,
+             fallback: Literal["byte", "unk"] | None = None) -> BPETokenizer:
+        """Read a file written by :meth:`save` (HF ``tokenizer.json``) or by rnnkit ≤ 0.x (its own wrapper);
+        anything else raises ``ValueError``. ``normalizer``/``fallback`` default to what the file says."""
         from tokenizers import Tokenizer as HFTokenizer
 
         path = Path(path)
@@ -247,10 +256,18 @@ class BPETokenizer:
             payload = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise ValueError(f"{path}: not a BPE tokenizer JSON file ({err.__class__.__name__})") from None
-        if not isinstance(payload, dict) or payload.get("format") != _BPE_FORMAT:
-            raise ValueError(f"{path}: not an rnnkit BPE tokenizer file (expected format {_BPE_FORMAT!r})")
-        hf = HFTokenizer.from_str(json.dumps(payload["hf_tokenizer"]))
-        tok = cls(hf, Normalizer.from_config(payload["normalizer"]), payload["fallback"])
+        if isinstance(payload, dict) and payload.get("format") == _BPE_FORMAT:  # the version-1 wrapper
+            hf = HFTokenizer.from_str(json.dumps(payload["hf_tokenizer"]))
+            tok = cls(hf, Normalizer.from_config(payload["normalizer"]), payload["fallback"])
+        elif isinstance(payload, dict) and isinstance(payload.get("model"), dict) and \
+                payload["model"].get("type") == "BPE":
+            hf = HFTokenizer.from_str(json.dumps(payload))
+            pre = payload.get("pre_tokenizer") or {}
+            own_fallback = "byte" if pre.get("type") == "ByteLevel" else "unk"
+            tok = cls(hf, normalizer or _rnnkit_normalizer(payload.get("normalizer")), fallback or own_fallback)
+        else:
+            raise ValueError(f"{path}: not an rnnkit BPE tokenizer file (expected a Hugging Face BPE tokenizer.json "
+                             f"or format {_BPE_FORMAT!r})")
         tok.file = path.name
         return tok
 
@@ -258,16 +275,34 @@ class BPETokenizer:
         return f"BPETokenizer(vocab_size={self.vocab_size}, fallback={self.fallback!r}, {self.normalizer!r})"
 
 
+_UNICODE_FORMS = ("NFC", "NFKC", "NFD", "NFKD")
+
+
+def _hf_normalizer(normalizer: Normalizer) -> Any:
+    """rnnkit's :class:`Normalizer` as a sequence of HF normalizers: the Unicode form, ``Lowercase``, then
+    whitespace runs → one space and ``Strip`` (when ``collapse_whitespace``)."""
+    from tokenizers import Regex, normalizers
+
+    steps = []
+    if normalizer.form is not None:
+        steps.append(getattr(normalizers, normalizer.form)())
+    if normalizer.lowercase:
+        steps.append(normalizers.Lowercase())
+    if normalizer.collapse_whitespace:
+        steps += [normalizers.Replace(Regex(r"\s+"), " "), normalizers.Strip()]
+    return normalizers.Sequence(steps)
+
+
+def _rnnkit_normalizer(config: dict[str, Any] | None) -> Normalizer:
+    """The :class:`Normalizer` an HF normalizer written by :func:`_hf_normalizer` stands for."""
+    steps = (config or {}).get("normalizers", []) if (config or {}).get("type") == "Sequence" else [config or {}]
+    kinds = [step.get("type") for step in steps]
+    form = next((k for k in kinds if k in _UNICODE_FORMS), None)
+    return Normalizer(form=form, lowercase="Lowercase" in kinds, collapse_whitespace="Strip" in kinds)
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 # ------------------------------------------------------------------------------------------- factory
@@ -312,12 +347,13 @@ def tokenizer_from_config(config: Mapping[str, Any], directory: str | os.PathLik
     if kind == "bpe":
         if directory is None:
             raise ValueError("a BPE tokenizer config needs the directory holding its file")
-        return BPETokenizer.load(Path(directory) / str(config["file"]))
+        return BPETokenizer.load(Path(directory) / str(config["file"]), normalizer=normalizer,
+                                 fallback=config.get("fallback"))
     raise ValueError(f"unknown tokenizer kind {kind!r} in config; valid kinds: 'word', 'char', 'bpe'")
 
 
 def save_tokenizer(tokenizer: Tokenizer, directory: str | os.PathLike[str]) -> dict[str, Any]:
     """Write whatever file(s) the tokenizer needs into ``directory`` and return its config dict."""
     if isinstance(tokenizer, BPETokenizer):
-        tokenizer.save(Path(directory) / (tokenizer.file or "tokenizer.json"))
+        tokenizer.save(Path(directory) / (tokenizer.file or BPE_FILE))
     return tokenizer.to_config()

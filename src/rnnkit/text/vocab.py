@@ -71,6 +71,9 @@ class Vocab:
         for special in SPECIALS:
             counter.pop(special, None)
         kept = sorted((item for item in counter.items() if item[1] >= min_freq), key=lambda kv: (-kv[1], kv[0]))
+        if counter and not kept:  # a model over <pad>/<unk>/<bos>/<eos> alone learns nothing from the text
+            raise ValueError(f"--min-freq {min_freq} leaves only the {len(SPECIALS)} special tokens in the vocabulary "
+                             f"(the most frequent token occurs {max(counter.values())} times): lower --min-freq")
         if max_size is not None:
             kept = kept[: max_size - len(SPECIALS)]
         return cls((tok for tok, _ in kept), counts=dict(kept))
