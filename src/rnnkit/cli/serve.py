@@ -1,0 +1,53 @@
+"""``rnnkit serve DIR [DIR …]``: the trained models over HTTP (JSON API + the web page), on 127.0.0.1 by default."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+from rnnkit.cli.args import in_range
+
+
+class ServeExtraMissing(ValueError):
+    """fastapi/uvicorn are not installed (printed as one line by ``rnnkit.cli.main``)."""
+
+
+def _serve(args: argparse.Namespace) -> int:
+    missing = [name for name in ("fastapi", "uvicorn", "multipart") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ServeExtraMissing(f"{', '.join(missing)} not installed: run pip install 'rnnkit[serve]'")
+    from rnnkit.serve import serve
+
+    if not 1 <= args.port <= 65535:
+        raise ValueError(f"--port must be in [1, 65535], got {args.port}")
+    if args.max_batch < 1:
+        raise ValueError(f"--max-batch must be >= 1, got {args.max_batch}")
+    if not 0 <= args.max_wait_ms <= 100:
+        raise ValueError(f"--max-wait-ms must be in [0, 100], got {args.max_wait_ms}")
+    if not args.timeout > 0:
+        raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout}")
+    serve(args.dirs, host=args.host, port=args.port, batching=not args.no_batching, max_batch=args.max_batch,
+          max_wait=args.max_wait_ms / 1000, timeout=args.timeout, threads=args.threads)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> dict:
+    p = sub.add_parser("serve", help="serve trained model directories over HTTP: JSON API (/docs) and a web page (/)")
+    p.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="model directories, served under their folder "
+                                                                     "names (fixed at start)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only; "
+                                                       "0.0.0.0 exposes the server to the network)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--no-batching", action="store_true", help="run every predict request in its own forward pass "
+                                                              "(default: concurrent requests share one)")
+    p.add_argument("--max-batch", type=int, default=64, help="most texts in one batched forward pass (default 64)")
+    p.add_argument("--max-wait-ms", type=in_range(float, 0.0, 100.0), default=5.0,
+                   help="how long a request may wait for others to share "
+                                                                  "its forward pass (default 5 ms)")
+    p.add_argument("--timeout", type=in_range(float, 0.001), default=30.0,
+                   help="seconds a request may take before a 504 "
+                                                               "(default 30)")
+    p.add_argument("--threads", type=in_range(int, 1), default=None,
+                   help="torch CPU threads (default: torch's own choice)")
+    return {"serve": _serve}

@@ -1,0 +1,36 @@
+"""``rnnkit serve``: trained model directories over HTTP — a JSON API with dynamic batching, and the web page.
+
+    from rnnkit.serve import create_app, load_models
+    app = create_app(load_models(["runs/sentiment"]))      # any ASGI server runs it; `serve` runs uvicorn
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rnnkit.serve.app import create_app
+from rnnkit.serve.registry import ServedModel, load_models
+
+__all__ = ["ServedModel", "create_app", "load_models", "serve"]
+
+
+def serve(dirs: Sequence[Path], *, host: str = "127.0.0.1", port: int = 8000, batching: bool = True,
+          max_batch: int = 64, max_wait: float = 0.005, timeout: float = 30.0, threads: int | None = None) -> None:
+    """Load ``dirs`` and serve them with uvicorn until SIGINT/SIGTERM (in-flight requests finish first)."""
+    import torch
+    import uvicorn
+
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+    models = load_models(dirs)
+    app = create_app(models, batching=batching, max_batch=max_batch, max_wait=max_wait, timeout=timeout)
+    names = ", ".join(f"{m.name} ({m.task})" for m in models)
+    print(f"rnnkit serve: {names} on http://{host}:{port}/ (API: /docs, batching {'on' if batching else 'off'})",
+          flush=True)
+    # timeout_graceful_shutdown bounds the wait for in-flight requests (a stream may run up to `timeout`).
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=timeout + 5)
+    uvicorn.Server(config).run()

@@ -1,0 +1,257 @@
+"""The HTTP API over trained model directories (FastAPI): the routes, their checks, and the page.
+
+The contract (request and response bodies, error shape) is the one the page is written against; the README's
+`rnnkit serve` section documents it with the limits. Every model call runs on that model's worker thread
+(``batching.ModelWorker``): predict requests are grouped there into batched forward passes, everything else
+runs in arrival order, and the event loop only parses, checks and answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, File, Query, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+
+from rnnkit.serve.batching import Arrivals, ModelWorker
+from rnnkit.serve.errors import ApiError, BodyLimit, install_handlers
+from rnnkit.serve.registry import ServedModel
+from rnnkit.serve.schemas import (
+    MAX_BEAM,
+    MAX_BODY_BYTES,
+    MAX_CHARS,
+    MAX_GENERATE_TOKENS,
+    MAX_INPUTS,
+    MAX_TOP_K,
+    MAX_WAV_BYTES,
+    ErrorResponse,
+    GenerateRequest,
+    Health,
+    ModelsResponse,
+    NextTokensRequest,
+    NextTokensResponse,
+    PredictRequest,
+    PredictResponse,
+    TraceRequest,
+    TraceResponse,
+    TranscribeResponse,
+    TranslateRequest,
+    TranslateResponse,
+)
+
+STATIC = Path(__file__).parent / "static"
+WAV_FIELD = f"a WAV file of at most {MAX_WAV_BYTES:,} bytes"
+UPLOAD_OVERHEAD = 64_000  # multipart boundaries and headers around the WAV file
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 404, 413, 422, 504)}
+
+
+def check_text(text: str, where: str, *, allow_empty: bool = False) -> None:
+    """Refuse an empty (whitespace-only) or over-long text, naming the field."""
+    if not allow_empty and not text.strip():
+        raise ApiError(400, f"{where} is empty: give a text with at least one word")
+    if len(text) > MAX_CHARS:
+        raise ApiError(400, f"{where} has {len(text):,} characters; the limit is {MAX_CHARS:,}")
+
+
+def check_texts(texts: Sequence[str], field: str) -> None:
+    """1 to ``MAX_INPUTS`` texts, each non-empty and at most ``MAX_CHARS`` characters."""
+    if not texts:
+        raise ApiError(400, f"{field} is empty: give 1 to {MAX_INPUTS} texts")
+    if len(texts) > MAX_INPUTS:
+        raise ApiError(400, f"{field} has {len(texts)} texts; send at most {MAX_INPUTS} per request")
+    for i, text in enumerate(texts):
+        check_text(text, f"{field}[{i}]")
+
+
+def check_range(value: int | float, name: str, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ApiError(400, f"{name} must be in [{low}, {high}], got {value}")
+
+
+def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batch: int = 64, max_wait: float = 0.005,
+               timeout: float = 30.0) -> FastAPI:
+    """The FastAPI application serving ``models`` (fixed here: no request can name a path on disk).
+
+    Args:
+        models: loaded models with unique names.
+        batching: group concurrent predict requests per model (False: one forward pass per request).
+        max_batch: most texts in one batched forward pass.
+        max_wait: seconds a request may wait for others to share its forward pass.
+        timeout: seconds a request may take (a generate stream: in all) before it is answered with 504.
+    """
+    by_name = {m.name: m for m in models}
+    if len(by_name) != len(models):
+        raise ValueError("served model names must be unique")
+    workers: dict[str, ModelWorker] = {}
+    arrivals = Arrivals("/api/predict")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for m in models:
+            predict = m.predict_many if "predict" in m.endpoints else None
+            workers[m.name] = ModelWorker(m.name, predict, batching=batching, max_batch=max_batch, max_wait=max_wait,
+                                          arriving=lambda: arrivals.count)
+        yield
+        for worker in workers.values():  # uvicorn has let the in-flight requests finish
+            worker.close()
+
+    app = FastAPI(title="rnnkit serve", lifespan=lifespan,
+                  description="Trained rnnkit model directories over HTTP. Errors are {\"error\": \"...\"}.")
+    install_handlers(app)
+
+    def model_for(name: str, endpoint: str) -> ServedModel:
+        served = by_name.get(name)
+        if served is None:
+            raise ApiError(404, f"no model named '{name}'; served: {', '.join(sorted(by_name))}")
+        if endpoint not in served.endpoints:
+            offers = ", ".join(f"/api/{e}" for e in served.endpoints) or "nothing over HTTP"
+            raise ApiError(400, f"model '{name}' is a {served.task} model, /api/{endpoint} does not take it; "
+                                f"it offers {offers}")
+        return served
+
+    async def run(name: str, fn: Any) -> Any:
+        try:
+            return await workers[name].call(fn, timeout)
+        except TimeoutError:
+            raise ApiError(504, f"the model took longer than {timeout:g} s; send shorter input") from None
+        except ValueError as exc:  # the model refused the input
+            raise ApiError(400, str(exc).splitlines()[0]) from None
+
+    @app.get("/healthz", response_model=Health)
+    async def healthz() -> dict:
+        return {"status": "ok", "models": len(models)}
+
+    @app.get("/api/stats")
+    async def stats() -> dict:
+        """Per model: forward passes by how many requests each served (the batching at work)."""
+        return {"batching": batching, "models": {name: w.stats() for name, w in workers.items()}}
+
+    @app.get("/api/models", response_model=ModelsResponse)
+    async def list_models() -> dict:
+        return {"models": [m.info() for m in models]}
+
+    @app.post("/api/predict", response_model=PredictResponse, responses=ERRORS)
+    async def predict(req: PredictRequest) -> JSONResponse:
+        """Labels and probabilities for 1 to 64 texts (sentiment models); concurrent requests share forward passes."""
+        model_for(req.model, "predict")
+        check_texts(req.inputs, "inputs")
+        try:
+            results = await workers[req.model].predict(req.inputs, timeout)
+        except TimeoutError:
+            raise ApiError(504, f"the model took longer than {timeout:g} s; send fewer texts") from None
+        except ValueError as exc:
+            raise ApiError(400, str(exc).splitlines()[0]) from None
+        # Built here rather than re-validated against the response model: the hot path of the benchmark.
+        return JSONResponse({"results": results})
+
+    @app.post("/api/trace", response_model=TraceResponse, responses=ERRORS)
+    async def trace(req: TraceRequest) -> dict:
+        """Gate activations per token, for every layer and direction (and the prediction, for a classifier)."""
+        served = model_for(req.model, "trace")
+        check_text(req.text, "text")
+        return await run(req.model, lambda: served.trace(req.text))
+
+    @app.post("/api/next_tokens", response_model=NextTokensResponse, responses=ERRORS)
+    async def next_tokens(req: NextTokensRequest) -> dict:
+        """The k most likely next tokens after the prompt, with their probabilities (language models)."""
+        served = model_for(req.model, "next_tokens")
+        check_text(req.prompt, "prompt", allow_empty=True)
+        check_range(req.k, "k", 1, MAX_TOP_K)
+        return {"tokens": await run(req.model, lambda: served.next_tokens(req.prompt, req.k))}
+
+    @app.post("/api/translate", response_model=TranslateResponse, responses=ERRORS)
+    async def translate(req: TranslateRequest) -> dict:
+        """Translations with subword tokens, beam candidates and (on request) the attention matrix."""
+        served = model_for(req.model, "translate")
+        check_texts(req.texts, "texts")
+        check_range(req.beam, "beam", 1, MAX_BEAM)
+        return {"results": await run(req.model, lambda: served.translate(req.texts, req.beam, req.attention))}
+
+    @app.post("/api/transcribe", response_model=TranscribeResponse, responses=ERRORS)
+    async def transcribe(model: Annotated[str, Query(description="a served speech-ctc model")],
+                         audio: Annotated[UploadFile, File(description=WAV_FIELD)]) -> dict:
+        """The text spoken in an uploaded WAV file (speech-ctc models)."""
+        served = model_for(model, "transcribe")
+        data = await audio.read(MAX_WAV_BYTES + 1)
+        if len(data) > MAX_WAV_BYTES:
+            raise ApiError(413, f"the WAV file has more than {MAX_WAV_BYTES:,} bytes, the limit")
+        if len(data) < 44 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+            raise ApiError(400, "audio is not a WAV file (no RIFF/WAVE header): upload a .wav recording")
+        return {"text": await run(model, lambda: served.transcribe(data))}
+
+    @app.post("/api/generate", responses={**ERRORS, 200: {"content": {"text/event-stream": {}},
+                                                          "description": "one `data: {token, prob}` event per "
+                                                                         "token, then `data: {done, text}`"}})
+    async def generate(req: GenerateRequest) -> StreamingResponse:
+        """Sampled text, streamed token by token as server-sent events (language models)."""
+        served = model_for(req.model, "generate")
+        check_text(req.prompt, "prompt", allow_empty=True)
+        check_range(req.length, "length", 1, MAX_GENERATE_TOKENS)
+        if req.temperature is not None and not 0 < req.temperature <= 100:
+            raise ApiError(400, f"temperature must be in (0, 100], got {req.temperature}")
+        if req.top_k is not None:
+            check_range(req.top_k, "top_k", 1, 1_000_000)
+        if req.seed is not None:
+            check_range(req.seed, "seed", 0, 2**63 - 1)
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue = asyncio.Queue()
+        stop = threading.Event()  # set when the stream ends or the client goes away: sampling stops
+
+        def emit(event: dict) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+        def produce() -> None:  # on the model's thread
+            try:
+                text = served.generate(req.prompt, req.length, req.temperature, req.top_k, req.seed,
+                                       on_token=lambda token, prob: emit({"token": token, "prob": prob}),
+                                       stop=stop)
+                emit({"done": True, "text": text})
+            except ValueError as exc:
+                emit({"error": str(exc).splitlines()[0]})
+            except Exception:
+                emit({"error": "internal error"})
+                raise
+
+        _, abandoned = workers[req.model].submit_call(produce)
+
+        async def stream() -> AsyncIterator[str]:
+            deadline = loop.time() + timeout
+            try:
+                while True:
+                    try:
+                        event = await asyncio.wait_for(events.get(), max(deadline - loop.time(), 0))
+                    except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
+                        yield f"data: {json.dumps({'error': f'generation took longer than {timeout:g} s'})}\n\n"
+                        return
+                    yield f"data: {json.dumps(event)}\n\n"
+                    if "done" in event or "error" in event:
+                        return
+            finally:
+                stop.set()
+                abandoned.set()  # not started yet: it never will
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    if STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        index = STATIC / "index.html"
+        if not index.is_file():
+            raise ApiError(404, "the web page is not installed with this rnnkit; the JSON API is at /docs")
+        return FileResponse(index)
+
+    def body_limit(path: str) -> int:
+        return MAX_WAV_BYTES + UPLOAD_OVERHEAD if path == "/api/transcribe" else MAX_BODY_BYTES
+
+    app.add_middleware(BodyLimit, limit_for=body_limit)
+    app.add_middleware(arrivals.middleware)  # outermost: counts a request from its first byte
+    return app

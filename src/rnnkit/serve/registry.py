@@ -1,0 +1,149 @@
+"""The models a server holds: each loaded once at start with ``rnnkit.load``, named by its folder, and the
+endpoints its task offers. The adapters here turn predictor results into the API's JSON shapes."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# task (config["task"]) -> the endpoints that take it; other tasks are listed but offer nothing over HTTP yet
+ENDPOINTS: dict[str, tuple[str, ...]] = {
+    "sentiment": ("predict", "trace"),
+    "lm": ("generate", "next_tokens", "trace"),
+    "translate": ("translate",),
+    "speech-ctc": ("transcribe",),
+}
+
+
+@dataclass
+class ServedModel:
+    """One served model directory: its public name, task, cell, labels and the loaded predictor."""
+
+    name: str
+    task: str
+    cell: str | None
+    labels: list[str] | None
+    predictor: Any
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        return ENDPOINTS.get(self.task, ())
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "task": self.task, "cell": self.cell, "labels": self.labels,
+                "endpoints": list(self.endpoints)}
+
+    def warm_up(self) -> None:
+        """One small call before serving, so the first request does not pay for first-use work (a backend's
+        kernel build, allocator growth)."""
+        if self.task == "speech-ctc":
+            import numpy as np
+
+            self.predictor.transcribe(np.zeros(self.predictor.features.sample_rate // 2, dtype=np.float32))
+        elif "predict" in self.endpoints:
+            self.predict_many(["a short warm up text"])
+        elif "next_tokens" in self.endpoints:
+            self.next_tokens("", 1)
+        elif "translate" in self.endpoints:
+            self.translate(["a"], 1, False)
+
+    def predict_many(self, texts: list[str]) -> list[dict[str, Any]]:
+        """``{label, probs, unknown_tokens}`` per text, from one batched forward pass."""
+        return [{"label": r["label"], "probs": r["probs"], "unknown_tokens": r["unknown_tokens"]}
+                for r in self.predictor.predict(texts)]
+
+    def trace(self, text: str) -> dict[str, Any]:
+        """The gates per token (``GateTrace.to_dict()``) and, for a classifier, its prediction."""
+        prediction = self.predict_many([text])[0] if "predict" in self.endpoints else None
+        return {"prediction": prediction, **self.predictor.trace(text).to_dict()}
+
+    def next_tokens(self, prompt: str, k: int) -> list[dict[str, Any]]:
+        """The ``k`` most probable next tokens, ``{token, prob}`` each (``<eos>`` is a line break)."""
+        return [{"token": token, "prob": prob} for token, prob in self.predictor.next_tokens(prompt, k)]
+
+    def generate(self, prompt: str, length: int, temperature: float | None, top_k: int | None, seed: int | None, *,
+                 on_token: Callable[[str, float], None], stop: threading.Event) -> str:
+        """Sample token by token, calling ``on_token(token, prob)`` after each (a vocabulary token; ``"\n"`` for
+        ``<eos>``); stops early when ``stop`` is set. Returns the prompt and its continuation as text."""
+        from rnnkit.tasks.lm import TEMPERATURE, TOP_K
+        from rnnkit.text import EOS
+
+        temperature = TEMPERATURE if temperature is None else temperature
+        top_k = TOP_K if top_k is None else top_k
+        char_level = self.predictor.config["level"] == "char"
+        out: list[int] = []
+        for token, prob in self.predictor.sample(prompt, length, temperature=temperature, top_k=top_k, seed=seed):
+            out.append(token)
+            if token == EOS:
+                piece = "\n"
+            elif char_level:
+                piece = self.predictor.encoder.decode([token])
+            else:
+                piece = self.predictor.encoder.vocab.id_to_token(token)
+            on_token(piece, prob)
+            if stop.is_set():
+                break
+        return self.predictor.continuation(prompt, out)
+
+    def translate(self, texts: list[str], beam: int, attention: bool) -> list[dict[str, Any]]:
+        """Translations with their subword tokens, the attention matrix on request, and the beam's candidates."""
+        results = self.predictor.translate(texts, beam=beam, attention=attention)
+        return [{"translation": r["translation"], "source_tokens": r["source_tokens"],
+                 "target_tokens": r["target_tokens"], "attention": r.get("attention"),
+                 "candidates": r["candidates"]}
+                for r in results]
+
+    def transcribe(self, wav: bytes) -> str:
+        """The greedy transcript of one WAV file's bytes (any rate and channel count)."""
+        with tempfile.TemporaryDirectory(prefix="rnnkit-serve-") as tmp:
+            path = Path(tmp) / "audio.wav"
+            path.write_bytes(wav)
+            try:
+                return self.predictor.transcribe(path)["text"]
+            except ValueError as exc:  # an unreadable file: say so without the server's temporary path
+                raise ValueError(str(exc).replace(str(path), "the uploaded audio")) from None
+
+
+def unique_names(dirs: Sequence[Path]) -> list[str]:
+    """Folder names, the repeats numbered: ``runs/a/lstm``, ``runs/b/lstm`` -> ``lstm``, ``lstm-2``."""
+    names: list[str] = []
+    for directory in dirs:
+        base = Path(directory).resolve().name or "model"
+        name = base
+        n = 2
+        while name in names:
+            name = f"{base}-{n}"
+            n += 1
+        names.append(name)
+    return names
+
+
+def cell_of(predictor: Any) -> str | None:
+    """The recurrent cell's name (``lstm``, ``gru``, …), or None for a model without one (bag of words)."""
+    from rnnkit.inspect.trace import recurrent_encoder
+
+    try:
+        return recurrent_encoder(predictor.model).cell.name
+    except ValueError:
+        return None
+
+
+def load_models(dirs: Sequence[Path]) -> list[ServedModel]:
+    """Load every directory with ``rnnkit.load`` (a bad one stops the start with its one-line error)."""
+    import rnnkit
+
+    if not dirs:
+        raise ValueError("give one or more model directories to serve")
+    models = []
+    for name, directory in zip(unique_names(dirs), dirs, strict=True):
+        predictor = rnnkit.load(directory)
+        config = predictor.config
+        served = ServedModel(name=name, task=config["task"], cell=cell_of(predictor), labels=config.get("labels"),
+                             predictor=predictor)
+        served.warm_up()
+        models.append(served)
+    return models

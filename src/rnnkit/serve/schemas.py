@@ -1,0 +1,127 @@
+"""The JSON bodies of the HTTP API (pydantic models: FastAPI validates requests and writes the OpenAPI
+schema from them) and the limits every request is held to. The contract: /work/notes/serve_api.md,
+documented for users in the README's `rnnkit serve` section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_BODY_BYTES = 1_000_000  # a JSON request body
+MAX_INPUTS = 64  # texts in one predict/translate request
+MAX_CHARS = 2_000  # characters in one text or prompt
+MAX_WAV_BYTES = 2_000_000  # one uploaded WAV file
+MAX_GENERATE_TOKENS = 1_000  # tokens one generate request may ask for
+MAX_TOP_K = 100  # next_tokens' k
+MAX_BEAM = 16  # translate's beam width
+
+
+class _Strict(BaseModel):
+    """Field types are checked, not coerced (``"k": "5"`` is an error), and unknown fields are refused."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class PredictRequest(_Strict):
+    model: str = Field(description="a served model's name (GET /api/models)")
+    inputs: list[str] = Field(description=f"1 to {MAX_INPUTS} texts, each 1 to {MAX_CHARS} characters")
+
+
+class PredictResult(BaseModel):
+    label: str
+    probs: dict[str, float] = Field(description="label -> probability (they sum to 1)")
+    unknown_tokens: int = Field(description="words the model's vocabulary does not hold (read as <unk>)")
+
+
+class PredictResponse(BaseModel):
+    results: list[PredictResult]
+
+
+class TraceRequest(_Strict):
+    model: str
+    text: str = Field(description=f"1 to {MAX_CHARS} characters")
+
+
+class TraceResponse(BaseModel):
+    """``GateTrace.to_dict()`` plus the model's prediction for the text (sentiment; null for a language model)."""
+
+    model_config = ConfigDict(extra="allow")
+    prediction: dict[str, Any] | None
+    cell: str
+    tokens: list[str]
+    layers: list[dict[str, Any]] = Field(description="per layer and direction: gates {name: [T][H]}, h [T][H], "
+                                                     "h_norm [T], gate_means {name: [T]}")
+
+
+class NextTokensRequest(_Strict):
+    model: str
+    prompt: str = Field(description=f"0 to {MAX_CHARS} characters (empty: the start of a text)")
+    k: int = Field(10, description=f"how many of the most likely next tokens (1 to {MAX_TOP_K})")
+
+
+class NextToken(BaseModel):
+    token: str
+    prob: float
+
+
+class NextTokensResponse(BaseModel):
+    tokens: list[NextToken]
+
+
+class GenerateRequest(_Strict):
+    model: str
+    prompt: str = Field("", description=f"0 to {MAX_CHARS} characters")
+    length: int = Field(100, description=f"tokens to generate (1 to {MAX_GENERATE_TOKENS})")
+    temperature: float | None = Field(None, description="> 0; null: the CLI's default")
+    top_k: int | None = Field(None, description="sample among the k most likely tokens; null: all")
+    seed: int | None = Field(None, description="a seed makes the text reproducible")
+
+
+class TranslateRequest(_Strict):
+    model: str
+    texts: list[str] = Field(description=f"1 to {MAX_INPUTS} sentences, each 1 to {MAX_CHARS} characters")
+    beam: int = Field(5, description=f"beam width (1: greedy, at most {MAX_BEAM})")
+    attention: bool = Field(False, description="return the attention matrix (target x source)")
+
+
+class Candidate(BaseModel):
+    text: str
+    score: float
+
+
+class TranslateResult(BaseModel):
+    translation: str
+    source_tokens: list[str]
+    target_tokens: list[str]
+    attention: list[list[float]] | None
+    candidates: list[Candidate]
+
+
+class TranslateResponse(BaseModel):
+    results: list[TranslateResult]
+
+
+class TranscribeResponse(BaseModel):
+    text: str
+
+
+class ModelInfo(BaseModel):
+    name: str
+    task: str
+    cell: str | None
+    labels: list[str] | None
+    endpoints: list[str]
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelInfo]
+
+
+class Health(BaseModel):
+    status: str
+    models: int
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="one line that says what went wrong and what to do")
