@@ -4,6 +4,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
+# The extras `make setup` installs. dev is the lighter default (without Triton's ~1 GB); CI adds the Triton
+# interpreter tests with `make test EXTRAS=dev,triton` (.ci/run). To add an extra to an existing venv:
+#   .venv/bin/pip install -e '.[triton]'
+EXTRAS ?= dev
 BIN := $(VENV)/bin
 
 .PHONY: setup train test lint bench
@@ -12,7 +16,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q $(TORCH_SPEC)
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
 	touch $@
 
 train: setup

@@ -111,8 +111,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        from rnnkit.tasks.lm import LMOptions, train_lm
-        from rnnkit.train.loop import TrainConfig
+        from rnnkit.tasks.lm import LMOptions
+        from rnnkit.tasks.run import train as train_lm
+        from rnnkit.train.config import TrainConfig
 
         fixture = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
         with tempfile.TemporaryDirectory() as tmp:

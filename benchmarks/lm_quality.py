@@ -22,9 +22,10 @@ from pathlib import Path
 import torch
 
 from rnnkit.bench.timing import machine_tag, write_results
-from rnnkit.tasks.lm import LMOptions, train_lm
+from rnnkit.tasks.lm import LMOptions
+from rnnkit.tasks.run import train as train_lm
 from rnnkit.train.checkpoint import read_jsonl
-from rnnkit.train.loop import TrainConfig
+from rnnkit.train.config import TrainConfig
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "lm" / "wikitext-2"
 

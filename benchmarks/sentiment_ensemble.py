@@ -28,20 +28,21 @@ import torch
 
 from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.metrics.classification import classification_report
-from rnnkit.tasks.sentiment import SentimentOptions, load_data, train_sentiment
+from rnnkit.tasks.run import train as train_sentiment
+from rnnkit.tasks.sentiment import SentimentOptions, load_data
 from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble
-from rnnkit.train.loop import TrainConfig
+from rnnkit.train.config import TrainConfig
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "reviews.csv"
 RECIPES: dict[str, dict] = {
     "bow": {"model": "bow"},
     "bow+bigrams": {"model": "bow", "bigrams": True},
-    "lstm": {"model": "lstm"},
-    "bilstm": {"model": "lstm", "bidirectional": True},
+    "lstm": {"cell": "lstm"},
+    "bilstm": {"cell": "lstm", "bidirectional": True},
 }
 PRETRAINED: dict[str, dict] = {  # with --init-from LMDIR
-    "lstm+lm": {"model": "lstm"},
-    "bilstm+lm": {"model": "lstm", "bidirectional": True},
+    "lstm+lm": {"cell": "lstm"},
+    "bilstm+lm": {"cell": "lstm", "bidirectional": True},
 }
 
 
@@ -159,7 +160,7 @@ def main() -> None:
         for name in names:
             overrides = recipes[name]
             size = {k: v for k, v in base.items() if k not in ("embed_dim", "hidden_size")} \
-                if overrides["model"] == "bow" or "init_from" in overrides else base
+                if overrides.get("model") == "bow" or "init_from" in overrides else base
             opts = SentimentOptions(**size, **overrides)
             data = data or load_data(opts)
             dirs, metrics = [], []
@@ -170,7 +171,7 @@ def main() -> None:
                 print(f"{name:10s} seed {seed} acc {metrics[-1]['test']['accuracy']:.4f}  "
                       f"{metrics[-1]['train_seconds']:.0f} s", flush=True)
             rows.append(recipe_row(name, flags_of(overrides), dirs, metrics, data))
-            if overrides["model"] != "bow":
+            if overrides.get("model") != "bow":
                 recurrent_dirs += dirs
                 recurrent_metrics += metrics
         if len({r["name"] for r in rows if r["name"] != "bow"}) > 1:

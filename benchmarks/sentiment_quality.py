@@ -25,21 +25,22 @@ from pathlib import Path
 import torch
 
 from rnnkit.bench.timing import machine_tag, write_results
-from rnnkit.tasks.sentiment import SentimentOptions, load_data, train_sentiment
-from rnnkit.train.loop import TrainConfig
+from rnnkit.tasks.run import train as train_sentiment
+from rnnkit.tasks.sentiment import SentimentOptions, load_data
+from rnnkit.train.config import TrainConfig
 
 CONFIGS: dict[str, dict] = {
     "bow": {"model": "bow"},
     "bow+bigrams": {"model": "bow", "bigrams": True},
-    "rnn": {"model": "rnn"},
-    "lstm": {"model": "lstm"},
-    "gru": {"model": "gru"},
-    "gru-reset-before": {"model": "gru-reset-before"},
-    "bilstm": {"model": "lstm", "bidirectional": True},
+    "rnn": {"cell": "rnn"},
+    "lstm": {"cell": "lstm"},
+    "gru": {"cell": "gru"},
+    "gru-reset-before": {"cell": "gru-reset-before"},
+    "bilstm": {"cell": "lstm", "bidirectional": True},
 }
 PRETRAINED: dict[str, dict] = {  # with --init-from LMDIR: the LM's embedding and encoder, its sizes and vocabulary
-    "lstm+lm": {"model": "lstm"},
-    "bilstm+lm": {"model": "lstm", "bidirectional": True},
+    "lstm+lm": {"cell": "lstm"},
+    "bilstm+lm": {"cell": "lstm", "bidirectional": True},
 }
 
 
@@ -125,7 +126,7 @@ def main() -> None:
             if name not in configs:
                 raise SystemExit(f"{name} needs --init-from LMDIR")
             overrides = configs[name]
-            size = {} if overrides["model"] == "bow" or "init_from" in overrides else tiny
+            size = {} if overrides.get("model") == "bow" or "init_from" in overrides else tiny
             opts = SentimentOptions(**base, **quick, **size, **overrides)
             for seed in args.seeds:
                 cfg = TrainConfig(epochs=1 if args.quick else args.epochs, seed=seed, progress=False)

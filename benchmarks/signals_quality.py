@@ -22,8 +22,9 @@ from pathlib import Path
 import torch
 
 from rnnkit.bench.timing import machine_tag, write_results
-from rnnkit.tasks import signals, video
-from rnnkit.train.loop import TrainConfig
+from rnnkit.tasks import TASKS
+from rnnkit.tasks.run import train as train_model
+from rnnkit.train.config import TrainConfig
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "signals"
 PLAIN = {"gravity": False, "frontend": "none", "bidirectional": False, "augment_rotation": 0.0, "augment_scale": 0.0}
@@ -48,7 +49,7 @@ CONFIGS: dict[str, tuple[str, dict, dict]] = {
 
 def command(task: str, overrides: dict, train: dict) -> str:
     """The `rnnkit train` command line of a row (booleans as --x / --no-x)."""
-    options = signals.OPTIONS.get(task, video.VideoOptions)()
+    options = TASKS[task].options()
     parts = ["rnnkit", "train", task]
     for key, value in overrides.items():
         if getattr(options, key) == value:
@@ -73,10 +74,7 @@ def run(name: str, task: str, overrides: dict, train: dict, out: Path, quick: bo
             for part in ("TRAIN", "TEST"):
                 shutil.copy(FIXTURES / "BasicMotions_TRAIN_excerpt.ts", out.parent / f"BasicMotions_{part}.ts")
             overrides["data"] = str(out.parent / "BasicMotions_TRAIN.ts")
-    if task == "video":
-        result = video.train_video(video.VideoOptions(**overrides), cfg, out, log=lambda _: None)
-    else:
-        result = signals.train_signals(signals.OPTIONS[task](**overrides), cfg, out, log=lambda _: None)
+    result = train_model(TASKS[task].options(**overrides), cfg, out, log=lambda _: None)
     test = result["test"]
     record = {"name": name, "task": task, "data": result["data"], "command": command(task, overrides, train),
               "accuracy": test["accuracy"], "macro_f1": test["macro_f1"],

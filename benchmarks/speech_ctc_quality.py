@@ -28,16 +28,16 @@ from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.data.speech import load_real_clips
 from rnnkit.decode.ctc import greedy_decode, prefix_beam_search
 from rnnkit.metrics.wer import error_rates
+from rnnkit.tasks.run import train
 from rnnkit.tasks.speech_ctc import (
     SpeechCTCOptions,
+    SpeechRecognizer,
     corpus_folder,
     decode_text,
     load_features,
-    train_speech_ctc,
     utterance_log_probs,
 )
-from rnnkit.tasks.transcriber import SpeechRecognizer
-from rnnkit.train.loop import TrainConfig
+from rnnkit.train.config import TrainConfig
 
 GRID = [(alpha, beta) for alpha in (0.0, 0.2, 0.4, 0.6) for beta in (0.0, 0.5, 1.0, 1.5)]
 
@@ -69,7 +69,7 @@ def main() -> None:
         opts = (SpeechCTCOptions(train_size=600, val_size=100, test_size=100, hidden_size=64, layers=2)
                 if args.quick else SpeechCTCOptions())
         cfg = TrainConfig(epochs=3 if args.quick else args.epochs, max_minutes=args.minutes, progress=False)
-        train_speech_ctc(opts, cfg, directory)
+        train(opts, cfg, directory)
     recognizer = SpeechRecognizer(directory)
     result = json.loads((directory / "metrics.json").read_text())
     splits = load_features(corpus_folder(recognizer.options), recognizer.features, log=lambda _: None)
@@ -102,8 +102,7 @@ def main() -> None:
         refs = [text for _, text in clips]
         seen = [any(ref in t or t in ref for t in train_texts) for ref in refs]
         for name, (beam, a, b) in decoders.items():
-            hyps = [r["text"] for r in recognizer.transcribe([p for p, _ in clips], beam=beam, lm_weight=a,
-                                                             insertion_bonus=b)]
+            hyps = [recognizer.transcribe(p, beam=beam, lm_weight=a, insertion_bonus=b)["text"] for p, _ in clips]
             records.append({"set": f"real speech: pocketsphinx-testdata {clip_set}", "decoder": name, "alpha": a,
                             "beta": b, **score(refs, hyps),
                             "transcripts": [{"ref": r, "hyp": h, "ref_overlaps_training_text": s}

@@ -25,9 +25,10 @@ import torch
 
 from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.experiments.bottleneck import run
-from rnnkit.tasks.translate import TranslateOptions, train_translate
+from rnnkit.tasks.run import train as train_translate
+from rnnkit.tasks.translate import TranslateOptions
 from rnnkit.train.checkpoint import read_jsonl
-from rnnkit.train.loop import TrainConfig
+from rnnkit.train.config import TrainConfig
 
 KEYS = ("bleu", "chrf", "per_domain", "per_bucket", "per_domain_bucket")
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from rnnkit.cli import main
-from rnnkit.data.plays import read_plays
+from rnnkit.data.readers.plays import read_plays
 from rnnkit.models.ngram import NGramCounts, bigram_log_probs, perplexity, unigram_log_probs
 from rnnkit.tasks.lm import LanguageModelTask
 from rnnkit.text.tokenize import WordTokenizer
@@ -84,9 +84,24 @@ def test_word_lm_cli_on_wikitext_format(tmp_path, capsys):
     tokenizer = WordTokenizer()  # spaced as written text: "network's results." not "network 's results ."
     assert any(p in text for p in ".,;") and all(tokenizer.detokenize(tokenizer.tokenize(line)) == line
                                                  for line in text.split("\n"))
+    # Python and the CLI share their defaults: the same seed gives the same text
+    import rnnkit
+
+    generator = rnnkit.load(out)
+    assert main(["generate", str(out), "--prompt", "The network", "--seed", "3"]) == 0
+    assert capsys.readouterr().out.rstrip("\n") == generator.generate("The network", seed=3)
+    top = generator.next_tokens("The network", k=5)  # the lecture's "I speak fluent ____"
+    assert len(top) == 5 and all(isinstance(t, str) for t, _ in top)
+    probs = [p for _, p in top]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+    assert {t for t, _ in generator.next_tokens("The network", k=10_000)} >= {"<eos>"}
+    assert sum(p for _, p in generator.next_tokens("The network", k=10_000)) == pytest.approx(1.0, abs=1e-5)
     assert main(["evaluate", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["perplexity"] == pytest.approx(result["test"]["perplexity"], rel=1e-5)
+    assert main(["train", "lm", "--resume", str(out), "--json"]) == 0  # finished: re-evaluates
+    resumed = capsys.readouterr().out
+    assert json.loads(resumed[resumed.index("{\n"):])["test"]["perplexity"] == pytest.approx(report["perplexity"])
     # a word is not a character: word models report bits per token only
     assert "bits_per_char" not in report
     assert report["bits_per_token"] == pytest.approx(math.log2(report["perplexity"]), rel=1e-9)

@@ -21,7 +21,7 @@ def trained(reviews_csv, tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
     dirs = {}
     for name, flags in {"bow": ["--model", "bow", "--bigrams"],
-                        "gru": ["--model", "gru", "--bidirectional", "--embed-dim", "8", "--hidden-size", "8",
+                        "gru": ["--cell", "gru", "--bidirectional", "--embed-dim", "8", "--hidden-size", "8",
                                 "--pooling", "mean"]}.items():
         dirs[name] = root / name
         code = main(["train", "sentiment", "--data", str(reviews_csv), "--text-col", "text", "--label-col", "label",
@@ -33,7 +33,8 @@ def trained(reviews_csv, tmp_path_factory):
 @pytest.mark.parametrize("kind", ["bow", "gru"])
 def test_model_directory_contract(trained, kind):
     d = trained[kind]
-    for name in ("config.json", "model.safetensors", "vocab.json", "metrics.json", "history.jsonl", "checkpoint.pt"):
+    for name in ("config.json", "model.safetensors", "rnnkit-vocab.json", "metrics.json", "history.jsonl",
+                 "checkpoint.pt"):
         assert (d / name).exists(), name
     config = read_config(d, task="sentiment")
     assert config["labels"] == ["negative", "positive"]
@@ -58,7 +59,7 @@ def test_predict_texts_stdin_and_json(trained, capsys, monkeypatch):
     results = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert len(results) == 2
     assert results[1]["unknown_tokens"] == 2  # unknown words map to <unk>, never a crash
-    assert abs(sum(results[0]["probabilities"].values()) - 1) < 1e-6
+    assert abs(sum(results[0]["probs"].values()) - 1) < 1e-6
 
 
 def test_predict_empty_text_is_a_clear_error(trained, capsys):
@@ -122,8 +123,7 @@ def test_checkpoint_is_not_loaded_with_pickle(trained, tmp_path):
 
 
 def test_movie_reviews_corpus_keeps_rt_test_out():
-    from rnnkit.data.review_corpus import read_movie_reviews
-    from rnnkit.data.sentiment import read_rt_polarity
+    from rnnkit.data.corpora import read_movie_reviews, read_rt_polarity
 
     FIXTURES = Path(__file__).parent / "fixtures"
     rt = FIXTURES / "rotten_tomatoes_corpus_full.csv.bz2"
@@ -156,7 +156,7 @@ def test_init_from_language_model(reviews_csv, tmp_path, capsys):
                  str(out)]) == 0
     log = capsys.readouterr().out
     assert "hidden 12" in log and "from the language model" in log
-    assert json.loads((out / "vocab.json").read_text()) == json.loads((lm_dir / "vocab.json").read_text())
+    assert json.loads((out / "rnnkit-vocab.json").read_text()) == json.loads((lm_dir / "rnnkit-vocab.json").read_text())
     # the transfer itself: forward direction and embedding copied, reverse direction left alone
     config = read_config(out)
     model = build_model(config["model"])
@@ -182,9 +182,9 @@ def test_ensemble_averages_member_probabilities(trained):
     together = SentimentEnsemble([trained["gru"], trained["bow"]]).predict(texts)
     for i, r in enumerate(together):
         for label in ("negative", "positive"):
-            mean = (members[0][i]["probabilities"][label] + members[1][i]["probabilities"][label]) / 2
-            assert r["probabilities"][label] == pytest.approx(mean, abs=1e-6)
-        assert r["label"] == max(r["probabilities"], key=r["probabilities"].get) and r["members"] == 2
+            mean = (members[0][i]["probs"][label] + members[1][i]["probs"][label]) / 2
+            assert r["probs"][label] == pytest.approx(mean, abs=1e-6)
+        assert r["label"] == max(r["probs"], key=r["probs"].get) and r["members"] == 2
         assert r["unknown_tokens"] == max(m[i]["unknown_tokens"] for m in members)
     assert SentimentEnsemble([trained["gru"]]).predict(["zzyzx qwerty film"])[0]["unknown_tokens"] == 2
 
@@ -201,7 +201,8 @@ def test_evaluate_and_predict_an_ensemble(trained, capsys):
 
 
 def test_ensemble_refuses_other_labels_splits_and_tasks(trained, tmp_path, capsys):
-    from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble, evaluate_ensemble
+    from rnnkit.tasks import run
+    from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble
 
     def copy_with(name, edit):
         d = tmp_path / name
@@ -216,7 +217,7 @@ def test_ensemble_refuses_other_labels_splits_and_tasks(trained, tmp_path, capsy
         SentimentEnsemble([trained["bow"], relabelled])
     resplit = copy_with("resplit", lambda c: c["options"].update(split_seed=99))
     with pytest.raises(ModelDirError, match="trained on the same split"):
-        evaluate_ensemble([trained["bow"], resplit])
+        run.evaluate(trained["bow"], ensemble=[resplit])
     lm = copy_with("lm", lambda c: c.update(task="lm"))
     assert main(["evaluate", str(lm), "--ensemble", str(trained["bow"])]) == 1
     assert "--ensemble averages sentiment models" in capsys.readouterr().err
@@ -234,3 +235,40 @@ def test_evaluating_on_data_with_other_labels_or_an_empty_split_is_a_clear_error
             model.evaluate(other)
         with pytest.raises(ValueError, match="empty has no test examples"):
             model.evaluate(empty)
+
+
+def test_rnnkit_load_dispatches_on_the_task(trained, tmp_path):
+    import rnnkit
+    from rnnkit.tasks import TASKS
+
+    predictor = rnnkit.load(trained["gru"])
+    assert isinstance(predictor, SentimentPredictor) and TASKS["sentiment"].predictor is SentimentPredictor
+    [result] = predictor.predict(["a warm, funny film"])
+    assert result["label"] in ("negative", "positive") and sum(result["probs"].values()) == pytest.approx(1.0)
+    assert result["probability"] == max(result["probs"].values())
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(ModelDirError, match="is not an rnnkit model directory"):
+        rnnkit.load(tmp_path / "plain")
+
+
+def test_old_model_directories_with_a_cell_as_model_still_load_and_resume(trained, tmp_path, capsys):
+    """Before --cell, sentiment saved "model": "gru" (the cell); such directories predict and evaluate."""
+    old = tmp_path / "old"
+    shutil.copytree(trained["gru"], old)
+    config = json.loads((old / "config.json").read_text())
+    config["options"]["model"] = config["options"].pop("cell")
+    (old / "config.json").write_text(json.dumps(config))
+    assert main(["predict", str(old), "a fine film"]) == 0
+    assert main(["evaluate", str(old), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.split("\n", 1)[1])["n"] > 0
+
+
+def test_the_old_model_flag_is_accepted_with_a_note(reviews_csv, tmp_path, capsys):
+    out = tmp_path / "old-flag"
+    assert main(["train", "sentiment", "--data", str(reviews_csv), "--text-col", "text", "--label-col", "label",
+                 "--model", "rnn", "--embed-dim", "4", "--hidden-size", "4", "--epochs", "1", "--no-progress",
+                 "--min-freq", "1", "--out", str(out)]) == 0
+    assert "--model rnn is deprecated" in capsys.readouterr().err
+    options = read_config(out)["options"]
+    assert (options["model"], options["cell"]) == ("recurrent", "rnn")
+

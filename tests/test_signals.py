@@ -12,8 +12,8 @@ import torch
 
 from rnnkit.cli import main
 from rnnkit.data import Standardizer, read_fsdd
-from rnnkit.data.motion import GravitySplit, SensorAugment, lowpass, sensor_triplets
 from rnnkit.data.video import VIDEO_CLASSES, make_clips, render_clip
+from rnnkit.features.motion import GravitySplit, SensorAugment, lowpass, sensor_triplets
 from rnnkit.models import SequenceClassifier, VideoClassifier
 from rnnkit.tasks.signals import SignalPredictor, load_signal_data
 
@@ -103,13 +103,13 @@ def test_sensor_augment_rotates_each_sensor_rigidly_and_keeps_padding() -> None:
 
 
 def test_augmented_epochs_are_a_function_of_seed_and_epoch() -> None:
-    from rnnkit.tasks.sequence import SequenceClassificationTask
+    from rnnkit.tasks.classify import ClassificationTask
 
     train = [(torch.randn(int(n), 3), k % 2) for k, n in enumerate(torch.randint(2, 9, (10,)))]
     augment = SensorAugment(((0, 1, 2),), torch.zeros(3), torch.ones(3), max_degrees=30, scale=0.1)
 
     def epoch(e: int, seed: int = 1) -> list[torch.Tensor]:
-        task = SequenceClassificationTask({"train": train}, ["a", "b"], batch_size=4, seed=seed, augment=augment)
+        task = ClassificationTask({"train": train}, ["a", "b"], batch_size=4, seed=seed, augment=augment)
         return [b.inputs for b in task.train_batches(e)]
 
     assert all(torch.equal(x, y) for x, y in zip(epoch(2), epoch(2), strict=True))
@@ -191,7 +191,7 @@ def test_predict_applies_the_saved_standardizer(activity_model, basicmotions) ->
     by_hand = torch.softmax(predictor.model(torch.from_numpy(expected.apply(split.apply(x)))[None],
                                             torch.tensor([len(x)])), 1)[0]
     got = predictor.predict([x])[0]
-    np.testing.assert_allclose(list(got["probabilities"].values()), by_hand.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(list(got["probs"].values()), by_hand.detach().numpy(), rtol=1e-5)
 
 
 def test_predict_files_npy_csv_ts_and_channel_errors(activity_model, basicmotions, tmp_path, capsys) -> None:
@@ -206,7 +206,7 @@ def test_predict_files_npy_csv_ts_and_channel_errors(activity_model, basicmotion
     assert lines[2].endswith("BasicMotions_TRAIN.ts[0]")
     assert main(["predict", str(activity_model), str(tmp_path / "w.npy"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["frames"] == 100 and abs(sum(result["probabilities"].values()) - 1) < 1e-5
+    assert result["frames"] == 100 and abs(sum(result["probs"].values()) - 1) < 1e-5
 
     np.save(tmp_path / "five.npy", x[:, :5])
     assert main(["predict", str(activity_model), str(tmp_path / "five.npy")]) == 1
@@ -239,11 +239,11 @@ def test_speech_digits_end_to_end_on_the_fsdd_excerpt(tmp_path, capsys) -> None:
 
 
 def test_hapt_windows_report_the_sitting_standing_confusion() -> None:
-    from rnnkit.tasks.sequence import SequenceClassificationTask
+    from rnnkit.tasks.classify import ClassificationTask
 
     labels = ["WALKING", "SITTING", "STANDING"]
     data = [(torch.randn(4, 2), y) for y in (0, 1, 1, 2, 2, 2)]
-    task = SequenceClassificationTask({"test": data}, labels, batch_size=2, seed=0, pairs=[("SITTING", "STANDING")])
+    task = ClassificationTask({"test": data}, labels, batch_size=2, seed=0, pairs=[("SITTING", "STANDING")])
 
     class Fixed(torch.nn.Module):  # predicts STANDING for everything
         def forward(self, x, lengths):
@@ -265,7 +265,7 @@ def test_a_single_ts_file_is_split_stratified(tmp_path) -> None:
 
 def test_unknown_data_is_a_clear_error(tmp_path, capsys) -> None:
     assert main(["train", "speech-digits", "--data", "rt-polarity", "--out", str(tmp_path / "x")]) == 1
-    assert "signal datasets are fsdd, hapt and basicmotions" in capsys.readouterr().err
+    assert "signals datasets are basicmotions, fsdd, hapt" in capsys.readouterr().err
 
 
 # -------------------------------------------------------------------------------------- CLI, video
@@ -281,6 +281,9 @@ def test_video_end_to_end(tmp_path, capsys) -> None:
     report = json.loads(capsys.readouterr().out)
     assert report["synthetic"] is True and report["n"] == 5
     assert report["accuracy"] == json.loads((out / "metrics.json").read_text())["test"]["accuracy"]
+    assert main(["train", "video", "--resume", str(out), "--json"]) == 0  # finished: re-evaluates the same clips
+    resumed = capsys.readouterr().out
+    assert json.loads(resumed[resumed.index("{\n"):])["test"]["accuracy"] == report["accuracy"]
     clips, _ = make_clips(3, seed=1, frames=6, size=16)
     np.save(tmp_path / "clips.npy", (clips[:, :, 0] * 255).astype(np.uint8))
     np.save(tmp_path / "one.npy", clips[0, :, 0])

@@ -16,7 +16,7 @@ import soundfile as sf
 import torch
 
 from rnnkit.cli import main
-from rnnkit.data.audio import FeatureConfig, compute_features, load_audio, read_audio, wav_features
+from rnnkit.data.readers.audio import load_audio, read_audio, read_sphinx_transcription
 from rnnkit.data.speech import (
     ALPHABET,
     MISSING_ESPEAK,
@@ -26,13 +26,13 @@ from rnnkit.data.speech import (
     normalize_transcript,
     plan_corpus,
     read_manifest,
-    read_sphinx_transcription,
     sentence_pool,
     split_voices,
     synthesize_corpus,
     voice_family,
 )
 from rnnkit.decode.ctc import CharBigramLM, greedy_decode, prefix_beam_search
+from rnnkit.features.audio import FeatureConfig, compute_features, wav_features
 from rnnkit.metrics.wer import cer, edit_distance, error_rates, wer
 from rnnkit.models.ctc import CTCRecognizer, spec_augment
 from rnnkit.tasks.speech_ctc import NUM_CLASSES, SpeechCTCTask, collate, decode_text, encode_text

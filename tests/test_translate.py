@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -222,13 +223,22 @@ def trained(tmp_path_factory):
 
 def test_train_writes_a_model_directory(trained):
     for name in ("config.json", "model.safetensors", "metrics.json", "history.jsonl", "checkpoint.pt",
-                 "src/vocab.json", "tgt/vocab.json"):
+                 "src/rnnkit-vocab.json", "tgt/rnnkit-vocab.json"):
         assert (trained / name).exists(), name
     metrics = json.loads((trained / "metrics.json").read_text())
     test = metrics["test"]
     assert {"bleu", "chrf", "signature", "per_domain", "per_bucket", "greedy", "samples"} <= set(test)
     assert test["decoding"] == "beam 2" and "tatoeba" in test["per_domain"]
     assert len((trained / "history.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_finished_run_resumes_to_the_same_metrics(trained, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    assert main(["train", "translate", "--resume", str(copy), "--json"]) == 0
+    out = capsys.readouterr().out
+    before = json.loads((trained / "metrics.json").read_text())["test"]["bleu"]
+    assert json.loads(out[out.index("{\n"):])["test"]["bleu"] == pytest.approx(before)
 
 
 def test_translate_cli_args_stdin_plot_and_json(trained, tmp_path, capsys, monkeypatch):
@@ -249,7 +259,7 @@ def test_translate_cli_args_stdin_plot_and_json(trained, tmp_path, capsys, monke
 def test_translate_bad_input(trained, capsys):
     assert main(["translate", str(trained), "Salut !", "   "]) == 1
     assert "input 2 is empty" in capsys.readouterr().err
-    long_line = " ".join(["Attends !"] * 60)
+    long_line = " ".join(["Attends !"] * 30)
     assert main(["translate", str(trained), long_line, "日本語 ☃ ǅ"]) == 0
     captured = capsys.readouterr()
     assert "warning: input 1 has" in captured.err and len(captured.out.splitlines()) == 2
@@ -266,6 +276,9 @@ def test_evaluate_cli(trained, capsys):
 def test_experiment_quick(tmp_path, capsys):
     assert main(["experiment", "bottleneck", "--out", str(tmp_path), "--quick"]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results["arms"]) == {"no attention", "attention"}
+    assert set(results["arms"]) == {"no attention", "attention", "plain encoder–decoder"}
+    plain = json.loads((tmp_path / "plain-encoder-decoder" / "config.json").read_text())
+    assert plain["model"]["kwargs"]["bidirectional"] is False and plain["model"]["kwargs"]["attention"] == "none"
+    assert set(results["within_domain"]) and "within each domain" in (tmp_path / "report.md").read_text()
     assert (tmp_path / "bleu_by_length.png").stat().st_size > 0
     assert "# Bottleneck" in (tmp_path / "report.md").read_text() and "| attention |" in capsys.readouterr().out

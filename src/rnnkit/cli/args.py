@@ -1,20 +1,98 @@
 """Options dataclasses ↔ argparse: every field becomes a flag, so ``--help`` never drifts from the code.
 
 Flags are ``--field-name``; booleans get ``--x/--no-x``; ``metadata={"help": …, "choices": …}`` on a field
-is shown. Defaults are left out of the namespace (``SUPPRESS``) so a command knows which flags were given.
+is shown; ``metadata["deprecated"] = (values, note)`` accepts old values (not shown) and prints the note.
+Defaults are left out of the namespace (``SUPPRESS``) so a command knows which flags were given.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import sys
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 _TYPES = {"int": int, "float": float, "str": str}
 
 
-def _base_type(annotation: Any) -> str:
+def _parser(f: dataclasses.Field, kind: str) -> Any:
+    """The argparse type of an options field: int/float with a range (``metadata["range"]`` or
+    :data:`SHARED_RANGES`) are checked at parse time, finite and within it; the others are parsed as they are."""
+    bounds = f.metadata.get("range", SHARED_RANGES.get(f.name))
+    if kind == "str" or bounds is None:  # no range here: the dataclass checks its own values (TrainConfig)
+        return _TYPES[kind]
+    return in_range(_TYPES[kind], *bounds)
+
+
+# Help of the option fields several applications share, used where a field has no metadata["help"] of its own.
+SHARED_HELP = {
+    "cell": "the recurrent cell (rnn: Elman; each cell's equations are in docs/cells.md)",
+    "embed_dim": "size of each token's embedding vector",
+    "hidden_size": "size of the recurrent state h_t (per direction)",
+    "layers": "stacked recurrent layers",
+    "bidirectional": "also run the sequence backwards and concatenate both states",
+    "pooling": "how the states h_1..h_T become one vector: last state, mean, max, or their concatenation",
+    "dropout": "dropout probability between layers and before the output",
+    "embed_dropout": "dropout probability on the embeddings",
+    "batch_size": "examples per optimizer step",
+    "lowercase": "lowercase texts before tokenizing",
+    "tokenizer": "word, char (characters) or bpe (byte-pair subwords) tokens",
+}
+
+
+# Allowed ranges (inclusive; None: unbounded) of option fields several applications share, checked at parse time
+# so that a bad value fails before any data is loaded (a field's metadata["range"] overrides its entry here).
+SHARED_RANGES: dict[str, tuple[float | None, float | None]] = {
+    **dict.fromkeys(("embed_dim", "hidden_size", "layers", "batch_size", "bptt", "min_freq", "max_len", "frames",
+                     "frame_size", "frame_features", "conv_channels", "conv_kernel", "conv_stride", "frontend_size",
+                     "n_mels", "subsample", "max_words", "max_tokens", "train_clips", "val_clips", "test_clips",
+                     "train_size", "val_size", "test_size", "val_voices", "test_voices"), (1, None)),
+    **dict.fromkeys(("dropout", "embed_dropout", "recurrent_dropout", "zoneout", "label_smoothing"), (0.0, 0.99)),
+    "teacher_forcing": (0.0, 1.0), "src_bpe": (8, None), "tgt_bpe": (8, None), "beam": (1, 256),
+    "val_sentences": (0, None), "conv_layers": (0, None), "lm_weight": (0.0, None), "length_penalty": (0.0, None),
+}
+
+
+def in_range(kind: type, low: float | None = None, high: float | None = None) -> Any:
+    """An argparse ``type=`` that parses ``kind`` (int or float) and refuses values outside [low, high], and a
+    float that is not finite (nan, inf), with the range in the message: ``argument --top-k: must be >= 1, got -2``."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {'a whole number' if kind is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            if high is None:
+                allowed = f">= {low}"
+            elif low is None:
+                allowed = f"<= {high}"
+            else:
+                allowed = f"in [{low}, {high}]"
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its own messages
+    return parse
+
+
+IMAGE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+
+
+def image_path(text: str) -> Path:
+    """An argparse ``type=`` for a picture to write: its suffix must name a format matplotlib writes."""
+    path = Path(text)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"must end in one of {', '.join(IMAGE_SUFFIXES)}, got {text!r}")
+    return path
+
+
+def base_type(annotation: Any) -> str:
+    """The type name of a field annotation without ``None``: ``"int | None"`` → ``"int"``."""
     text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
     parts = [p.strip() for p in text.split("|") if p.strip() != "None"]
     return parts[0]
@@ -28,22 +106,29 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, title: s
             continue
         flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        help_text = f.metadata.get("help", "")
+        help_text = f.metadata.get("help", SHARED_HELP.get(f.name, ""))
         help_text = f"{help_text} (default: {default})".strip()
-        kind = _base_type(f.type)
+        kind = base_type(f.type)
         if kind == "bool":
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
                                help=help_text)
         else:
-            group.add_argument(flag, dest=f.name, type=_TYPES[kind], default=argparse.SUPPRESS, help=help_text,
-                               choices=f.metadata.get("choices"), metavar=None if "choices" in f.metadata else
-                               kind.upper())
+            choices = f.metadata.get("choices")
+            old = f.metadata.get("deprecated", ((), ""))[0]
+            metavar = "{" + ",".join(choices) + "}" if choices else kind.upper()
+            group.add_argument(flag, dest=f.name, type=_parser(f, kind), default=argparse.SUPPRESS, help=help_text,
+                               choices=(*choices, *old) if choices else None, metavar=metavar)
 
 
 def given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
-    """The fields of ``cls`` that were given on the command line."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in vars(args).items() if k in names}
+    """The fields of ``cls`` that were given on the command line (a deprecated value prints its note)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in vars(args).items() if k in fields}
+    for name, value in values.items():
+        old, note = fields[name].metadata.get("deprecated", ((), ""))
+        if value in old:
+            print(f"note: {note.format(value=value)}", file=sys.stderr)
+    return values
 
 
 def dataclass_from_args(cls: type[T], args: argparse.Namespace, **base: Any) -> T:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from rnnkit.cli.args import in_range
+
 
 def _demo(args: argparse.Namespace) -> int:
     import torch
@@ -29,10 +31,10 @@ def register(sub: argparse._SubParsersAction) -> dict:
     from rnnkit.nn import CELLS
 
     p = sub.add_parser("demo", help="train a tiny model on the adding problem and print its loss falling")
-    p.add_argument("--cell", default="lstm", choices=list(CELLS))
-    p.add_argument("--length", type=int, default=40, help="sequence length T")
-    p.add_argument("--hidden", type=int, default=64)
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--cell", default="lstm", choices=list(CELLS), help="the recurrent cell (default: lstm)")
+    p.add_argument("--length", type=in_range(int, 2), default=40, help="sequence length T (default: 40)")
+    p.add_argument("--hidden", type=in_range(int, 1), default=64, help="size of the recurrent state (default: 64)")
+    p.add_argument("--steps", type=in_range(int, 1), default=1000, help="training steps (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data and the weights (default: 0)")
+    p.add_argument("--threads", type=in_range(int, 0), default=0, help="torch threads (0: torch's default)")
     return {"demo": _demo}

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnkit.cli.args import in_range
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -34,10 +36,12 @@ class Experiment:
 OPTIONS: dict[str, dict] = {
     "data": {"help": "sentiment data: a registry name or a CSV/TSV/JSONL file (default: each experiment's corpus)"},
     "lm_data": {"help": "lstm-vs-gru: language-modelling corpus (default austen)"},
-    "lengths": {"type": int, "nargs": "+", "help": "long-memory: sequence lengths T (default 5 10 20 50 100 200 400)"},
-    "seeds": {"type": int, "help": "long-memory, lstm-vs-gru: seeds per length / configuration (default 3)"},
-    "models": {"type": Path, "nargs": "+", "help": "word-order: score these sentiment model directories "
-                                                   "instead of training models"},
+    "lengths": {"type": in_range(int, 2), "nargs": "+",
+                "help": "long-memory: sequence lengths T (default 5 10 20 50 100 200 400)"},
+    "seeds": {"type": in_range(int, 1),
+              "help": "long-memory, lstm-vs-gru: seeds per length / configuration (default 3)"},
+    "models": {"type": Path, "nargs": "+", "help": "word-order: score these sentiment model directories in the "
+                                                   "transfer arm instead of training on reviews"},
     "docs": {"type": Path, "help": "all: also write lecture-claims.md and its plots (img/) into this folder"},
     "reuse": {"action": "store_true", "help": "all: reuse experiments already finished in OUT/<name>"},
 }
@@ -69,7 +73,8 @@ EXPERIMENTS: dict[str, Experiment] = {
                                                     "breaks (minutes: optional cap per run)", takes_minutes=True,
                               options=("lengths", "seeds")),
     "word-order": Experiment(_lazy("word_order"), "contrast pairs (same words, opposite labels): bag of words vs "
-                                                  "recurrent classifiers", takes_minutes=True,
+                                                  "recurrent classifiers trained on pairs (capacity) and on "
+                                                  "reviews (transfer)", takes_minutes=True,
                              options=("data", "models")),
     "lstm-vs-gru": Experiment(_lazy("lstm_vs_gru"), "quality and speed of LSTM, both GRUs and Elman at equal size and "
                                                     "equal parameters, several seeds", takes_minutes=True,
@@ -77,8 +82,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     "gradient-flow": Experiment(_lazy("gradient_flow"), "the norm of dL/dh_t vs distance from the loss, per cell, "
                                                         "untrained and briefly trained", takes_minutes=True,
                                 options=("data",)),
-    "long-reviews": Experiment(_lazy("long_reviews"), "sentiment of long reviews (their first 500 words) from the "
-                                                      "final state: Elman vs LSTM vs GRUs vs bag of words",
+    "long-reviews": Experiment(_lazy("long_reviews"), "sentiment of reviews read to 50-800 words from the final "
+                                                      "state: Elman vs LSTM vs GRU vs bag of words, by length",
                                takes_minutes=True, options=("data",)),
     "all": Experiment(_all, "every experiment, then lecture-claims.md (claims, plots, numbers, verdicts)",
                       takes_minutes=True, options=("data", "lm_data", "docs", "reuse")),
@@ -99,6 +104,7 @@ def _experiment(args: argparse.Namespace) -> int:
     if foreign:
         raise ValueError(f"the {args.name} experiment does not take {_flags(foreign)} "
                          f"(its options: {_flags(experiment.options) or 'none'})")
+    _check_out(Path(args.out))
     results = experiment.run(args.out, quick=args.quick, **budget, **given)
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
@@ -107,12 +113,25 @@ def _experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_out(out: Path) -> None:
+    """Refuse an --out that is a file, or a folder holding files that are not an experiment's (they would be
+    overwritten or mixed with its results)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder for results.json, plots and report.md")
+    if out.is_dir() and any(out.iterdir()):  # an experiment's own folder, maybe of a killed run: its arms' dirs
+        ours = ("results.json", "report.md", "lecture-claims.md", "config.json")
+        if not any((out / name).exists() or any(out.glob(f"*/{name}")) for name in ours):
+            raise ValueError(f"--out {out} holds other files (no results.json, no model directories of an "
+                             "experiment's arms): choose a new or empty folder")
+
+
 def register(sub: argparse._SubParsersAction) -> dict:
     p = sub.add_parser("experiment", help="run a lecture claim as an experiment (results.json, plots, report.md)")
     p.add_argument("name", choices=list(EXPERIMENTS), help="; ".join(f"{n}: {e.help}" for n, e in EXPERIMENTS.items()))
     p.add_argument("--out", type=Path, required=True, help="folder for results.json, plots and report.md")
     p.add_argument("--quick", action="store_true", help="a seconds-long version on tiny data (for CI)")
-    p.add_argument("--minutes", type=float, default=None, help="training budget per model (experiments that have one)")
+    p.add_argument("--minutes", type=in_range(float, 0.01), default=None,
+                   help="training budget per model (experiments that have one)")
     p.add_argument("--json", action="store_true", help="print results.json instead of the report")
     for name, settings in OPTIONS.items():
         p.add_argument("--" + name.replace("_", "-"), default=None, **settings)

@@ -5,48 +5,51 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
+from functools import partial
 from pathlib import Path
+
+from rnnkit.cli import inputs as inputs_of
+from rnnkit.cli.args import image_path, in_range
+
+MAX_BEAM = 256  # hypotheses kept per sentence; more only costs memory (B·K rows decoded together)
 
 
 def _translate(args: argparse.Namespace) -> int:
-    from rnnkit.tasks.translator import Translator, plot_attention
+    from rnnkit.tasks import run
+    from rnnkit.tasks.translate import plot_attention
 
-    texts = args.texts
-    if not texts:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise ValueError("give one or more sentences as arguments, or pipe lines on stdin")
-        texts = [line.rstrip("\r\n") for line in sys.stdin]
-        if not texts:
-            raise ValueError("stdin held no lines to translate")
-    if args.beam is not None and args.beam < 1:
-        raise ValueError(f"--beam must be >= 1, got {args.beam}")
-    translator = Translator(args.dir)
-    with warnings.catch_warnings(record=True) as caught:  # long inputs: say so, translate anyway
-        warnings.simplefilter("always")
-        results = translator.translate(texts, beam=args.beam)
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
-    for r in results:
-        if args.json:
-            print(json.dumps(r, ensure_ascii=False))
-        else:
-            print(r["translation"])
-    sys.stdout.flush()  # translations first, then the notes on stderr
-    if args.plot is not None:
-        for i, r in enumerate(results):
-            numbered = args.plot.with_name(f"{args.plot.stem}-{i + 1}{args.plot.suffix}")
-            path = args.plot if len(results) == 1 else numbered
-            print(f"attention plot: {plot_attention(r, path)}", file=sys.stderr)
+    translator = None
+    attention = args.json or args.plot is not None  # kept only when asked for: it grows with |source| x |target|
+    count = 0
+    for chunk in inputs_of.chunks(inputs_of.texts_of(args, args.errors)):  # stdin: streamed, CHUNK lines at a time
+        if translator is None:  # after the first chunk was read: empty or broken input fails before loading
+            translator = run.load_for(args.dir, "translate", "translate")
+        results = inputs_of.answer(chunk, partial(translator.translate, beam=args.beam, attention=attention))
+        for r in results:
+            print(json.dumps(r, ensure_ascii=False) if args.json else r["translation"])
+        sys.stdout.flush()  # translations first, then the notes on stderr
+        if args.plot is not None:
+            for r in results:
+                count += 1
+                numbered = args.plot.with_name(f"{args.plot.stem}-{count}{args.plot.suffix}")
+                path = args.plot if len(args.texts) == 1 else numbered
+                print(f"attention plot: {plot_attention(r, path)}", file=sys.stderr)
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> dict:
-    p = sub.add_parser("translate", help="translate sentences with a trained model (reads stdin lines if none given)")
+    from rnnkit.tasks.translate import MAX_SOURCE_TOKENS
+
+    p = sub.add_parser("translate", help="translate sentences with a trained model (reads stdin lines if none given)",
+                       description=f"Translate sentences (or stdin lines, read {inputs_of.CHUNK} at a time) with a "
+                                   f"trained model. An input may have at most {MAX_SOURCE_TOKENS} source subword "
+                                   "tokens (longer ones are an error: split them into sentences); a blank stdin line "
+                                   "is skipped with a warning.")
     p.add_argument("dir", type=Path)
     p.add_argument("texts", nargs="*", metavar="TEXT")
-    p.add_argument("--beam", type=int, default=None, help="beam size (1: greedy; default: the model's own)")
-    p.add_argument("--plot", type=Path, default=None, metavar="PNG",
+    p.add_argument("--beam", type=in_range(int, 1, MAX_BEAM), default=None,
+                   help=f"beam size, 1 to {MAX_BEAM} (1: greedy; default: the model's own)")
+    p.add_argument("--plot", type=image_path, default=None, metavar="PNG",
                    help="draw the attention heatmap (source × target subwords); several inputs: PNG-1, PNG-2, …")
     p.add_argument("--json", action="store_true", help="one JSON object per input, with tokens and attention")
     return {"translate": _translate}

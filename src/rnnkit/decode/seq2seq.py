@@ -16,7 +16,7 @@ once K hypotheses ended (or at its max_len, where the live ones are scored as th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -28,12 +28,14 @@ from rnnkit.text import BOS, EOS, PadCollator
 class Hypothesis:
     """One decoded sentence: tokens (without <bos>/<eos>), one attention row (S,) per emitted token,
     <eos> included (``None`` without attention), its score (the sum of log-probabilities; beam search:
-    length-normalised) and whether it ``ended`` with <eos> (False: cut at the length limit)."""
+    length-normalised) and whether it ``ended`` with <eos> (False: cut at the length limit). Beam search also
+    keeps the other finished hypotheses of the sentence, best first, in ``alternatives``."""
 
     tokens: list[int]
     attention: Tensor | None
     score: float
     ended: bool
+    alternatives: list[Hypothesis] = field(default_factory=list)
 
 
 def max_lengths(lengths: Tensor, a: float = 1.5, b: float = 5.0) -> Tensor:
@@ -46,8 +48,10 @@ def _trim(attn: Tensor | None, steps: int, src_len: int) -> Tensor | None:
 
 
 @torch.no_grad()
-def greedy(model, src: Tensor, lengths: Tensor, *, max_len_a: float = 1.5, max_len_b: float = 5.0) -> list[Hypothesis]:
-    """Argmax decoding of a batch: src (B, S) with ``lengths`` (B,) → one :class:`Hypothesis` per sentence."""
+def greedy(model, src: Tensor, lengths: Tensor, *, max_len_a: float = 1.5, max_len_b: float = 5.0,
+           attention: bool = True) -> list[Hypothesis]:
+    """Argmax decoding of a batch: src (B, S) with ``lengths`` (B,) → one :class:`Hypothesis` per sentence
+    (``attention=False``: its attention rows are not kept, ``None``; they take B·T·S memory)."""
     B = src.shape[0]
     limits = max_lengths(lengths, max_len_a, max_len_b).to(src.device)
     state = model.start(src, lengths)
@@ -63,7 +67,7 @@ def greedy(model, src: Tensor, lengths: Tensor, *, max_len_a: float = 1.5, max_l
         score += torch.where(done, 0.0, logp.gather(1, y.unsqueeze(1)).squeeze(1).double())
         steps += (~done).long()
         tokens.append(y)
-        attns.append(weights)
+        attns.append(weights if attention else None)
         done |= (y == EOS) | (t + 1 >= limits)
         if bool(done.all()):
             break
@@ -81,8 +85,9 @@ def greedy(model, src: Tensor, lengths: Tensor, *, max_len_a: float = 1.5, max_l
 
 @torch.no_grad()
 def beam_search(model, src: Tensor, lengths: Tensor, *, beam: int = 5, length_penalty: float = 1.0,
-                max_len_a: float = 1.5, max_len_b: float = 5.0) -> list[Hypothesis]:
+                max_len_a: float = 1.5, max_len_b: float = 5.0, attention: bool = True) -> list[Hypothesis]:
     """Beam search over a batch: every sentence keeps ``beam`` live hypotheses (B·K rows decoded together).
+    ``attention=False``: no attention history is kept (it takes B·K·T·S memory); hypotheses carry ``None``.
 
     Returns the best finished hypothesis of each sentence by  score / |y|^length_penalty, |y| counting <eos>.
     """
@@ -104,7 +109,7 @@ def beam_search(model, src: Tensor, lengths: Tensor, *, beam: int = 5, length_pe
         top, index = (scores.unsqueeze(-1) + logp).view(B, K * V).topk(min(2 * K, K * V), dim=1)  # (B, 2K)
         origin, token = index // V, index % V
         rows = (torch.arange(B, device=device).unsqueeze(1) * K + origin)  # (B, 2K) rows of B·K they extend
-        if weights is not None:
+        if weights is not None and attention:
             step_attn = weights.unsqueeze(1)
             attn_history = step_attn if attn_history is None else torch.cat([attn_history, step_attn], 1)
         ended = (token == EOS) & torch.isfinite(top)
@@ -131,7 +136,12 @@ def beam_search(model, src: Tensor, lengths: Tensor, *, beam: int = 5, length_pe
                                                    length_penalty, int(lengths[b]), ended=False))
         if all(len(f) >= K or t + 1 >= limits[b] for b, f in enumerate(finished)):
             break
-    return [max(f, key=lambda h: h.score) for f in finished]
+    best = []
+    for f in finished:
+        ranked = sorted(f, key=lambda h: h.score, reverse=True)  # stable: ties keep the order they finished in
+        ranked[0].alternatives = ranked[1:]
+        best.append(ranked[0])
+    return best
 
 
 def _finish(history: Tensor, attn_history: Tensor | None, row: int, logp: float, steps: int, alpha: float,
@@ -145,7 +155,7 @@ def _finish(history: Tensor, attn_history: Tensor | None, row: int, logp: float,
 @torch.no_grad()
 def decode_all(model, sources: list[list[int]], *, beam: int = 1, length_penalty: float = 1.0,
                batch_size: int = 64, device: torch.device | str = "cpu", max_len_a: float = 1.5,
-               max_len_b: float = 5.0) -> list[Hypothesis]:
+               max_len_b: float = 5.0, attention: bool = True) -> list[Hypothesis]:
     """Decode many id lists (each ≥ 1 token): sorted by length into batches, returned in input order.
 
     ``beam == 1`` is greedy decoding, otherwise beam search with ``length_penalty``."""
@@ -158,10 +168,10 @@ def decode_all(model, sources: list[list[int]], *, beam: int = 1, length_penalty
         batch = collate([sources[i] for i in chunk])
         src = batch.tokens.to(device)
         if beam == 1:
-            hyps = greedy(model, src, batch.lengths, max_len_a=max_len_a, max_len_b=max_len_b)
+            hyps = greedy(model, src, batch.lengths, max_len_a=max_len_a, max_len_b=max_len_b, attention=attention)
         else:
             hyps = beam_search(model, src, batch.lengths, beam=beam, length_penalty=length_penalty,
-                               max_len_a=max_len_a, max_len_b=max_len_b)
+                               max_len_a=max_len_a, max_len_b=max_len_b, attention=attention)
         for i, h in zip(chunk, hyps, strict=True):
             out[i] = h
     return out  # type: ignore[return-value]

@@ -1,9 +1,13 @@
-"""What the training loop needs from a task — and nothing about cells, tokenizers or file formats."""
+"""The two contracts of an application: what the training loop needs (:class:`Task`) and what the
+lifecycle in :mod:`rnnkit.tasks.run` needs (:class:`App`, :class:`Prepared`, :class:`Predictor`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -42,3 +46,119 @@ class Task(ABC):
 
     def load_state_dict(self, state: dict[str, Tensor]) -> None:  # noqa: B027 - optional hook
         """Restore :meth:`state_dict`."""
+
+
+@dataclass
+class Run:
+    """One training run as an app's ``prepare`` sees it.
+
+    ``saved`` is the run's ``config.json`` when resuming (rebuild tokenizers and features from it and
+    ``directory``), ``None`` for a new run (fit them on the training split)."""
+
+    options: Any
+    train: Any  # rnnkit.train.TrainConfig
+    directory: Path
+    log: Callable[[str], None]
+    is_main: bool = True
+    barrier: Callable[[], None] = lambda: None
+    saved: dict[str, Any] | None = None
+
+
+@dataclass
+class Prepared:
+    """What ``prepare`` hands the lifecycle: the model to build, the Task to fit it on, and the rest.
+
+    spec: ``{"class", "kwargs"}`` of the model (ignored on resume: the saved one is used).
+    task: the :class:`Task` the loop trains on.
+    artifacts: ``artifacts(directory) -> config fields``: writes tokenizer files and returns what
+        ``config.json`` must hold besides model, options and train (labels, features, …); new runs only.
+    metadata: facts for ``metrics.json`` (data, sizes, split, cell, …).
+    summary: ``summary(model) -> str``, the log line that describes the built model (new runs only).
+    setup: ``setup(model)``, run once on a new run's freshly built model (bigram keys, pretrained weights).
+    options: the options to save, when ``prepare`` changed them (e.g. sizes taken from a pretrained model).
+    """
+
+    spec: dict[str, Any] | None
+    task: Task
+    artifacts: Callable[[Path], dict[str, Any]] = lambda directory: {}
+    metadata: dict[str, Any] = field(default_factory=dict)
+    summary: Callable[[torch.nn.Module], str] = lambda model: ""
+    setup: Callable[[torch.nn.Module], None] | None = None
+    options: Any = None
+
+
+class Predictor:
+    """A trained model directory ready to use: ``config``, the rebuilt ``model`` with its weights, in eval mode.
+
+    The one constructor of every application's predictor. A subclass reads its own files (tokenizer,
+    features) in :meth:`load_artifacts`, which runs after ``config.json`` is read and before the model is built.
+    """
+
+    def __init__(self, directory: Path | str, device: str = "cpu") -> None:
+        from rnnkit.models import build_model
+        from rnnkit.tasks import TASKS
+        from rnnkit.train.checkpoint import ModelDirError, load_weights, read_config
+
+        self.directory = Path(directory)
+        self.config = read_config(self.directory)
+        mine = [name for name, app in TASKS.items() if app.predictor is type(self)]
+        if mine and self.config.get("task") not in mine:
+            raise ModelDirError(f"{self.directory} holds a {self.config.get('task')!r} model, not a "
+                                f"{' or '.join(repr(n) for n in mine)} model")
+        self.load_artifacts()
+        self.model = build_model(self.config["model"])
+        load_weights(self.model, self.directory)
+        self.device = torch.device(device)
+        self.model.to(self.device).eval()
+
+    def load_artifacts(self) -> None:  # noqa: B027 - optional hook
+        """Read what the model needs besides its weights (tokenizer, feature pipeline) from the directory."""
+
+
+@dataclass(frozen=True)
+class App:
+    """One application of the lecture, as ``rnnkit train NAME`` and ``rnnkit.load`` reach it.
+
+    name: the task name (``config["task"]`` of its model directories).
+    help: one line for ``rnnkit train --help``.
+    options: the dataclass of its ``rnnkit train NAME`` flags.
+    prepare: ``prepare(run) -> Prepared``: data → model spec + Task + artifacts.
+    predictor: the :class:`Predictor` subclass its model directories load as.
+    evaluate: ``evaluate(predictor, data=…, split=…, beam=…) -> report`` on a split of its data.
+    describe: a training result → text for the terminal.
+    show: an ``evaluate`` report and its split → text for the terminal.
+    show_prediction: one result of ``predictor.predict`` → one line (None: ``rnnkit predict`` does not serve it).
+    inputs: what ``rnnkit predict`` takes, for its error when none is given ("give one or more …").
+    stdin: ``rnnkit predict`` without inputs reads them as lines from stdin.
+    ensemble: ``ensemble(directories)`` → a predictor averaging several models (``--ensemble``), if it has one.
+    config_keys: the keys its ``config.json`` must hold besides the header and ``model`` (checked on load by
+        :func:`rnnkit.train.schema.check_config`; e.g. a classifier's ``labels``).
+    """
+
+    name: str
+    help: str
+    options: type
+    prepare: Callable[[Run], Prepared]
+    predictor: type[Predictor]
+    evaluate: Callable[..., dict[str, Any]]
+    describe: Callable[[dict[str, Any]], str]
+    show: Callable[[dict[str, Any], str], str]
+    show_prediction: Callable[[dict[str, Any]], str] | None = None
+    inputs: str = "inputs"
+    stdin: bool = False
+    ensemble: Callable[[Sequence[Path]], Any] | None = None
+    config_keys: tuple[str, ...] = ()
+
+
+def with_defaults(base: type, name: str, doc: str, **defaults: Any) -> type:
+    """A subclass of the options dataclass ``base`` whose fields named in ``defaults`` get new defaults
+    (help and choices kept): one application's defaults without restating whole fields."""
+    known = {f.name: f for f in dataclasses.fields(base)}
+    unknown = sorted(set(defaults) - set(known))
+    if unknown:
+        raise TypeError(f"{base.__name__} has no fields {unknown}")
+    changed = [(key, known[key].type, field(default=value, metadata=known[key].metadata))
+               for key, value in defaults.items()]
+    cls = dataclasses.make_dataclass(name, changed, bases=(base,), namespace={"__doc__": doc})
+    cls.__module__ = base.__module__
+    return cls

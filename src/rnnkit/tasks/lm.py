@@ -8,24 +8,31 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnkit.data.corpora import TextCorpus, read_text_file, read_wikitext
-from rnnkit.data.registry import get_spec, load
-from rnnkit.models import LanguageModel, build_model, model_spec
+from rnnkit.data.open import open_data
+from rnnkit.data.splits import TextCorpus
+from rnnkit.models import LanguageModel, model_spec
 from rnnkit.models.ngram import baseline_report
 from rnnkit.nn import CELLS
-from rnnkit.tasks.base import Task
-from rnnkit.text import EOS, TextEncoder
-from rnnkit.train.checkpoint import CONFIG, load_weights, new_config, read_config, write_json
-from rnnkit.train.loop import TrainConfig, fit, new_run, resumed_run
+from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
+from rnnkit.nn.state import detach
+from rnnkit.tasks.base import App, Predictor, Prepared, Run, Task
+from rnnkit.text import EOS, SPECIALS, TextEncoder
+
+# Sampling defaults of `rnnkit generate` and LMPredictor.generate (one source for both).
+LENGTH = 200  # tokens to generate (characters or words)
+TEMPERATURE = 0.8  # < 1 sharpens the next-token distribution, > 1 flattens it
+TOP_K: int | None = None  # sample among the k most probable tokens only (None: all)
+MAX_LENGTH = 100_000  # most tokens one `generate` writes
+MAX_PROMPT_TOKENS = 10_000  # longest prompt, in tokens (a longer one is an error, not a silent cut)
+MAX_TEMPERATURE = 100.0  # beyond it sampling is uniform in all but name
 
 
 @dataclass
@@ -44,21 +51,18 @@ class LMOptions:
     layers: int = 1
     dropout: float = 0.3
     embed_dropout: float = 0.1
-    tie_weights: bool = False
+    zoneout: float = field(default=0.0, metadata={"help": ZONEOUT_HELP})
+    recurrent_dropout: float = field(default=0.0, metadata={"help": RECURRENT_DROPOUT_HELP})
+    tie_weights: bool = field(default=False, metadata={"help": "share the embedding matrix with the output layer "
+                                                               "(needs --embed-dim equal to the state size)"})
     bptt: int = field(default=64, metadata={"help": "truncated-BPTT window (steps)"})
     batch_size: int = field(default=32, metadata={"help": "parallel streams"})
 
 
 def load_corpus(source: str) -> TextCorpus:
-    path = Path(source)
-    if path.is_dir():
-        return read_wikitext(path)
-    if path.suffix in (".txt", ".tokens") or path.exists():
-        return read_text_file(path)
-    spec = get_spec(source)
-    if spec.task != "lm":
-        raise ValueError(f"{source!r} is a {spec.task} dataset, not running text for a language model")
-    return load(source)
+    """A registered corpus (austen, shakespeare, …), a text file or a WikiText folder
+    (:func:`rnnkit.data.open_data`)."""
+    return open_data(source, "lm")
 
 
 def level_of(opts: LMOptions, corpus: TextCorpus) -> str:
@@ -95,10 +99,6 @@ def _streams(ids: Tensor, n: int) -> Tensor:
     return ids[: n * length].view(n, length)
 
 
-def _detach(state):
-    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-
-
 class LanguageModelTask(Task):
     """Cross-entropy of the next token; windows of ``bptt`` steps, state carried (detached) between them.
 
@@ -125,7 +125,7 @@ class LanguageModelTask(Task):
     def loss(self, model, batch, device) -> tuple[Tensor, int]:
         x, y = (t.to(device) for t in batch)
         logits, state = model(x, self._state)
-        self._state = _detach(state)
+        self._state = detach(state)
         return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1)), y.numel()
 
     def state_dict(self) -> dict[str, Tensor]:
@@ -157,48 +157,34 @@ class LanguageModelTask(Task):
         return report
 
 
-def train_lm(opts: LMOptions, cfg: TrainConfig, out: Path, *, log=print) -> dict[str, Any]:
-    out, ctx, log = new_run(out, cfg, log)
+def prepare(run: Run) -> Prepared:
+    """Corpus → tokenizer → id streams (and, on a new run, the n-gram baselines) → the LM's spec."""
+    opts = run.options
     corpus = load_corpus(opts.data)
-    encoder = build_encoder(opts, corpus)
+    saved = run.saved
+    encoder = TextEncoder.from_config(saved["text"], run.directory) if saved else build_encoder(opts, corpus)
     streams = {s: encode_stream(encoder, getattr(corpus, s)) for s in ("train", "val", "test")}
-    level = level_of(opts, corpus)
-    log(f"{corpus.name}: {level} level, vocabulary {len(encoder.vocab):,}, tokens "
-        f"{ {s: int(v.numel()) for s, v in streams.items()} }")
-    baselines = baseline_report(streams["train"], streams["val"], streams["test"], len(encoder.vocab))
-    for name, b in baselines.items():
-        log(f"  baseline {name}: test perplexity {b['test_perplexity']:.1f}, "
-            f"{b['test_bits_per_token']:.3f} bits/token")
-    torch.manual_seed(cfg.seed)
+    level = saved["level"] if saved else level_of(opts, corpus)
+    if saved:
+        baselines = saved["baselines"]
+    else:
+        run.log(f"{corpus.name}: {level} level, vocabulary {len(encoder.vocab):,}, tokens "
+                f"{ {s: int(v.numel()) for s, v in streams.items()} }")
+        baselines = baseline_report(streams["train"], streams["val"], streams["test"], len(encoder.vocab))
+        for name, b in baselines.items():
+            run.log(f"  baseline {name}: test perplexity {b['test_perplexity']:.1f}, "
+                    f"{b['test_bits_per_token']:.3f} bits/token")
     spec = model_spec(LanguageModel, vocab_size=len(encoder.vocab), cell=opts.cell, embed_dim=opts.embed_dim,
                       hidden_size=opts.hidden_size, num_layers=opts.layers, dropout=opts.dropout,
-                      embed_dropout=opts.embed_dropout, tie_weights=opts.tie_weights)
-    model = build_model(spec)
-    if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / CONFIG, new_config("lm", model=spec, text=encoder.save(out), level=level,
-                                            options=asdict(opts), train=asdict(cfg), baselines=baselines))
-    log(f"model: {opts.cell} LM, {sum(p.numel() for p in model.parameters()):,} parameters")
-    return _fit(model, corpus, streams, level, opts, cfg, out, baselines, resume=False, log=log)
-
-
-def resume_lm(out: Path, *, log=print, **overrides: Any) -> dict[str, Any]:
-    out = Path(out)
-    config = read_config(out, task="lm")
-    opts, cfg, log = resumed_run(config, LMOptions, overrides, log)
-    corpus = load_corpus(opts.data)
-    encoder = TextEncoder.from_config(config["text"], out)
-    streams = {s: encode_stream(encoder, getattr(corpus, s)) for s in ("train", "val", "test")}
-    return _fit(build_model(config["model"]), corpus, streams, config["level"], opts, cfg, out,
-                config["baselines"], resume=True, log=log)
-
-
-def _fit(model, corpus, streams, level, opts, cfg, out, baselines, *, resume, log) -> dict[str, Any]:
-    task = LanguageModelTask(streams, bptt=opts.bptt, batch_size=opts.batch_size, seed=cfg.seed, level=level)
-    return fit(model, task, cfg, out, resume=resume, log=log,
-               metadata={"data": corpus.name, "level": level, "split": corpus.split, "cell": opts.cell,
-                         "parameters": sum(p.numel() for p in model.parameters()), "baselines": baselines,
-                         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+                      embed_dropout=opts.embed_dropout, tie_weights=opts.tie_weights, zoneout=opts.zoneout,
+                      recurrent_dropout=opts.recurrent_dropout)
+    task = LanguageModelTask(streams, bptt=opts.bptt, batch_size=opts.batch_size, seed=run.train.seed, level=level)
+    return Prepared(
+        spec=spec, task=task,
+        artifacts=lambda directory: {"text": encoder.save(directory), "level": level, "baselines": baselines},
+        metadata={"data": corpus.name, "level": level, "split": corpus.split, "cell": opts.cell,
+                  "baselines": baselines},
+        summary=lambda model: f"model: {opts.cell} LM, {sum(p.numel() for p in model.parameters()):,} parameters")
 
 
 def describe(result: dict[str, Any]) -> str:
@@ -214,43 +200,83 @@ def describe(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-class LMGenerator:
-    """A trained language model directory that writes text."""
+class LMPredictor(Predictor):
+    """A trained language model directory that writes text and shows its next-token distribution."""
 
-    def __init__(self, directory: Path, device: str = "cpu") -> None:
-        self.config = read_config(directory, task="lm")
-        self.encoder = TextEncoder.from_config(self.config["text"], directory)
-        self.model = build_model(self.config["model"])
-        load_weights(self.model, directory)
-        self.device = torch.device(device)
-        self.model.to(self.device).eval()
+    def load_artifacts(self) -> None:
+        self.encoder = TextEncoder.from_config(self.config["text"], self.directory)
 
-    @torch.no_grad()
-    def generate(self, prompt: str, length: int, *, temperature: float = 1.0, top_k: int | None = None,
-                 seed: int | None = None) -> str:
-        """Continue ``prompt`` by ``length`` sampled tokens (temperature, optional top-k)."""
-        if length < 1 or length > 100_000:
-            raise ValueError(f"--length must be in [1, 100000], got {length}")
-        if not temperature > 0:
-            raise ValueError(f"--temperature must be > 0, got {temperature}")
-        gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        level = self.config["level"]
+    def _prompt_ids(self, prompt: str) -> Tensor:
+        """The prompt as ids (1, N): its last line continues (no ``<eos>`` after it); empty: ``<eos>`` alone."""
         ids = encode_stream(self.encoder, prompt) if prompt else torch.tensor([EOS])
-        if level != "char" and ids.numel() and not prompt.endswith("\n") and ids[-1] == EOS:
-            ids = ids[:-1]  # the prompt's last line continues
+        if self.config["level"] != "char" and ids.numel() and not prompt.endswith("\n") and ids[-1] == EOS:
+            ids = ids[:-1]
         if ids.numel() == 0:
             ids = torch.tensor([EOS])
-        logits, state = self.model(ids.view(1, -1).to(self.device))
-        out: list[int] = []
+        if ids.numel() > MAX_PROMPT_TOKENS:
+            raise ValueError(f"the prompt has {ids.numel()} tokens; a language model takes at most "
+                             f"{MAX_PROMPT_TOKENS}: give its last part")
+        return ids.view(1, -1).to(self.device)
+
+    @staticmethod
+    def _sampled(scores: Tensor) -> Tensor:
+        """Scores (V,) with the special tokens the model never writes (all but ``<eos>``) at -inf."""
+        specials = torch.arange(len(SPECIALS))
+        keep = torch.where(specials == EOS, scores[: len(SPECIALS)], torch.full((len(SPECIALS),), float("-inf")))
+        return torch.cat([keep, scores[len(SPECIALS):]])
+
+    def trace(self, prompt: str) -> Any:
+        """The gates of every layer per token of ``prompt``, as :meth:`next_tokens` reads it
+        (:class:`rnnkit.inspect.GateTrace`)."""
+        from rnnkit.inspect import trace_ids
+
+        return trace_ids(self.model, self.encoder.vocab, self._prompt_ids(prompt))
+
+    @torch.no_grad()
+    def next_tokens(self, prompt: str, k: int = 10) -> list[tuple[str, float]]:
+        """The ``k`` most probable next tokens after ``prompt`` and their probabilities, from the
+        distribution :meth:`generate` samples at temperature 1 (``<eos>`` is a line break)."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        logits, _ = self.model(self._prompt_ids(prompt))
+        probs = self._sampled(logits[0, -1].float().cpu()).softmax(0)
+        top = probs.topk(min(k, probs.numel() - len(SPECIALS) + 1))  # the masked specials are never among them
+        tokens = [self.encoder.vocab.id_to_token(int(i)) for i in top.indices]
+        return list(zip(tokens, map(float, top.values), strict=True))
+
+    @torch.no_grad()
+    def sample(self, prompt: str = "", length: int = LENGTH, *, temperature: float = TEMPERATURE,
+               top_k: int | None = TOP_K, seed: int | None = None) -> Iterator[tuple[int, float]]:
+        """Sample ``length`` tokens after ``prompt`` one at a time: yields (token id, its probability under the
+        distribution it was drawn from: softmax(logits / temperature), cut to the top k). ``rnnkit serve``
+        streams these; :meth:`generate` joins them into text."""
+        if length < 1 or length > MAX_LENGTH:
+            raise ValueError(f"--length must be in [1, {MAX_LENGTH}], got {length}")
+        if not 0 < temperature <= MAX_TEMPERATURE:
+            raise ValueError(f"--temperature must be in (0, {MAX_TEMPERATURE:g}], got {temperature}")
+        if top_k is not None and top_k < 1:
+            raise ValueError(f"--top-k must be >= 1 (or None: all tokens), got {top_k}")
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        logits, state = self.model(self._prompt_ids(prompt))
         for _ in range(length):
             scores = logits[0, -1].float().cpu() / temperature
             if top_k:
                 kth = scores.topk(min(top_k, scores.numel())).values[-1]
                 scores = scores.masked_fill(scores < kth, float("-inf"))
-            scores[:4] = torch.where(torch.arange(4) == EOS, scores[:4], torch.full((4,), float("-inf")))
-            nxt = int(torch.multinomial(scores.softmax(0), 1, generator=gen))
-            out.append(nxt)
+            probs = self._sampled(scores).softmax(0)
+            nxt = int(torch.multinomial(probs, 1, generator=gen))
+            yield nxt, float(probs[nxt])
             logits, state = self.model(torch.tensor([[nxt]], device=self.device), state)
+
+    def generate(self, prompt: str = "", length: int = LENGTH, *, temperature: float = TEMPERATURE,
+                 top_k: int | None = TOP_K, seed: int | None = None) -> str:
+        """Continue ``prompt`` by ``length`` sampled tokens (temperature, optional top-k)."""
+        out = [i for i, _ in self.sample(prompt, length, temperature=temperature, top_k=top_k, seed=seed)]
+        return self.continuation(prompt, out)
+
+    def continuation(self, prompt: str, out: list[int]) -> str:
+        """``prompt`` continued by the sampled ids ``out``, written as text (``<eos>`` is a line break)."""
+        level = self.config["level"]
         if level == "char":
             return prompt + self.encoder.decode(out)
         lines: list[list[int]] = [[]]
@@ -264,11 +290,24 @@ class LMGenerator:
         return prompt + ("" if glued else " ") + text
 
 
-def evaluate_lm_dir(directory: Path, split: str = "test") -> dict[str, Any]:
-    """Perplexity / bits per token of a language-model directory on a split of its corpus."""
-    generator = LMGenerator(directory)
-    opts = LMOptions(**generator.config["options"])
+def evaluate(predictor: LMPredictor, *, data: str | None = None, split: str = "test",
+             beam: int | None = None) -> dict[str, Any]:
+    """Perplexity / bits per token of a language model on a split of its corpus."""
+    opts = LMOptions(**predictor.config["options"])
     corpus = load_corpus(opts.data)
-    task = LanguageModelTask({split: encode_stream(generator.encoder, getattr(corpus, split))}, bptt=opts.bptt,
-                             batch_size=opts.batch_size, seed=0, level=generator.config["level"])
-    return task.evaluate(generator.model, split, generator.device)
+    task = LanguageModelTask({split: encode_stream(predictor.encoder, getattr(corpus, split))}, bptt=opts.bptt,
+                             batch_size=opts.batch_size, seed=0, level=predictor.config["level"])
+    return task.evaluate(predictor.model, split, predictor.device)
+
+
+def show(report: dict[str, Any], split: str) -> str:
+    return (f"{split}: perplexity {report['perplexity']:.2f}, {report['bits_per_token']:.3f} bits per token "
+            f"on {report['tokens']:,} tokens")
+
+
+APPS = (App(name="lm", config_keys=("text",),
+            options=LMOptions, prepare=prepare, predictor=LMPredictor, evaluate=evaluate,
+            describe=describe, show=show,
+            help="next-token language model (default: Jane Austen, word level) with n-gram baselines"),)
+
+__all__ = ["APPS", "LENGTH", "TEMPERATURE", "TOP_K", "LMOptions", "LMPredictor", "LanguageModelTask", "load_corpus"]

@@ -16,7 +16,8 @@ import torch
 
 from rnnkit.data import TextClassificationData
 from rnnkit.metrics.classification import classification_report
-from rnnkit.tasks.sentiment import SentimentOptions, SentimentPredictor, load_data, split_examples
+from rnnkit.tasks.classify import labelled
+from rnnkit.tasks.sentiment import SentimentPredictor, split_examples
 from rnnkit.train.checkpoint import ModelDirError
 
 
@@ -30,6 +31,7 @@ class SentimentEnsemble:
             raise ValueError("an ensemble needs at least one model directory")
         self.members = [SentimentPredictor(Path(d), device) for d in directories]
         self.labels = self.members[0].labels
+        self.config = self.members[0].config  # the first member's data and split are the ensemble's
         for member in self.members[1:]:
             if member.labels != self.labels:
                 raise ModelDirError(f"{member.directory} predicts {member.labels} but {self.members[0].directory} "
@@ -39,7 +41,7 @@ class SentimentEnsemble:
         return [member.predict(texts) for member in self.members]
 
     def _stack(self, results: list[list[dict[str, Any]]]) -> torch.Tensor:
-        return torch.stack([torch.tensor([[r["probabilities"][name] for name in self.labels] for r in member])
+        return torch.stack([torch.tensor([[r["probs"][name] for name in self.labels] for r in member])
                             for member in results])
 
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
@@ -50,18 +52,27 @@ class SentimentEnsemble:
         """Label and mean probabilities per text, as :meth:`SentimentPredictor.predict` gives them;
         ``unknown_tokens`` counts the words unknown to the member that knows fewest of them."""
         results = self._member_results(texts)
-        mean = self._stack(results).mean(0)
-        out = []
-        for i, (text, p) in enumerate(zip(texts, mean, strict=True)):
-            k = int(p.argmax())
-            out.append({"text": text, "label": self.labels[k], "probability": float(p[k]),
-                        "probabilities": dict(zip(self.labels, map(float, p), strict=True)),
-                        "unknown_tokens": max(member[i]["unknown_tokens"] for member in results),
-                        "members": len(self.members)})
-        return out
+        items = [{"text": text, "unknown_tokens": max(member[i]["unknown_tokens"] for member in results),
+                  "members": len(self.members)} for i, text in enumerate(texts)]
+        return labelled(self.labels, self._stack(results).mean(0), items)
+
+    def trace(self, texts: str | Sequence[str]) -> Any:
+        """Refused: the gates belong to one network; an ensemble averages several."""
+        raise ValueError(f"an ensemble averages {len(self.members)} networks, each with its own gates: trace one "
+                         "member, e.g. rnnkit.load(DIR).trace(text)")
 
     def evaluate(self, data: TextClassificationData, split: str = "test") -> dict[str, Any]:
-        """The ensemble's accuracy, macro-F1 and confusion on one split, and each member's accuracy."""
+        """The ensemble's accuracy, macro-F1 and confusion on one split, and each member's accuracy.
+
+        The members must share their data and split: one member's test split must not be another's
+        training data."""
+        first = self.members[0]
+        for member in self.members[1:]:
+            mine, other = first.config["options"], member.config["options"]
+            if (other["data"], other["split_seed"]) != (mine["data"], mine["split_seed"]):
+                raise ModelDirError(f"{member.directory} was trained on {other['data']} split with seed "
+                                    f"{other['split_seed']}, {first.directory} on {mine['data']} with seed "
+                                    f"{mine['split_seed']}: evaluate an ensemble of models trained on the same split")
         examples = split_examples(data, split, self.labels)
         gold = torch.tensor([ex.label for ex in examples])
         probs = self.probabilities([ex.text for ex in examples])
@@ -71,21 +82,4 @@ class SentimentEnsemble:
         return report
 
 
-def evaluate_ensemble(directories: Sequence[Path], data_name: str | None = None, split: str = "test") -> dict[str, Any]:
-    """Evaluate the ensemble on the first member's dataset and split (or on ``data_name``)."""
-    ensemble = SentimentEnsemble(directories)
-    opts = SentimentOptions(**ensemble.members[0].config["options"])
-    for member in ensemble.members[1:]:  # one member's test split must not be another's training data
-        other = member.config["options"]
-        if (other["data"], other["split_seed"]) != (opts.data, opts.split_seed):
-            raise ModelDirError(f"{member.directory} was trained on {other['data']} split with seed "
-                                f"{other['split_seed']}, {ensemble.members[0].directory} on {opts.data} with seed "
-                                f"{opts.split_seed}: evaluate an ensemble of models trained on the same split")
-    if data_name is not None:
-        opts.data = data_name
-    report = ensemble.evaluate(load_data(opts), split)
-    report["data"] = opts.data
-    return report
-
-
-__all__ = ["SentimentEnsemble", "evaluate_ensemble"]
+__all__ = ["SentimentEnsemble"]

@@ -10,10 +10,10 @@ transcripts.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import time
-from dataclasses import asdict, dataclass, field
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +21,22 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.data.audio import FEATURE_KINDS, FeatureConfig, compute_features, load_audio
-from rnnkit.data.cache import cache_dir
+from rnnkit.data.readers.audio import load_audio
 from rnnkit.data.speech import ALPHABET, SPLITS, SpeechCorpusConfig, build_speech_corpus, read_manifest
 from rnnkit.decode.ctc import BLANK, CharBigramLM, greedy_decode, prefix_beam_search
+from rnnkit.features.audio import FEATURE_KINDS, FeatureConfig, compute_features
+from rnnkit.features.cache import cached_features
 from rnnkit.metrics.wer import error_rates
-from rnnkit.models import build_model, model_spec
+from rnnkit.models import model_spec
 from rnnkit.models.ctc import FRONTENDS, CTCRecognizer, spec_augment
 from rnnkit.nn import CELLS
-from rnnkit.tasks.base import Task
+from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
+from rnnkit.tasks.base import App, Predictor, Prepared, Run, Task
 from rnnkit.text import BucketBatchSampler
-from rnnkit.train.checkpoint import CONFIG, atomic_write, new_config, read_config, write_json
-from rnnkit.train.loop import TrainConfig, fit, new_run, resumed_run
+from rnnkit.train.checkpoint import ModelDirError
 
 NUM_CLASSES = 1 + len(ALPHABET)
+BEAM = 1  # decoding of `rnnkit transcribe` and SpeechRecognizer.transcribe: 1 = greedy
 
 
 @dataclass
@@ -44,20 +46,24 @@ class SpeechCTCOptions:
     data: str = field(default="espeak", metadata={"help": "espeak (synthesise the corpus below) or a corpus folder "
                                                           "holding manifest.jsonl"})
     train_size: int = field(default=3000, metadata={"help": "espeak: training utterances"})
-    val_size: int = 300
-    test_size: int = 300
+    val_size: int = field(default=300, metadata={"help": "espeak: validation utterances"})
+    test_size: int = field(default=300, metadata={"help": "espeak: test utterances"})
     val_voices: int = field(default=10, metadata={"help": "espeak: voice variants held out for val"})
     test_voices: int = field(default=15, metadata={"help": "espeak: voice variants held out for test"})
     corpus_seed: int = field(default=0, metadata={"help": "espeak: seed of phrases, voices, speeds, noise"})
-    features: str = field(default="logmel", metadata={"choices": FEATURE_KINDS})
-    n_mels: int = 40
+    features: str = field(default="logmel", metadata={"choices": FEATURE_KINDS,
+                                                      "help": "input features per 10 ms frame"})
+    n_mels: int = field(default=40, metadata={"help": "mel bands of the features"})
     cell: str = field(default="gru", metadata={"choices": tuple(CELLS)})
     hidden_size: int = 192
     layers: int = 3
     bidirectional: bool = True
     subsample: int = field(default=3, metadata={"help": "front-end stride (frames of 10 ms per step)"})
-    frontend: str = field(default="stack", metadata={"choices": FRONTENDS})
+    frontend: str = field(default="stack", metadata={"choices": FRONTENDS, "help": (
+        "stack: concatenate --subsample frames; conv: a 1-D convolution of stride --subsample")})
     dropout: float = 0.2
+    zoneout: float = field(default=0.0, metadata={"help": ZONEOUT_HELP})
+    recurrent_dropout: float = field(default=0.0, metadata={"help": RECURRENT_DROPOUT_HELP})
     spec_augment: bool = field(default=False, metadata={"help": "mask random frequency bands and time spans in "
                                                                 "training (SpecAugment; pays off in long runs)"})
     batch_size: int = 32
@@ -96,25 +102,8 @@ def load_features(folder: Path, feature_cfg: FeatureConfig, log=print) -> dict[s
     """split → (features (T, F), transcript, voice) per utterance, cached as float16 npz under the cache."""
     splits = read_manifest(folder)
     items = [u for s in SPLITS for u in splits[s]]
-    manifest = (Path(folder) / "manifest.jsonl").read_bytes()
-    key = hashlib.sha256(manifest + str(Path(folder).resolve()).encode()
-                         + json.dumps(feature_cfg.to_dict()).encode()).hexdigest()[:16]
-    path = cache_dir() / "speech" / "features" / f"{key}.npz"
-    if path.is_file():
-        with np.load(path) as npz:
-            frames, offsets = npz["frames"], npz["offsets"]
-    else:
-        log(f"computing {feature_cfg.kind} features of {len(items)} utterances")
-        arrays = [compute_features(load_audio(u["audio"], feature_cfg.sample_rate), feature_cfg) for u in items]
-        frames = np.concatenate(arrays).astype(np.float16)
-        offsets = np.cumsum([0] + [a.shape[0] for a in arrays])
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-        def save(tmp: Path) -> None:
-            with open(tmp, "wb") as f:
-                np.savez(f, frames=frames, offsets=offsets)
-
-        atomic_write(path, save)
+    # keyed by each WAV's content and verified on load (rnnkit.features.cache): a damaged file is rebuilt
+    frames, offsets = cached_features([u["audio"] for u in items], feature_cfg, log=log)
     out: dict[str, list[tuple[Tensor, str, str]]] = {s: [] for s in SPLITS}
     for i, u in enumerate(items):
         feats = torch.from_numpy(frames[offsets[i]:offsets[i + 1]].astype(np.float32))
@@ -240,67 +229,133 @@ def make_task(opts: SpeechCTCOptions, splits, lm: CharBigramLM | None, seed: int
                          lm_weight=opts.lm_weight, insertion_bonus=opts.insertion_bonus, augment=opts.spec_augment)
 
 
-def train_speech_ctc(opts: SpeechCTCOptions, cfg: TrainConfig, out: Path, *, log=print) -> dict[str, Any]:
-    """Synthesise (cached) the corpus, train a recognizer into ``out`` and return its metrics."""
-    out, ctx, log = new_run(out, cfg, log)
-    feature_cfg = opts.feature_config()
-    if ctx.is_main:  # synthesise and cache once; the other ranks then read the cache
-        load_features(corpus_folder(opts, log), feature_cfg, log)
-    ctx.barrier()
+def prepare(run: Run) -> Prepared:
+    """The corpus (synthesised and cached once, by the main process) → features per split → the recognizer."""
+    opts, log = run.options, run.log
+    saved = run.saved
+    feature_cfg = FeatureConfig(**saved["features"]) if saved else opts.feature_config()
+    if saved is None:
+        if run.is_main:  # synthesise and cache once; the other ranks then read the cache
+            load_features(corpus_folder(opts, log), feature_cfg, log)
+        run.barrier()
     folder = corpus_folder(opts, log)
     splits = load_features(folder, feature_cfg, log)
     sizes = {s: len(v) for s, v in splits.items()}
-    if not all(sizes.values()):
-        raise ValueError(f"{folder} needs train, val and test utterances, got {sizes}")
-    labels = {s: [encode_text(t) for _, t, _ in v] for s, v in splits.items()}  # every transcript checked up front
-    lm = CharBigramLM.fit(labels["train"], NUM_CLASSES)
-    torch.manual_seed(cfg.seed)
+    if saved is not None:
+        lm, corpus_meta = CharBigramLM.from_dict(saved["lm"]), saved["corpus"]
+    else:
+        if not all(sizes.values()):
+            raise ValueError(f"{folder} needs train, val and test utterances, got {sizes}")
+        labels = {s: [encode_text(t) for _, t, _ in v] for s, v in splits.items()}  # every transcript checked
+        lm = CharBigramLM.fit(labels["train"], NUM_CLASSES)
+        corpus_meta = json.loads((folder / "corpus.json").read_text()) if (folder / "corpus.json").is_file() else {}
     spec = model_spec(CTCRecognizer, num_features=feature_cfg.dim, num_classes=NUM_CLASSES, cell=opts.cell,
                       hidden_size=opts.hidden_size, num_layers=opts.layers, bidirectional=opts.bidirectional,
-                      subsample=opts.subsample, frontend=opts.frontend, dropout=opts.dropout)
-    model = build_model(spec)
-    corpus_meta = json.loads((folder / "corpus.json").read_text()) if (folder / "corpus.json").is_file() else {}
-    if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / CONFIG, new_config("speech-ctc", model=spec, features=feature_cfg.to_dict(),
-                                            alphabet=ALPHABET, lm=lm.to_dict(), corpus=corpus_meta,
-                                            options=asdict(opts), train=asdict(cfg)))
-    params = sum(p.numel() for p in model.parameters())
+                      subsample=opts.subsample, frontend=opts.frontend, dropout=opts.dropout,
+                      zoneout=opts.zoneout, recurrent_dropout=opts.recurrent_dropout)
     kind = "synthetic speech (espeak-ng)" if corpus_meta.get("synthetic") else str(folder)
-    log(f"{kind}: {sizes} utterances; model {opts.cell} CTC, {params:,} parameters")
-    return _fit(model, splits, lm, opts, cfg, out, folder, corpus_meta, resume=False, log=log)
-
-
-def resume_speech_ctc(out: Path, *, log=print, **overrides: Any) -> dict[str, Any]:
-    """Continue a killed ``train_speech_ctc`` run from its directory."""
-    out = Path(out)
-    config = read_config(out, task="speech-ctc")
-    opts, cfg, log = resumed_run(config, SpeechCTCOptions, overrides, log)
-    folder = corpus_folder(opts, log)
-    splits = load_features(folder, FeatureConfig(**config["features"]), log)
-    return _fit(build_model(config["model"]), splits, CharBigramLM.from_dict(config["lm"]), opts, cfg, out, folder,
-                config["corpus"], resume=True, log=log)
-
-
-def _fit(model, splits, lm, opts, cfg, out, folder, corpus_meta, *, resume, log) -> dict[str, Any]:
-    task = make_task(opts, splits, lm, cfg.seed)
-    return fit(model, task, cfg, out, resume=resume, log=log, metadata={
-        "data": "synthetic speech (espeak-ng)" if corpus_meta.get("synthetic") else str(folder),
-        "synthetic": bool(corpus_meta.get("synthetic")), "corpus": str(folder),
-        "sizes": {s: len(v) for s, v in splits.items()}, "voices": corpus_meta.get("voices", {}),
-        "cell": opts.cell, "parameters": sum(p.numel() for p in model.parameters()),
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    return Prepared(
+        spec=spec, task=make_task(opts, splits, lm, run.train.seed),
+        artifacts=lambda directory: {"features": feature_cfg.to_dict(), "alphabet": ALPHABET, "lm": lm.to_dict(),
+                                     "corpus": corpus_meta},
+        metadata={"data": kind, "synthetic": bool(corpus_meta.get("synthetic")), "corpus": str(folder),
+                  "sizes": sizes, "voices": corpus_meta.get("voices", {}), "cell": opts.cell},
+        summary=lambda model: (f"{kind}: {sizes} utterances; model {opts.cell} CTC, "
+                               f"{sum(p.numel() for p in model.parameters()):,} parameters"))
 
 
 def describe(result: dict[str, Any]) -> str:
-    """Test CER/WER per decoder, and a few transcripts."""
-    test = result["test"]
-    label = "synthetic speech, held-out voices" if result.get("synthetic") else result.get("data", "")
-    lines = [f"test ({label}, {test['n']} utterances): greedy CER {test['cer']:.3f}, WER {test['wer']:.3f}"]
-    for name in ("beam", "beam_lm"):
-        if f"{name}_cer" in test:
-            lines.append(f"  {name.replace('_', ' + ')}: CER {test[name + '_cer']:.3f}, WER {test[name + '_wer']:.3f}")
-    lines.append(f"({result['train_seconds']:.0f} s training, {result['steps']} updates; best val CER "
-                 f"{result['best_val']['cer']:.3f} at epoch {result['best_val']['epoch']})")
+    """Test CER/WER per decoder, the training summary and a few transcripts."""
+    test = {**result["test"], "synthetic": bool(result.get("synthetic"))}
+    lines = [show(test, "test"),
+             f"({result['train_seconds']:.0f} s training, {result['steps']} updates; best val CER "
+             f"{result['best_val']['cer']:.3f} at epoch {result['best_val']['epoch']})"]
     lines += [f"  ref: {ex['ref']}\n  hyp: {ex['greedy']}" for ex in test["examples"][:3]]
     return "\n".join(lines)
+
+
+def show(report: dict[str, Any], split: str) -> str:
+    """CER/WER of an evaluation, per decoder (greedy; beam; beam + bigram LM)."""
+    kind = "synthetic speech, held-out voices" if report["synthetic"] and split != "train" else split
+    lines = [f"{split} ({kind}, {report['n']} utterances): greedy CER {report['cer']:.4f}, WER {report['wer']:.4f}"]
+    for name in ("beam", "beam_lm"):
+        if f"{name}_cer" in report:
+            lines.append(f"  {name.replace('_', ' + ')}: CER {report[name + '_cer']:.4f}, "
+                         f"WER {report[name + '_wer']:.4f}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------ use
+MAX_SECONDS = 60  # longest recording `transcribe` takes (the recurrent pass and the beam grow with it)
+
+
+class SpeechRecognizer(Predictor):
+    """A trained ``speech-ctc`` model directory that transcribes audio files (any WAV, resampled as needed)."""
+
+    def load_artifacts(self) -> None:
+        if self.config.get("alphabet") != ALPHABET:
+            raise ModelDirError(f"{self.directory} was trained on another character set; retrain it with this rnnkit")
+        self.features = FeatureConfig(**self.config["features"])
+        self.options = SpeechCTCOptions(**self.config["options"])
+        self.lm = CharBigramLM.from_dict(self.config["lm"])
+
+    @torch.no_grad()
+    def transcribe(self, audio: str | Path | np.ndarray, *, beam: int = BEAM, lm_weight: float | None = None,
+                   insertion_bonus: float | None = None) -> dict[str, Any]:
+        """``{"path", "text", "seconds"}`` of one recording: a WAV path (any rate and channel count, resampled
+        as needed) or mono samples (N,) at the model's rate (``.features.sample_rate``). ``beam=1``: greedy
+        decoding; more: prefix beam search with the character bigram LM at ``lm_weight`` and a per-character
+        ``insertion_bonus`` (defaults: the model's own)."""
+        if beam < 1:
+            raise ValueError(f"--beam must be >= 1, got {beam}")
+        if lm_weight is not None and not (math.isfinite(lm_weight) and lm_weight >= 0):
+            raise ValueError(f"--lm-weight must be a finite number >= 0, got {lm_weight}")
+        is_path = isinstance(audio, (str, Path))
+        samples = load_audio(audio, self.features.sample_rate) if is_path else np.asarray(audio, dtype=np.float32)
+        name = str(audio) if is_path else "the samples"
+        if samples.ndim != 1 or samples.size == 0:
+            raise ValueError(f"{name}: expected mono samples of shape (N,), got shape {samples.shape}")
+        if not np.isfinite(samples).all():
+            raise ValueError(f"{name} holds samples that are not finite (NaN or inf): it is not a recording")
+        seconds = samples.shape[0] / self.features.sample_rate
+        if seconds > MAX_SECONDS:
+            raise ValueError(f"{name} lasts {seconds:.1f} s; `transcribe` takes at most {MAX_SECONDS} s per file: "
+                             f"cut it into parts")
+        feats = torch.from_numpy(compute_features(samples, self.features)).unsqueeze(0).to(self.device)
+        log_probs, _ = self.model(feats, torch.tensor([feats.shape[1]]))
+        lp = log_probs[0].cpu().numpy()
+        weight = self.options.lm_weight if lm_weight is None else lm_weight
+        bonus = self.options.insertion_bonus if insertion_bonus is None else insertion_bonus
+        labels = (greedy_decode(lp) if beam <= 1 else
+                  prefix_beam_search(lp, beam, lm=self.lm, lm_weight=weight, insertion_bonus=bonus))
+        return {"path": str(audio) if is_path else "<array>", "text": decode_text(labels),
+                "seconds": round(samples.shape[0] / self.features.sample_rate, 3)}
+
+    def predict(self, inputs: Sequence[str | Path | np.ndarray]) -> list[dict[str, Any]]:
+        """Greedy :meth:`transcribe` of each recording (what ``rnnkit predict`` prints)."""
+        return [self.transcribe(audio) for audio in inputs]
+
+
+def evaluate(recognizer: SpeechRecognizer, *, data: str | None = None, split: str = "test",
+             beam: int | None = None) -> dict[str, Any]:
+    """CER/WER of a model on a split of its own corpus: greedy, and prefix beam search without and with the
+    bigram LM (``beam``, default: the model's own; 1 = greedy only)."""
+    if data is not None:
+        raise ValueError("a speech-ctc model is evaluated on its own corpus (--split train|val|test); to score other "
+                         "recordings, transcribe them with `rnnkit transcribe`")
+    opts = recognizer.options
+    if beam is not None:
+        opts.beam = beam
+    splits = load_features(corpus_folder(opts), recognizer.features)
+    task = make_task(opts, splits, recognizer.lm, 0)
+    task.beam_splits = (split,)
+    report = task.evaluate(recognizer.model, split, recognizer.device)
+    report["synthetic"] = bool(recognizer.config.get("corpus", {}).get("synthetic"))
+    return report
+
+
+APPS = (App(name="speech-ctc", config_keys=("features",),
+            options=SpeechCTCOptions, prepare=prepare, predictor=SpeechRecognizer,
+            evaluate=evaluate, describe=describe, show=show, show_prediction=lambda r: f"{r['path']}\t{r['text']}",
+            inputs="audio files (WAV, any sample rate and channel count)",
+            help="sentence transcription with CTC on SYNTHETIC speech (espeak-ng voices; val/test voices held out)"),)

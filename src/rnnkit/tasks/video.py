@@ -9,21 +9,22 @@ split for ``rnnkit evaluate``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from rnnkit.data.signals import SequenceData
+from rnnkit.data.splits import SequenceData
 from rnnkit.data.video import synthetic_video
-from rnnkit.models import VideoClassifier, build_model, model_spec
+from rnnkit.models import VideoClassifier, model_spec
 from rnnkit.models.classifier import POOLINGS
 from rnnkit.nn import CELLS
-from rnnkit.tasks.sequence import SequenceClassificationTask, predict_proba, run_fit
-from rnnkit.train.checkpoint import CONFIG, load_weights, new_config, read_config, write_json
-from rnnkit.train.loop import TrainConfig, new_run, resumed_run
+from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
+from rnnkit.tasks.base import App, Predictor, Prepared, Run
+from rnnkit.tasks.classify import ClassificationTask, describe, expand, labelled, predict_proba, show, show_label
 
 SYNTHETIC_NOTE = "synthetic clips (moving shapes; the motion pattern is the class), not real video"
 
@@ -32,9 +33,9 @@ SYNTHETIC_NOTE = "synthetic clips (moving shapes; the motion pattern is the clas
 class VideoOptions:
     """What to generate and train (the ``rnnkit train video`` flags)."""
 
-    train_clips: int = 1500
-    val_clips: int = 300
-    test_clips: int = 300
+    train_clips: int = field(default=1500, metadata={"help": "clips generated for training"})
+    val_clips: int = field(default=300, metadata={"help": "clips generated for validation"})
+    test_clips: int = field(default=300, metadata={"help": "clips generated for the test"})
     frames: int = field(default=16, metadata={"help": "frames per clip"})
     frame_size: int = field(default=32, metadata={"help": "pixels per side (a multiple of 4)"})
     data_seed: int = field(default=13, metadata={"help": "seed of the clip generator"})
@@ -48,6 +49,8 @@ class VideoOptions:
     frame_differences: bool = field(default=True, metadata={"help": "the frame CNN also sees each frame minus "
                                                                      "the previous one"})
     dropout: float = 0.2
+    zoneout: float = field(default=0.0, metadata={"help": ZONEOUT_HELP})
+    recurrent_dropout: float = field(default=0.0, metadata={"help": RECURRENT_DROPOUT_HELP})
     batch_size: int = 32
 
 
@@ -61,58 +64,36 @@ def _splits(data: SequenceData, names: Sequence[str] = ("train", "val", "test"))
     return {s: [(torch.from_numpy(ex.features), ex.label) for ex in data.part(s)] for s in names}
 
 
-def _task(data: SequenceData, batch_size: int, seed: int, names=("train", "val", "test")):
-    return SequenceClassificationTask(_splits(data, names), data.labels, batch_size=batch_size, seed=seed,
-                                      eval_batch_size=64)
+def _task(data: SequenceData, batch_size: int, seed: int, names=("train", "val", "test")) -> ClassificationTask:
+    return ClassificationTask(_splits(data, names), data.labels, batch_size=batch_size, seed=seed, eval_batch_size=64)
 
 
-def train_video(opts: VideoOptions, cfg: TrainConfig, out: Path, *, log=print) -> dict[str, Any]:
-    """Generate the clips, train a frame-CNN + RNN classifier into ``out`` and return its metrics."""
-    out, ctx, log = new_run(out, cfg, log)
+def prepare(run: Run) -> Prepared:
+    """Generate the clips (a pure function of the options) and describe the frame-CNN + RNN classifier."""
+    opts = run.options
     data = generate(opts)
-    log(f"SYNTHETIC video: {data.sizes()} clips of {opts.frames} frames of {opts.frame_size}x{opts.frame_size}, "
-        f"classes {data.labels}")
-    torch.manual_seed(cfg.seed)
+    if run.saved is None:
+        run.log(f"SYNTHETIC video: {data.sizes()} clips of {opts.frames} frames of {opts.frame_size}x"
+                f"{opts.frame_size}, classes {data.labels}")
     spec = model_spec(VideoClassifier, num_classes=data.num_labels, frame_size=opts.frame_size, in_channels=1,
                       conv_channels=opts.conv_channels, frame_features=opts.frame_features, cell=opts.cell,
                       hidden_size=opts.hidden_size, num_layers=opts.layers, bidirectional=opts.bidirectional,
-                      pooling=opts.pooling, dropout=opts.dropout, frame_differences=opts.frame_differences)
-    model = build_model(spec)
-    if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / CONFIG, new_config("video", model=spec, labels=data.labels, synthetic=True,
-                                            data_note=SYNTHETIC_NOTE, options=asdict(opts), train=asdict(cfg)))
-    log(f"model: frame CNN + {opts.cell} {opts.layers}x{opts.hidden_size}, "
-        f"{sum(p.numel() for p in model.parameters()):,} parameters")
-    return _fit(model, data, opts, cfg, out, resume=False, log=log)
+                      pooling=opts.pooling, dropout=opts.dropout, frame_differences=opts.frame_differences,
+                      zoneout=opts.zoneout, recurrent_dropout=opts.recurrent_dropout)
+    return Prepared(
+        spec=spec, task=_task(data, opts.batch_size, run.train.seed),
+        artifacts=lambda directory: {"labels": data.labels, "synthetic": True, "data_note": SYNTHETIC_NOTE},
+        metadata={"data": data.name, "synthetic": True, "data_note": SYNTHETIC_NOTE, "sizes": data.sizes(),
+                  "split": data.split, "cell": opts.cell},
+        summary=lambda model: (f"model: frame CNN + {opts.cell} {opts.layers}x{opts.hidden_size}, "
+                               f"{sum(p.numel() for p in model.parameters()):,} parameters"))
 
 
-def resume_video(out: Path, *, log=print, **overrides: Any) -> dict[str, Any]:
-    """Continue a killed ``train_video`` run from its directory, with the settings it was started with."""
-    out = Path(out)
-    config = read_config(out, task="video")
-    opts, cfg, log = resumed_run(config, VideoOptions, overrides, log)
-    return _fit(build_model(config["model"]), generate(opts), opts, cfg, out, resume=True, log=log)
-
-
-def _fit(model, data: SequenceData, opts: VideoOptions, cfg: TrainConfig, out: Path, *, resume: bool,
-         log) -> dict[str, Any]:
-    return run_fit(model, _task(data, opts.batch_size, cfg.seed), cfg, out, resume=resume, log=log,
-                   metadata={"data": data.name, "synthetic": True, "data_note": SYNTHETIC_NOTE, "sizes": data.sizes(),
-                             "split": data.split, "cell": opts.cell})
-
-
-class VideoPredictor:
+class VideoPredictor(Predictor):
     """A trained video model directory, ready to label clips."""
 
-    def __init__(self, directory: Path, device: str = "cpu") -> None:
-        self.directory = Path(directory)
-        self.config = read_config(self.directory, task="video")
+    def load_artifacts(self) -> None:
         self.labels: list[str] = self.config["labels"]
-        self.model = build_model(self.config["model"])
-        load_weights(self.model, self.directory)
-        self.device = torch.device(device)
-        self.model.to(self.device).eval()
 
     def read_clips(self, path: Path) -> list[np.ndarray]:
         """Clips from a .npy file of shape (T, S, S), (N, T, S, S) or (N, T, 1, S, S) (what
@@ -130,33 +111,39 @@ class VideoPredictor:
         scale = 255.0 if array.dtype == np.uint8 else 1.0
         return [np.ascontiguousarray(clip, dtype=np.float32) / scale for clip in array]
 
-    def predict(self, clips: Sequence[np.ndarray], names: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """Label and probabilities of each clip (T, 1, S, S)."""
+    def predict(self, inputs: Sequence[np.ndarray | str | Path]) -> list[dict[str, Any]]:
+        """``{"input", "label", "probability", "probs", "frames"}`` per clip (T, 1, S, S) float32 in [0, 1];
+        a path stands for every clip of its .npy file (:meth:`read_clips`)."""
+        clips, names = expand(inputs, self.read_clips)
         probs = predict_proba(self.model, [torch.from_numpy(c) for c in clips], self.device, batch_size=64)
-        names = list(names) if names is not None else [str(i) for i in range(len(clips))]
-        results = []
-        for name, clip, p in zip(names, clips, probs, strict=True):
-            k = int(p.argmax())
-            results.append({"input": name, "label": self.labels[k], "probability": float(p[k]), "frames": len(clip),
-                            "probabilities": dict(zip(self.labels, map(float, p), strict=True))})
-        return results
+        items = [{"input": name, "frames": len(clip)} for name, clip in zip(names, clips, strict=True)]
+        return labelled(self.labels, probs, items)
 
-    def predict_files(self, paths: Sequence[Path]) -> list[dict[str, Any]]:
-        clips, names = [], []
-        for path in paths:
-            found = self.read_clips(path)
-            clips += found
-            names += [str(path)] if len(found) == 1 else [f"{path}[{i}]" for i in range(len(found))]
-        return self.predict(clips, names)
+    def trace(self, clips: np.ndarray | Sequence[np.ndarray]) -> Any:
+        """The gates per frame of one clip (T, 1, S, S) (:class:`rnnkit.inspect.GateTrace`), or a list of them."""
+        from rnnkit.inspect import trace_sequences
+
+        single = isinstance(clips, np.ndarray) and clips.ndim == 4
+        traces = trace_sequences(self.model, [np.asarray(c, dtype=np.float32) for c in ([clips] if single else clips)])
+        return traces[0] if single else traces
 
 
-def evaluate_video_dir(directory: Path, split: str = "test") -> dict[str, Any]:
+def evaluate(predictor: VideoPredictor, *, data: str | None = None, split: str = "test",
+             beam: int | None = None) -> dict[str, Any]:
     """Metrics on the directory's own (regenerated) synthetic split."""
-    predictor = VideoPredictor(directory)
-    data = generate(VideoOptions(**predictor.config["options"]), [split])
-    report = _task(data, 64, 0, [split]).evaluate(predictor.model, split, predictor.device)
+    if data is not None:
+        raise ValueError("a video model is evaluated on its own synthetic clips; drop --data")
+    clips = generate(VideoOptions(**predictor.config["options"]), [split])
+    report = _task(clips, 64, 0, [split]).evaluate(predictor.model, split, predictor.device)
     report.update(data="synthetic-video", synthetic=True)
     return report
 
 
-__all__ = ["VideoOptions", "VideoPredictor", "evaluate_video_dir", "resume_video", "train_video"]
+APPS = (App(name="video", config_keys=("labels",),
+            options=VideoOptions, prepare=prepare, predictor=VideoPredictor, evaluate=evaluate,
+            describe=partial(describe, unit="sequences"), show=partial(show, unit="sequences"),
+            show_prediction=show_label,
+            inputs="files to classify (.npy clips (T, S, S) or (N, T, S, S))",
+            help="actions in SYNTHETIC video clips (moving shapes): a CNN per frame, an RNN over frames"),)
+
+__all__ = ["APPS", "VideoOptions", "VideoPredictor", "generate"]

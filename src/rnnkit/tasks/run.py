@@ -1,0 +1,160 @@
+"""The lifecycle of every application, written once: train, resume, load a model directory, evaluate.
+
+    train(opts, cfg, out)   new_run → app.prepare → build the model → config.json → fit
+    resume(out)             config.json → app.prepare(saved config) → the saved model → fit(resume=True)
+    load(out)               config.json → TASKS[config["task"]].predictor(out)
+    evaluate(out, …)        load → app.evaluate(predictor, data=…, split=…, beam=…)
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnnkit.data.sources import absolute_options, check_sources, option_sources
+from rnnkit.models import build_model
+from rnnkit.tasks.base import App, Prepared, Run
+from rnnkit.train.checkpoint import CONFIG, ModelDirError, new_config, read_config, write_json
+from rnnkit.train.config import TrainConfig, resolve_device
+from rnnkit.train.distributed import init_distributed
+from rnnkit.train.loop import fit, new_run, resumed_run
+from rnnkit.train.schema import NothingTrainedError
+
+
+def apps() -> dict[str, App]:
+    from rnnkit.tasks import TASKS
+
+    return TASKS
+
+
+def app_of(config: dict[str, Any], directory: Path | str) -> App:
+    """The application of a model directory's ``config.json``."""
+    task = config.get("task")
+    if task not in apps():
+        raise ModelDirError(f"{directory} holds a {task!r} model, which this rnnkit does not know "
+                            f"(it knows {', '.join(apps())})")
+    return apps()[task]
+
+
+def app_for_options(opts: Any) -> App:
+    """The application whose options dataclass ``opts`` is."""
+    for app in apps().values():
+        if type(opts) is app.options:
+            return app
+    raise TypeError(f"{type(opts).__name__} is not the options of any application")
+
+
+def train(opts: Any, cfg: TrainConfig, out: Path | str, *, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train a new model of ``opts``' application into the model directory ``out``; return its metrics."""
+    app = app_for_options(opts)
+    opts = absolute_options(opts)  # config.json must find the data from any folder (rnnkit evaluate)
+    if cfg.amp and resolve_device(cfg.device).type != "cuda":  # autocast is CUDA-only: save what really ran
+        cfg = replace(cfg, amp=False)
+    out, ctx, log = new_run(Path(out), cfg, log)
+    prepared = app.prepare(Run(opts, cfg, out, log, is_main=ctx.is_main, barrier=ctx.barrier))
+    torch.manual_seed(cfg.seed)
+    model = build_model(prepared.spec)
+    if prepared.setup is not None:
+        prepared.setup(model)
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        saved_opts = prepared.options if prepared.options is not None else opts
+        write_json(out / CONFIG, new_config(app.name, model=prepared.spec, **prepared.artifacts(out),
+                                            options=asdict(saved_opts), train=asdict(cfg),
+                                            sources=option_sources(saved_opts)))
+    log(prepared.summary(model))
+    return _fit(model, prepared, cfg, out, resume=False, log=log)
+
+
+def resume(out: Path | str, *, log: Callable[[str], None] = print, **overrides: Any) -> dict[str, Any]:
+    """Continue a killed run in ``out`` with the settings it was started with (``overrides``: the runtime
+    settings of :attr:`TrainConfig.RUNTIME`, and ``epochs``).
+
+    ``epochs`` above the run's own extends it, finished or not: the steps already done stay as they were
+    (weights, optimizer, counters, history), the warmup is kept and the LR schedule after it is recomputed
+    for the new total of steps; the first history record after that states ``"extended"``, and config.json
+    records the new ``epochs``."""
+    out = Path(out)
+    config = read_config(out)
+    app = app_of(config, out)
+    started_for = config.get("train", {}).get("epochs") if isinstance(config.get("train"), dict) else None
+    if overrides.get("epochs") is not None and isinstance(started_for, int) and overrides["epochs"] < started_for:
+        raise ValueError(f"{out} was started for {started_for} epochs; --resume --epochs can only extend a run "
+                         f"(give {started_for} or more)")
+    try:  # locks ``out`` before any data is loaded (rnnkit.train.rundir)
+        opts, cfg, log = resumed_run(config, app.options, overrides, log, directory=out)
+    except NothingTrainedError:  # stopped before its first checkpoint: start it again with its own settings
+        opts, cfg, log = resumed_run(config, app.options, overrides, log)
+        log(f"note: {out} was stopped before its first checkpoint; training it from the start with its settings")
+        return train(opts, cfg, out, log=log)
+    ctx = init_distributed(resolve_device(cfg.device).type)
+    prepared = app.prepare(Run(opts, cfg, out, log, is_main=ctx.is_main, barrier=ctx.barrier, saved=config))
+    if ctx.is_main and cfg.epochs != started_for:  # an extension: later resumes and --from see the new total
+        write_json(out / CONFIG, {**config, "train": {**config["train"], "epochs": cfg.epochs}})
+    return _fit(build_model(config["model"]), prepared, cfg, out, resume=True, log=log)
+
+
+def _fit(model: torch.nn.Module, prepared: Prepared, cfg: TrainConfig, out: Path, *, resume: bool,
+         log: Callable[[str], None]) -> dict[str, Any]:
+    """:func:`rnnkit.train.fit` with the run's facts in metrics.json and the wall time."""
+    started = time.time()
+    result = fit(model, prepared.task, cfg, out, resume=resume, log=log,
+                 metadata={**prepared.metadata, "parameters": sum(p.numel() for p in model.parameters()),
+                           "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    result.setdefault("wall_seconds", round(time.time() - started, 1))
+    return result
+
+
+def load(directory: Path | str, device: str = "cpu") -> Any:
+    """The predictor of whatever application the model directory holds (dispatch on ``config["task"]``)."""
+    app = app_of(read_config(directory), directory)
+    return app.predictor(directory, device)
+
+
+def load_for(directory: Path | str, method: str, verb: str) -> Any:
+    """:func:`load`, refusing a model whose predictor has no ``method`` (``verb``: the command, for the error)."""
+    config = read_config(directory)
+    app = app_of(config, directory)
+    if not hasattr(app.predictor, method):
+        serving = [name for name, a in apps().items() if hasattr(a.predictor, method)]
+        raise ModelDirError(f"{directory} holds a {config['task']!r} model; `rnnkit {verb}` needs a "
+                            f"{' or '.join(repr(n) for n in serving)} model")
+    return app.predictor(directory)
+
+
+def evaluate(directory: Path | str, *, data: str | None = None, split: str = "test", beam: int | None = None,
+             ensemble: Sequence[Path] = (), **options: Any) -> dict[str, Any]:
+    """Metrics of a model directory on a split of its own data (or of ``data``); ``ensemble``: more
+    directories whose probabilities are averaged with it (applications that have an ensemble); ``options``
+    (``label_map``, ``text_col``, ``label_col``; ``None`` = not given) go to applications that take them."""
+    config = read_config(directory)
+    app = app_of(config, directory)
+    if data is None and isinstance(config.get("sources"), dict):  # its own data: is it still what it trained on?
+        for problem in check_sources(config["sources"]):
+            warnings.warn(f"{directory}: training data {problem}; metrics may differ from metrics.json",
+                          UserWarning, stacklevel=2)
+    if ensemble:
+        if app.ensemble is None:
+            serving = [name for name, a in apps().items() if a.ensemble is not None]
+            raise ValueError(f"--ensemble averages {' or '.join(serving)} models; {directory} holds a "
+                             f"{config['task']!r} model")
+        predictor = app.ensemble([Path(directory), *ensemble])
+    else:
+        predictor = app.predictor(directory)
+    extra = {key: value for key, value in options.items() if value is not None}
+    for key in extra:
+        if key not in inspect.signature(app.evaluate).parameters:
+            serving = [name for name, a in apps().items() if key in inspect.signature(a.evaluate).parameters]
+            raise ValueError(f"--{key.replace('_', '-')} applies to {' and '.join(serving) or 'no'} models; "
+                             f"{directory} holds a {config['task']!r} model")
+    return app.evaluate(predictor, data=data, split=split, beam=beam, **extra)
+
+
+__all__ = ["app_for_options", "app_of", "evaluate", "load", "load_for", "resume", "train"]
