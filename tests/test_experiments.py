@@ -25,7 +25,7 @@ from rnnkit.tasks.sentiment import SentimentOptions
 from rnnkit.tasks.synthetic import adding_problem, copy_baseline, copy_task, train_adding
 from rnnkit.text.tokenize import build_tokenizer
 from rnnkit.train.checkpoint import ModelDirError
-from rnnkit.train.loop import TrainConfig
+from rnnkit.train.config import TrainConfig
 
 WIKITEXT = Path(__file__).parent / "fixtures" / "lm" / "wikitext-2"
 MINE = ("long-memory", "gradient-flow", "long-reviews", "word-order", "lstm-vs-gru")
@@ -64,6 +64,10 @@ def test_quick_word_order_scores_every_model(root, reviews_csv):
     assert arms["bow"]["bag_only"] and arms["bow"]["both_right"] == 0  # identical features: exactly one right
     pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
     assert len(pairs) == arms["bow"]["pairs"] and all(len(p["answers"]["lstm"]) == 2 for p in pairs)
+    capacity = json.loads((out / "results.json").read_text())["capacity"]["arms"]  # trained on contrast pairs
+    assert set(capacity) == set(arms) and capacity["bow"]["test"]["sentence_accuracy"] == 0.5
+    assert capacity["bow"]["held_out_template"]["both_right"] == 0
+    assert all(0 <= a["lecture_pair"]["negative"]["p_positive"] <= 1 for a in (*capacity.values(), *arms.values()))
 
 
 def test_all_assembles_the_lecture_claims(root, reviews_csv):

@@ -13,16 +13,18 @@ import json
 import random
 import statistics
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from rnnkit.data import load_text_classification
-from rnnkit.tasks.lm import LMOptions, load_corpus, train_lm
-from rnnkit.tasks.sentiment import SentimentOptions, train_sentiment
+from rnnkit.data.sources import absolute_options
+from rnnkit.tasks import run
+from rnnkit.tasks.lm import LMOptions, load_corpus
+from rnnkit.tasks.sentiment import SentimentOptions
 from rnnkit.text.tokenize import build_tokenizer
 from rnnkit.train.checkpoint import CONFIG, HISTORY, METRICS, ModelDirError, read_config, read_jsonl
-from rnnkit.train.loop import TrainConfig
+from rnnkit.train.config import TrainConfig, resolve_device
 
 QUICK_EXAMPLES = 300  # a registered corpus in a quick run: this many examples, written as a CSV
 QUICK_SENTIMENT = {"embed_dim": 8, "hidden_size": 8, "min_freq": 1, "batch_size": 16}
@@ -94,14 +96,18 @@ def experiment_text(data: str, out: Path, quick: bool) -> tuple[str, str]:
     return str(path), corpus.level
 
 
-def _finished(directory: Path, task: str, options: dict[str, Any], cfg: TrainConfig) -> dict[str, Any] | None:
+def _finished(directory: Path, opts: Any, cfg: TrainConfig) -> dict[str, Any] | None:
     """The metrics of a finished model in ``directory`` trained with these settings; None if there is none.
 
     Raises ModelDirError for a directory holding another or an unfinished model."""
     if not (directory / CONFIG).exists():
         return None
-    config = read_config(directory, task=task)
-    same = config["options"] == options and TrainConfig.from_dict(config["train"]).fingerprint() == cfg.fingerprint()
+    config = read_config(directory, task=run.app_for_options(opts).name)
+    opts = absolute_options(opts)  # as run.train saves them: data paths absolute, amp off where it cannot run
+    if cfg.amp and resolve_device(cfg.device).type != "cuda":
+        cfg = replace(cfg, amp=False)
+    same_train = TrainConfig.from_dict(config["train"]).fingerprint() == cfg.fingerprint()
+    same = config["options"] == asdict(opts) and same_train
     if same and (directory / METRICS).exists():
         return json.loads((directory / METRICS).read_text(encoding="utf-8"))
     raise ModelDirError(f"{directory} holds {'an unfinished model' if same else 'a model trained otherwise'}; "
@@ -122,13 +128,13 @@ def train_sentiment_arm(opts: SentimentOptions, cfg: TrainConfig, directory: Pat
 
     Truncation to ``opts.max_len`` is expected here and counted by the caller, so its warning is muted."""
     directory = Path(directory)
-    result = _finished(directory, "sentiment", asdict(opts), cfg)
+    result = _finished(directory, opts, cfg)
     if result is not None:
         log(f"reusing the finished model in {directory}")
     else:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r"truncated \d+ of \d+ sequences", category=UserWarning)
-            result = train_sentiment(opts, cfg, directory, log=log)
+            result = run.train(opts, cfg, directory, log=log)
     summary = _summary(result, directory, "accuracy")
     summary.update(macro_f1=result["test"]["macro_f1"], test_examples=result["test"]["n"])
     return summary
@@ -137,11 +143,11 @@ def train_sentiment_arm(opts: SentimentOptions, cfg: TrainConfig, directory: Pat
 def train_lm_arm(opts: LMOptions, cfg: TrainConfig, directory: Path, *, log=print) -> dict[str, Any]:
     """Train (or reuse) one language model; returns test perplexity and bits/token, time, tokens/s, size."""
     directory = Path(directory)
-    result = _finished(directory, "lm", asdict(opts), cfg)
+    result = _finished(directory, opts, cfg)
     if result is not None:
         log(f"reusing the finished model in {directory}")
     else:
-        result = train_lm(opts, cfg, directory, log=log)
+        result = run.train(opts, cfg, directory, log=log)
     summary = _summary(result, directory, "perplexity")
     summary.update(bits_per_token=result["test"]["bits_per_token"], level=result["level"])
     return summary

@@ -41,10 +41,11 @@ from rnnkit.experiments.record import (
 )
 from rnnkit.models import RecurrentClassifier, build_model
 from rnnkit.tasks.sentiment import SentimentOptions, SentimentPredictor
-from rnnkit.train.loop import TrainConfig
+from rnnkit.train.config import TrainConfig
 
 CELLS = ("rnn", "lstm", "gru", "gru-reset-before")
 STATES = ("untrained", "trained")
+ABOVE_CHANCE = 0.02  # a "trained" model must beat the majority class by this much to count as trained
 FULL = {"steps": 400, "batch": 32, "embed_dim": 64, "hidden_size": 128, "epochs": 3, "minutes": 4.0}
 QUICK = {"steps": 16, "batch": 8, "epochs": 1, "minutes": None, **QUICK_SENTIMENT}
 
@@ -103,12 +104,14 @@ def run(out: Path, *, quick: bool = False, minutes: float | None = None, data: s
     """Train each cell briefly, then measure both its untrained and its trained gradient flow."""
     out, setup = experiment_setup(out, FULL, QUICK, quick, minutes)
     data, profile = long_texts_only(experiment_data(data, out, quick), out, setup["steps"])
+    test_labels = [ex.label for ex in load_text_classification(data).test]
+    chance = max(test_labels.count(y) for y in set(test_labels)) / len(test_labels)  # the majority class
     model_opts = {k: setup[k] for k in ("embed_dim", "hidden_size")}
     extra = {k: setup[k] for k in ("min_freq", "batch_size") if k in setup}
     cells: dict[str, Any] = {}
     T = setup["steps"]
     for cell in CELLS:
-        opts = SentimentOptions(data=data, model=cell, pooling="last", max_len=setup["steps"], **model_opts, **extra)
+        opts = SentimentOptions(data=data, cell=cell, pooling="last", max_len=setup["steps"], **model_opts, **extra)
         cfg = TrainConfig(epochs=setup["epochs"], max_minutes=setup["minutes"], seed=seed, progress=False)
         log(f"training {cell} briefly (pooling last, reviews cut to {setup['steps']} tokens)")
         trained = train_sentiment_arm(opts, cfg, out / "models" / cell, log=log)
@@ -119,12 +122,13 @@ def run(out: Path, *, quick: bool = False, minutes: float | None = None, data: s
         norms = {"untrained": gradient_norms(fresh, tokens, labels),
                  "trained": gradient_norms(predictor.model, tokens, labels)}
         cells[cell] = {"test_accuracy": trained["accuracy"], "train_seconds": trained["train_seconds"],
-                       "norms": norms, "decay": {s: {k: decay(v) for k, v in n.items()} for s, n in norms.items()}}
+                       "above_chance": trained["accuracy"] > chance + ABOVE_CHANCE, "norms": norms,
+                       "decay": {s: {k: decay(v) for k, v in n.items()} for s, n in norms.items()}}
         log(f"{cell}: ‖∂L/∂h‖ {T - 1} steps back / at the loss: untrained "
             f"{cells[cell]['decay']['untrained']['h']['far_over_near']:.2e}, trained "
             f"{cells[cell]['decay']['trained']['h']['far_over_near']:.2e}")
     results = {**stamp("gradient-flow", quick), "data": data, "setup": setup, "T": T, "batch": setup["batch"],
-               "texts": profile, "cells": cells}
+               "texts": profile, "chance": chance, "cells": cells}
     results["claims"] = claims(results)
     results["plots"] = [plot(results, out / "gradient_norms.png").name]
     return finish(out, results, report(results))
@@ -132,15 +136,23 @@ def run(out: Path, *, quick: bool = False, minutes: float | None = None, data: s
 
 def claims(results: dict[str, Any]) -> list[Claim]:
     """The plain RNN's gradient shrinks with distance, and faster than any gated cell's, untrained and trained."""
-    cells, verdicts, parts = results["cells"], [], []
+    verdicts, parts = [], []
     for state in STATES:
+        cells = results["cells"]
+        note = ""
+        if state == "trained":  # a model at chance has not learned: its gradients say nothing about training
+            at_chance = [c for c, v in cells.items() if not v["above_chance"]]
+            cells = {c: v for c, v in cells.items() if v["above_chance"]}
+            if at_chance:
+                note = (f" ({', '.join(at_chance)} tested at chance, {100 * results['chance']:.0f} % majority "
+                        "class, and are left out)")
         factor = {c: v["decay"][state]["h"]["per_step_factor"] for c, v in cells.items()}
-        if any(math.isnan(f) for f in factor.values()):
+        if "rnn" not in factor or len(factor) < 2 or any(math.isnan(f) for f in factor.values()):
             verdicts.append(None)
         else:
             verdicts.append(factor["rnn"] < 1 and min(factor, key=factor.get) == "rnn")
         ratios = ", ".join(f"{c} {v['decay'][state]['h']['far_over_near']:.1e}" for c, v in cells.items())
-        parts.append(f"{state}: {ratios}")
+        parts.append(f"{state}: {ratios or 'no model'}{note}")
     holds = None if None in verdicts else all(verdicts)
     return [Claim(claim="Gradients vanish with distance from the loss, fastest in the plain RNN", holds=holds,
                   verdict=f"‖∂L/∂h‖ {results['T'] - 1} steps back relative to at the loss — " + "; ".join(parts))]
@@ -177,12 +189,15 @@ def report(results: dict[str, Any]) -> str:
             below = "never" if d["distance_below_1e-3"] is None else d["distance_below_1e-3"]
             rows.append([cell, state, f"{d['near']:.2e}", f"{d['far']:.2e}", f"{d['far_over_near']:.1e}",
                          f"{d['per_step_factor']:.4f}", below, f"{dx['far_over_near']:.1e}",
-                         f"{v['test_accuracy']:.3f}" if state == "trained" else "–"])
+                         (f"{v['test_accuracy']:.3f}" + ("" if v["above_chance"] else " (chance)"))
+                         if state == "trained" else "–"])
     lines = ["# Gradient flow: ‖∂L/∂h_t‖ vs distance from the loss", "", setup_line(results),
              f"Data `{results['data']}`: one batch of {results['batch']} reviews cut to T = {T} tokens. Classifiers: "
              f"embedding {s['embed_dim']}, hidden {s['hidden_size']}, pooling last; trained ≤ {s['epochs']} epochs"
              f"{cap} on the {results['texts']['kept']} reviews of at least {T} words (of {results['texts']['texts']}),"
-             " cut to T.", "",
+             f" cut to T. A trained model counts as trained when its test accuracy beats the majority class "
+             f"({results['chance']:.3f}) by {ABOVE_CHANCE}; below that it is marked (chance) and left out of the "
+             "trained verdict.", "",
              *table(["cell", "state", "‖∂L/∂h‖ at the loss", f"{T - 1} steps back", "ratio", "factor per step",
                      "first distance < 10⁻³ × at the loss", "‖∂L/∂x‖ ratio", "test acc."], rows),
              "", "The ∂L/∂h_t of the LSTM leaves out its memory cell c_t, the path its gates protect; the input "

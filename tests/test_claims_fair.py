@@ -1,0 +1,57 @@
+"""Fair verdicts: speed judged on shared code, gradient flow only on models that learned."""
+
+from rnnkit.experiments.lstm_vs_gru import speed_claim
+
+
+def _results(shared_gru_ms: float, fused_gru_ms: float) -> dict:
+    def row(cell, sizing, hidden):
+        return {"cell": cell, "sizing": sizing, "hidden_size": hidden, "sentiment_tokens_per_s": (100.0, 0.0),
+                "lm_tokens_per_s": (100.0, 0.0)}
+
+    times = {name: {"lstm@8": 10.0, "gru@8": shared_gru_ms} for name in ("reference", "reference/lengths", "step")}
+    times["fused"] = {"lstm@8": 10.0, "gru@8": fused_gru_ms}
+    return {"summary": [row("lstm", "both", 8), row("gru", "equal hidden", 8)], "implementations": times}
+
+
+def test_a_faster_library_kernel_does_not_decide_the_claim():
+    claim = speed_claim(_results(shared_gru_ms=8.0, fused_gru_ms=20.0))  # GRU faster on shared code only
+    assert claim["holds"] is True
+    assert "×1.25" in claim["verdict"] and "×0.50" in claim["verdict"]
+
+
+def test_slower_on_the_shared_code_does_not_hold():
+    assert speed_claim(_results(shared_gru_ms=12.0, fused_gru_ms=5.0))["holds"] is False
+
+
+def _flow(rnn_factor: float, lstm_factor: float, lstm_above_chance: bool) -> dict:
+    def cell(factor, above):
+        decay = {"h": {"per_step_factor": factor, "far_over_near": factor ** 10}}
+        return {"above_chance": above, "decay": {"untrained": decay, "trained": decay}}
+
+    cells = {"rnn": cell(rnn_factor, True), "lstm": cell(lstm_factor, lstm_above_chance)}
+    return {"T": 11, "chance": 0.55, "cells": cells}
+
+
+def test_gradient_flow_leaves_models_at_chance_out_of_the_trained_verdict():
+    from rnnkit.experiments.gradient_flow import claims
+
+    judged = claims(_flow(0.5, 0.9, lstm_above_chance=True))[0]
+    assert judged["holds"] is True
+    unjudged = claims(_flow(0.5, 0.9, lstm_above_chance=False))[0]
+    assert unjudged["holds"] is None  # the trained state has one cell left: nothing to compare
+    assert "lstm tested at chance" in unjudged["verdict"]
+
+
+def test_bottleneck_is_judged_within_each_domain():
+    from rnnkit.experiments.bottleneck import _claim, within_domain
+
+    def arm(short, long):
+        return {"per_domain_bucket": {"bible": {"1-10": {"bleu": short}, "31+": {"bleu": long}}}}
+
+    # Pooled over domains this could look like anything; within the Bible both arms without attention lose more.
+    arms = {"attention": arm(30.0, 27.0), "no attention": arm(20.0, 10.0), "plain encoder–decoder": arm(18.0, 6.0)}
+    within = within_domain(arms)
+    assert within["bible"]["holds"] is True and round(within["bible"]["drops"]["attention"], 2) == 0.1
+    assert _claim(within) is True
+    arms["plain encoder–decoder"] = arm(18.0, 17.5)  # the plain model barely loses: the claim fails here
+    assert _claim(within_domain(arms)) is False
