@@ -10,14 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# task (config["task"]) -> the endpoints that take it; other tasks are listed but offer nothing over HTTP yet
-ENDPOINTS: dict[str, tuple[str, ...]] = {
-    "sentiment": ("predict", "trace"),
-    "lm": ("generate", "next_tokens", "trace"),
-    "translate": ("translate",),
-    "speech-ctc": ("transcribe",),
-}
-
 
 @dataclass
 class ServedModel:
@@ -31,7 +23,11 @@ class ServedModel:
 
     @property
     def endpoints(self) -> tuple[str, ...]:
-        return ENDPOINTS.get(self.task, ())
+        """The endpoints its application offers over HTTP (``App.http`` in :data:`rnnkit.tasks.TASKS`)."""
+        from rnnkit.tasks import TASKS
+
+        app = TASKS.get(self.task)
+        return app.http if app is not None else ()
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "task": self.task, "cell": self.cell, "labels": self.labels,
@@ -40,7 +36,7 @@ class ServedModel:
     def warm_up(self) -> None:
         """One small call before serving, so the first request does not pay for first-use work (a backend's
         kernel build, allocator growth)."""
-        if self.task == "speech-ctc":
+        if "transcribe" in self.endpoints:
             import numpy as np
 
             self.predictor.transcribe(np.zeros(self.predictor.features.sample_rate // 2, dtype=np.float32))

@@ -133,6 +133,8 @@ class App:
     ensemble: ``ensemble(directories)`` → a predictor averaging several models (``--ensemble``), if it has one.
     config_keys: the keys its ``config.json`` must hold besides the header and ``model`` (checked on load by
         :func:`rnnkit.train.schema.check_config`; e.g. a classifier's ``labels``).
+    http: the endpoints ``rnnkit serve`` offers for its models (``predict``, ``trace``, ``generate``,
+        ``next_tokens``, ``translate``, ``transcribe``); empty: listed, but not served over HTTP yet.
     """
 
     name: str
@@ -148,6 +150,7 @@ class App:
     stdin: bool = False
     ensemble: Callable[[Sequence[Path]], Any] | None = None
     config_keys: tuple[str, ...] = ()
+    http: tuple[str, ...] = ()
 
 
 def with_defaults(base: type, name: str, doc: str, **defaults: Any) -> type:

@@ -305,7 +305,7 @@ def show(report: dict[str, Any], split: str) -> str:
             f"on {report['tokens']:,} tokens")
 
 
-APPS = (App(name="lm", config_keys=("text",),
+APPS = (App(name="lm", config_keys=("text",), http=("generate", "next_tokens", "trace"),
             options=LMOptions, prepare=prepare, predictor=LMPredictor, evaluate=evaluate,
             describe=describe, show=show,
             help="next-token language model (default: Jane Austen, word level) with n-gram baselines"),)

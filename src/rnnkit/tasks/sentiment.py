@@ -276,7 +276,7 @@ def _ensemble(directories: Sequence[Path]) -> Any:
     return SentimentEnsemble(directories)
 
 
-APPS = (App(name="sentiment", config_keys=("text", "labels"),
+APPS = (App(name="sentiment", config_keys=("text", "labels"), http=("predict", "trace"),
             help="classify texts (default: Rotten Tomatoes snippets) with an RNN or bag-of-words",
             options=SentimentOptions, prepare=prepare, predictor=SentimentPredictor, evaluate=evaluate,
             describe=describe, show=show,

@@ -354,7 +354,7 @@ def evaluate(recognizer: SpeechRecognizer, *, data: str | None = None, split: st
     return report
 
 
-APPS = (App(name="speech-ctc", config_keys=("features",),
+APPS = (App(name="speech-ctc", config_keys=("features",), http=("transcribe",),
             options=SpeechCTCOptions, prepare=prepare, predictor=SpeechRecognizer,
             evaluate=evaluate, describe=describe, show=show, show_prediction=lambda r: f"{r['path']}\t{r['text']}",
             inputs="audio files (WAV, any sample rate and channel count)",

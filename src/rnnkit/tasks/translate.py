@@ -374,7 +374,7 @@ def plot_attention(result: dict[str, Any], path: Path) -> Path:
     return Path(path)
 
 
-APPS = (App(name="translate", config_keys=("text",),
+APPS = (App(name="translate", config_keys=("text",), http=("translate",),
             options=TranslateOptions, prepare=prepare, predictor=Translator, evaluate=evaluate,
             describe=describe, show=lambda report, split: f"{report['data']} ({split}): {format_report(report)}",
             help="encoder–decoder translation (default: French → English, Bible + LibreOffice), with or without "
