@@ -1,8 +1,9 @@
 """rnnkit: recurrent neural networks exactly as the equations define them.
 
 ``rnnkit.load(DIR)`` returns the predictor of whatever application a trained model directory holds
-(``.predict``, ``.generate``/``.next_tokens``, ``.translate`` or ``.transcribe``); it imports torch only
-when called, so ``import rnnkit`` stays light.
+(``.predict``, ``.trace``, ``.generate``/``.next_tokens``, ``.translate`` or ``.transcribe``);
+``rnnkit.fit(texts, labels, out=DIR)`` trains a classifier on your own lists or DataFrame into one. Both
+import torch only when called, so ``import rnnkit`` stays light.
 """
 
 from __future__ import annotations
@@ -24,4 +25,13 @@ def load(path: str | Path, device: str = "cpu") -> Any:
     return load_directory(path, device)
 
 
-__all__ = ["__version__", "load"]
+def fit(texts: Any, labels: Any = None, *, out: str | Path, **kwargs: Any) -> dict[str, Any]:
+    """Train a text classifier on your own data into the model directory ``out`` (:func:`rnnkit.tasks.fit.fit`):
+    lists of texts and labels, or a DataFrame; any ``rnnkit train sentiment`` option or training setting by its
+    Python name (``cell="gru"``, ``epochs=5``). Returns the test metrics; ``rnnkit.load(out)`` gives the model."""
+    from rnnkit.tasks.fit import fit as fit_classifier
+
+    return fit_classifier(texts, labels, out=out, **kwargs)
+
+
+__all__ = ["__version__", "fit", "load"]
