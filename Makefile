@@ -23,7 +23,7 @@ train: setup
 	$(BIN)/rnnkit train sentiment
 
 test: setup
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/python -m pytest
 
 bench: setup

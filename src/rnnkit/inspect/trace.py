@@ -59,6 +59,8 @@ class LayerTrace:
         return {name: values.mean(axis=1) for name, values in self.gates.items()}
 
     def to_dict(self) -> dict[str, Any]:
+        """This layer and direction as plain lists for JSON: gates and h as [T][H], h_norm and the gate means
+        as [T] (numbers rounded to 1e-4)."""
         return {"layer": self.layer, "direction": self.direction,
                 "gates": {name: _rounded(v) for name, v in self.gates.items()},
                 "h": _rounded(self.h), "h_norm": _rounded(self.h_norm),

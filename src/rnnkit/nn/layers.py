@@ -106,6 +106,8 @@ class Recurrent(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Initialise every layer's weights as ``torch.nn`` does, U(−1/√H, 1/√H), with the LSTM's forget
+        bias at ``forget_bias`` (:func:`rnnkit.nn.cells.init_parameters`)."""
         for names in self._weight_names:
             w = [getattr(self, n) for n in names] + [None, None]
             init_parameters(self.cell, self.hidden_size, w[0], w[1], w[2] if self.bias else None,
