@@ -153,9 +153,13 @@ def claims(results: dict[str, Any]) -> list[Claim]:
             verdicts.append(factor["rnn"] < 1 and min(factor, key=factor.get) == "rnn")
         ratios = ", ".join(f"{c} {v['decay'][state]['h']['far_over_near']:.1e}" for c, v in cells.items())
         parts.append(f"{state}: {ratios or 'no model'}{note}")
-    holds = None if None in verdicts else all(verdicts)
+    judged = [(state, v) for state, v in zip(STATES, verdicts, strict=True) if v is not None]
+    holds = all(v for _, v in judged) if judged else None
+    scope = "" if len(judged) == len(STATES) else \
+        f" (judged on the {' and '.join(s for s, _ in judged) or 'no'} state only)"
     return [Claim(claim="Gradients vanish with distance from the loss, fastest in the plain RNN", holds=holds,
-                  verdict=f"‖∂L/∂h‖ {results['T'] - 1} steps back relative to at the loss — " + "; ".join(parts))]
+                  verdict=f"‖∂L/∂h‖ {results['T'] - 1} steps back relative to at the loss — " + "; ".join(parts)
+                          + scope)]
 
 
 def plot(results: dict[str, Any], path: Path) -> Path:
@@ -169,7 +173,11 @@ def plot(results: dict[str, Any], path: Path) -> Path:
                 norms = v["norms"][state][key]
                 ax.plot(range(len(norms)), [max(n, 1e-300) for n in reversed(norms)], label=cell)
             ax.set_yscale("log")
-            ax.set_title(f"{state}: {label}")
+            at_chance = [c for c, v in results["cells"].items() if not v.get("above_chance", True)]
+            note = ""
+            if state == "trained" and at_chance:
+                note = f" — {len(at_chance)} of {len(results['cells'])} at chance"
+            ax.set_title(f"{state}: {label}{note}")
             ax.legend(fontsize=8)
         axes[row][0].set_ylabel(label)
     for ax in axes[1]:
