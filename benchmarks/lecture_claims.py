@@ -4,11 +4,12 @@
     python benchmarks/lecture_claims.py --reuse         # take experiments already finished in --out, run the rest
     python benchmarks/lecture_claims.py --quick         # seconds per experiment, tiny data (CI); writes no docs
 
-Runs ``rnnkit experiment all --out runs/lecture-claims --docs docs`` — long-memory, gradient-flow,
-long-reviews, word-order, lstm-vs-gru and bottleneck, each with its default full-size settings — which writes
-docs/lecture-claims.md with its plots in docs/img/. Then writes benchmarks/results/lecture-claims-<machine>.json:
-one record per claim (experiment, claim, verdict) and every experiment's results. The experiments can also be
-run one at a time (``rnnkit experiment NAME --out runs/lecture-claims/NAME``) and assembled with ``--reuse``.
+Runs ``rnnkit experiment all --out runs/lecture-claims --docs docs --readme README.md`` — every experiment
+of ``rnnkit experiment`` with its default full-size settings — which writes docs/lecture-claims.md with its
+plots in docs/img/ and rewrites the claims table of the README (between its lecture-claims markers). Then
+writes benchmarks/results/lecture-claims-<machine>.json: one record per claim (experiment, claim, verdict)
+and every experiment's results. The experiments can also be run one at a time
+(``rnnkit experiment NAME --out runs/lecture-claims/NAME``) and assembled with ``--reuse``.
 Set OMP_NUM_THREADS=1 and ``--threads 1`` when the machine is shared.
 """
 
@@ -40,7 +41,7 @@ def main() -> None:
     torch.set_flush_denormal(True)
     out = Path(tempfile.mkdtemp(prefix="lecture-claims-")) if args.quick else args.out
     command = ["experiment", "all", "--out", str(out)]
-    command += ["--quick"] if args.quick else ["--docs", str(ROOT / "docs")]
+    command += ["--quick"] if args.quick else ["--docs", str(ROOT / "docs"), "--readme", str(ROOT / "README.md")]
     command += (["--reuse"] if args.reuse else []) + (["--minutes", str(args.minutes)] if args.minutes else [])
     try:
         code = rnnkit(command)

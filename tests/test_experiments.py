@@ -17,6 +17,7 @@ from rnnkit.cli import main
 from rnnkit.cli.experiment import EXPERIMENTS
 from rnnkit.data import load_text_classification
 from rnnkit.experiments.arms import long_texts_only, train_sentiment_arm
+from rnnkit.experiments.claims import README_END, README_START
 from rnnkit.experiments.gradient_flow import decay, gradient_norms
 from rnnkit.experiments.lstm_vs_gru import matched_hidden, recurrent_parameters
 from rnnkit.experiments.word_order import NEGATIVE, POSITIVE, contrast_pairs, vocabulary
@@ -70,10 +71,18 @@ def test_quick_word_order_scores_every_model(root, reviews_csv):
     assert all(0 <= a["lecture_pair"]["negative"]["p_positive"] <= 1 for a in (*capacity.values(), *arms.values()))
 
 
-def test_all_assembles_the_lecture_claims(root, reviews_csv):
+def test_all_assembles_the_lecture_claims(root, reviews_csv, tmp_path):
     docs = root / "docs"
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nbefore\n\n{README_START}\n| old | table |\n{README_END}\n\nafter\n")
     assert main(["experiment", "all", "--quick", "--reuse", "--out", str(root), "--docs", str(docs),
-                 *data_flags("all", reviews_csv)]) == 0
+                 "--readme", str(readme), *data_flags("all", reviews_csv)]) == 0
+    text = readme.read_text()
+    assert text.startswith("# Title\n\nbefore\n\n" + README_START) and text.endswith(README_END + "\n\nafter\n")
+    assert "| old | table |" not in text and "Quick run" in text
+    claims = [c for e in json.loads((root / "results.json").read_text())["experiments"].values() for c in e["claims"]]
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "`" in line]
+    assert len(rows) == len(claims) and all(f"| {c['claim']} |" in text for c in claims)
     document = (docs / "lecture-claims.md").read_text()
     assert document == (root / "report.md").read_text()
     for name in EXPERIMENTS:
@@ -82,6 +91,15 @@ def test_all_assembles_the_lecture_claims(root, reviews_csv):
     images = re.findall(r"\]\((img/[^)]+\.png)\)", document)
     assert len(images) >= len(EXPERIMENTS) - 1 and all((docs / i).is_file() for i in images)
     assert "Quick run" in document
+
+
+def test_a_readme_without_the_claims_markers_is_refused_before_any_training(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers here\n")
+    assert main(["experiment", "all", "--quick", "--out", str(tmp_path / "out"), "--readme", str(readme)]) == 1
+    err = capsys.readouterr().err
+    assert "lecture-claims:start" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "long-memory").exists() and readme.read_text() == "# no markers here\n"
 
 
 def test_options_an_experiment_does_not_take_are_refused(tmp_path, capsys):

@@ -17,6 +17,13 @@ def test_a_length_counts_when_most_seeds_solve_it():
     assert v["text"] == "solves up to T=5 (per seed: 10, 5, 0)"
 
 
+def test_a_cell_that_solves_the_longest_length_is_reported_as_beyond_the_sweep():
+    runs = [_run(T, seed, True) for T in (5, 10) for seed in (0, 1)]
+    v = verdict(runs, "adding", "rnn", (5, 10))
+    assert v["reach"] == 10 and v["breaks_at"] is None
+    assert v["text"] == "solves every length tried, up to T=10 (its limit is beyond the sweep) (per seed: 10, 10)"
+
+
 def test_a_length_not_run_breaks_the_sweep():
     runs = [_run(5, 0, False), _run(5, 1, False)]
     v = verdict(runs, "adding", "rnn", (5, 10))

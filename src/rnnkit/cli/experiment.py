@@ -35,14 +35,16 @@ class Experiment:
 # Flags that only some experiments take (keyword name → argparse settings); None/False means "not given".
 OPTIONS: dict[str, dict] = {
     "data": {"help": "sentiment data: a registry name or a CSV/TSV/JSONL file (default: each experiment's corpus)"},
-    "lm_data": {"help": "lstm-vs-gru: language-modelling corpus (default austen)"},
+    "signal_data": {"help": "lstm-vs-gru: activity data: hapt (default), basicmotions or a UEA .ts file"},
     "lengths": {"type": in_range(int, 2), "nargs": "+",
-                "help": "long-memory: sequence lengths T (default 5 10 20 50 100 200 400)"},
+                "help": "long-memory: sequence lengths T (default 5 10 20 50 100)"},
     "seeds": {"type": in_range(int, 1),
               "help": "long-memory, lstm-vs-gru: seeds per length / configuration (default 3)"},
     "models": {"type": Path, "nargs": "+", "help": "word-order: score these sentiment model directories in the "
                                                    "transfer arm instead of training on reviews"},
     "docs": {"type": Path, "help": "all: also write lecture-claims.md and its plots (img/) into this folder"},
+    "readme": {"type": Path, "help": "all: also rewrite the claims table of this README (between its "
+                                      "lecture-claims:start/end markers)"},
     "reuse": {"action": "store_true", "help": "all: reuse experiments already finished in OUT/<name>"},
 }
 
@@ -77,8 +79,8 @@ EXPERIMENTS: dict[str, Experiment] = {
                                                   "reviews (transfer)", takes_minutes=True,
                              options=("data", "models")),
     "lstm-vs-gru": Experiment(_lazy("lstm_vs_gru"), "quality and speed of LSTM, both GRUs and Elman at equal size and "
-                                                    "equal parameters, several seeds", takes_minutes=True,
-                              options=("data", "lm_data", "seeds")),
+                                                    "equal parameters on sentiment and activity, equal updates, seeds",
+                              options=("data", "signal_data", "seeds")),
     "gradient-flow": Experiment(_lazy("gradient_flow"), "the norm of dL/dh_t vs distance from the loss, per cell, "
                                                         "untrained and briefly trained", takes_minutes=True,
                                 options=("data",)),
@@ -86,7 +88,7 @@ EXPERIMENTS: dict[str, Experiment] = {
                                                       "state: Elman vs LSTM vs GRU vs bag of words, by length",
                                takes_minutes=True, options=("data",)),
     "all": Experiment(_all, "every experiment, then lecture-claims.md (claims, plots, numbers, verdicts)",
-                      takes_minutes=True, options=("data", "lm_data", "docs", "reuse")),
+                      takes_minutes=True, options=("data", "signal_data", "docs", "readme", "reuse")),
 }
 
 

@@ -35,7 +35,7 @@ from rnnkit.tasks.translate import TranslateOptions
 from rnnkit.train.checkpoint import write_json
 from rnnkit.train.config import TrainConfig
 
-ARMS = {"attention": {"attention": "luong-general"},
+ARMS = {"attention": {"attention": "bahdanau"},
         "no attention": {"attention": "none"},
         "plain encoder–decoder": {"attention": "none", "bidirectional": False}}
 QUICK = {"src_bpe": 300, "tgt_bpe": 300, "embed_dim": 16, "hidden_size": 32, "batch_size": 16, "beam": 2,
@@ -56,7 +56,7 @@ def write_quick_corpus(path: Path, n: int = 400, seed: int = 0) -> Path:
     return path
 
 
-def run(out: Path, *, quick: bool = False, minutes: float | None = None, epochs: int = 10, data: str = "fr-en",
+def run(out: Path, *, quick: bool = False, minutes: float | None = None, epochs: int = 3, data: str = "fr-en",
         log=print) -> dict[str, Any]:
     """Train every arm into ``out/<arm>`` and write the comparison (see the module docstring).
 
@@ -65,7 +65,7 @@ def run(out: Path, *, quick: bool = False, minutes: float | None = None, epochs:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     base: dict[str, Any] = {"data": data}
-    cfg = TrainConfig(epochs=epochs, max_minutes=minutes, progress=False)
+    cfg = TrainConfig(epochs=epochs, patience=0, max_minutes=minutes, progress=False)  # patience 0: equal updates
     if quick:
         base = {"data": str(write_quick_corpus(out / "data" / "fra.txt")), **QUICK}
         cfg = TrainConfig(epochs=2, lr=5e-3, progress=False)
