@@ -41,7 +41,9 @@ OPTIONS: dict[str, dict] = {
     "seeds": {"type": in_range(int, 1),
               "help": "long-memory, lstm-vs-gru: seeds per length / configuration (default 3)"},
     "models": {"type": Path, "nargs": "+", "help": "word-order: score these sentiment model directories in the "
-                                                   "transfer arm instead of training on reviews"},
+                                                   "transfer arm instead of training on reviews; examples: use "
+                                                   "these lm/sentiment/bow/translate/speech-ctc model directories "
+                                                   "instead of training them"},
     "docs": {"type": Path, "help": "all: also write lecture-claims.md and its plots (img/) into this folder"},
     "readme": {"type": Path, "help": "all: also rewrite the claims table of this README (between its "
                                       "lecture-claims:start/end markers)"},
@@ -87,6 +89,13 @@ EXPERIMENTS: dict[str, Experiment] = {
     "long-reviews": Experiment(_lazy("long_reviews"), "sentiment of reviews read to 50-800 words from the final "
                                                       "state: Elman vs LSTM vs GRU vs bag of words, by length",
                                takes_minutes=True, options=("data",)),
+    "gates": Experiment(_lazy("gates"), "what the gates do on real inputs: an LSTM LM's forget gate at sentence ends "
+                                        "(Austen) and a GRU's update gate across the adding problem's gap, trained vs "
+                                        "untrained", takes_minutes=True),
+    "examples": Experiment(_lazy("examples"), "the lecture's examples run on trained models: the France cloze (LM vs "
+                                              "bigram), \"nothing to like\" and the food pair, \"Voulez-vous chanter "
+                                              "avec moi ?\", \"The quick brown fox\" transcribed",
+                           options=("data", "models")),
     "all": Experiment(_all, "every experiment, then lecture-claims.md (claims, plots, numbers, verdicts)",
                       takes_minutes=True, options=("data", "signal_data", "docs", "readme", "reuse")),
 }

@@ -78,12 +78,32 @@ LECTURE: dict[str, dict[str, str]] = {
                "step); torch's own kernels differ per cell on CPU (oneDNN's LSTM, ATen's GRU), so their ratio "
                "compares two libraries, and the training runs' tokens/s mix in everything else. Quality "
                "differences between gated cells are usually within the spread of seeds."},
+    "gates": {
+        "title": "What the gates do",
+        "experiment": "gate traces (`record=True`) on real inputs: a word-level LSTM language model's forget gate at "
+                      "sentence ends of held-out Austen, and a GRU's update gate on the adding problem (T = 50), each "
+                      "against the same network before training",
+        "why": "A gate is a per-unit signal: a few units may reset at a boundary while the mean over the cell barely "
+               "moves, so the count of units that drop (family-wise permutation test) is the measure; the "
+               "permutation p-values treat neighbouring steps as independent and are optimistic, so the untrained "
+               "network is the control; one seed and a small budget."},
     "bottleneck": {
         "title": "The encoder–decoder bottleneck — “the network will have time to forget everything”",
         "experiment": "seq2seq with attention, without (bidirectional encoder, bridged), and the lecture's plain "
                       "encoder–decoder (final state only), equal updates, BLEU by source length within each domain",
         "why": "BLEU of short sources is noisy (few sentences per bucket within a domain), and a model without "
                "attention may not have converged on any length within the epochs given."},
+    "examples": {
+        "title": "The lecture's examples, run",
+        "experiment": "the lecture's own sentences given to trained models: the France cloze (“I grew up in France. I "
+                      "speak fluent ___”) under an LSTM language model and the previous-word (bigram) model; “There is "
+                      "nothing to like in this movie.” and the food pair under an LSTM and a bag-of-words classifier; "
+                      "“Voulez-vous chanter avec moi ?” translated (attention, greedy and beam); “The quick brown fox "
+                      "jumps over the lazy dog.” synthesised in a held-out voice and transcribed by the CTC model",
+        "why": "Each model trains for a few epochs (the whole run fits in 25 minutes on one CPU thread), the LM on a "
+               "300k-word sample of movie-review prose that names France a handful of times, and each example is "
+               "one sentence: a model this small may not yet link “France” to “French” or read negation, which "
+               "says what this budget buys, not what a recurrent network can do."},
 }
 
 

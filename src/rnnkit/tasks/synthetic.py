@@ -121,13 +121,16 @@ def _train(model: torch.nn.Module, sample: Callable[[torch.Generator], tuple[Ten
 
 
 def train_adding(cell: str, T: int, *, steps: int, hidden_size: int = 64, batch: int = 64, lr: float = 1e-2,
-                 seed: int = 0, max_seconds: float | None = None, on_step=None) -> dict[str, float]:
+                 seed: int = 0, max_seconds: float | None = None, on_step=None,
+                 model: LastStepRegressor | None = None) -> dict[str, float]:
     """Train ``cell`` on the adding problem of length T; return the final training and held-out MSE.
 
     Training stops after ``steps`` updates, after ``max_seconds``, or once solved beyond doubt (smoothed
-    MSE below 1 % of the 1/6 baseline). ``on_step(step, mse)`` is called after every update."""
+    MSE below 1 % of the 1/6 baseline). ``on_step(step, mse)`` is called after every update. ``model``: a
+    :class:`LastStepRegressor` to train in place (the caller keeps it, e.g. to trace its gates) instead of a
+    new one built from ``cell`` and ``hidden_size``."""
     torch.manual_seed(seed)
-    model = LastStepRegressor(cell, 2, hidden_size)
+    model = LastStepRegressor(cell, 2, hidden_size) if model is None else model
     run = _train(model, lambda gen: adding_problem(batch, T, gen), F.mse_loss, steps=steps, lr=lr, seed=seed,
                  baseline=1 / 6, max_seconds=max_seconds, on_step=on_step)
     x, y = adding_problem(1000, T, torch.Generator().manual_seed(seed + 10_000))
