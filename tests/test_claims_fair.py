@@ -1,12 +1,12 @@
 """Fair verdicts: speed judged on shared code, gradient flow only on models that learned."""
 
-from rnnkit.experiments.lstm_vs_gru import speed_claim
+from rnnkit.experiments.lstm_vs_gru import claims, speed_claim
 
 
 def _results(shared_gru_ms: float, fused_gru_ms: float) -> dict:
     def row(cell, sizing, hidden):
         return {"cell": cell, "sizing": sizing, "hidden_size": hidden, "sentiment_tokens_per_s": (100.0, 0.0),
-                "lm_tokens_per_s": (100.0, 0.0)}
+                "signal_sequences_per_s": (100.0, 0.0)}
 
     times = {name: {"lstm@8": 10.0, "gru@8": shared_gru_ms} for name in ("reference", "reference/lengths", "step")}
     times["fused"] = {"lstm@8": 10.0, "gru@8": fused_gru_ms}
@@ -21,6 +21,46 @@ def test_a_faster_library_kernel_does_not_decide_the_claim():
 
 def test_slower_on_the_shared_code_does_not_hold():
     assert speed_claim(_results(shared_gru_ms=12.0, fused_gru_ms=5.0))["holds"] is False
+
+
+def test_speed_is_judged_at_both_sizes_and_a_split_verdict_names_where_the_gru_is_not_faster():
+    results = _results(shared_gru_ms=8.0, fused_gru_ms=8.0)  # GRU faster everywhere at H=8
+    results["setup"] = {"speed_hidden": 16}
+    for name in ("reference", "reference/lengths", "fused"):
+        results["implementations"][name].update({"lstm@16": 40.0, "gru@16": 30.0})
+    results["implementations"]["step"].update({"lstm@16": 0.02, "gru@16": 0.03})  # but slower streaming at H=16
+    claim = speed_claim(results)
+    assert claim["holds"] is None
+    assert "H=8: reference ×1.25" in claim["verdict"] and "H=16: reference ×1.33" in claim["verdict"]
+    assert "not faster in step at H=16" in claim["verdict"]
+    results["implementations"]["step"]["gru@16"] = 0.01
+    assert speed_claim(results)["holds"] is True
+
+
+def _quality(lstm: dict, gru: dict, seeds: int = 3) -> dict:
+    """lstm-vs-gru results whose rows carry (mean, std) accuracies per task; speed as in :func:`_results`."""
+    results = _results(shared_gru_ms=8.0, fused_gru_ms=8.0)
+    results["summary"][0].update(seeds=seeds, **{f"{t}_accuracy": v for t, v in lstm.items()})
+    results["summary"].append({**results["summary"][1], "sizing": "equal parameters", "hidden_size": 9, "seeds": seeds,
+                               **{f"{t}_accuracy": v for t, v in gru.items()}})
+    return results
+
+
+def test_lstm_vs_gru_quality_is_judged_per_task_against_the_seeds_spread():
+    # sentiment: +0.03 beyond a spread of 0.005; activity: +0.01 inside a spread of 0.02 → undecided there
+    quality = claims(_quality({"sentiment": (0.78, 0.003), "signal": (0.90, 0.01)},
+                              {"sentiment": (0.75, 0.004), "signal": (0.89, 0.02)}))[0]
+    assert quality["holds"] is True
+    assert "difference +0.0300 vs spread 0.0050 — LSTM better" in quality["verdict"]
+    assert "activity test accuracy" in quality["verdict"] and "undecided, within the spread" in quality["verdict"]
+    split = claims(_quality({"sentiment": (0.78, 0.0), "signal": (0.80, 0.0)},
+                            {"sentiment": (0.75, 0.0), "signal": (0.85, 0.0)}))[0]
+    assert split["holds"] is None and "GRU better" in split["verdict"]  # one task each way: undecided overall
+    assert claims(_quality({"sentiment": (0.70, 0.0), "signal": (0.90, 0.0)},
+                           {"sentiment": (0.75, 0.0), "signal": (0.90, 0.0)}))[0]["holds"] is False
+    one_seed = claims(_quality({"sentiment": (0.80, 0.0), "signal": (0.95, 0.0)},
+                               {"sentiment": (0.70, 0.0), "signal": (0.85, 0.0)}, seeds=1))[0]
+    assert one_seed["holds"] is None and "one seed has no spread" in one_seed["verdict"]
 
 
 def _flow(rnn_factor: float, lstm_factor: float, lstm_above_chance: bool) -> dict:

@@ -28,7 +28,7 @@ from rnnkit.text.tokenize import build_tokenizer
 from rnnkit.train.checkpoint import ModelDirError
 from rnnkit.train.config import TrainConfig
 
-WIKITEXT = Path(__file__).parent / "fixtures" / "lm" / "wikitext-2"
+SIGNALS = Path(__file__).parent / "fixtures" / "signals"
 MINE = ("long-memory", "gradient-flow", "long-reviews", "word-order", "lstm-vs-gru")
 
 
@@ -37,16 +37,26 @@ def root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("experiments")
 
 
-def data_flags(name: str, reviews_csv: Path) -> list[str]:
-    """Offline data for the quick runs: the Rotten Tomatoes fixture and the WikiText fixture."""
+@pytest.fixture(scope="module")
+def motions_ts(tmp_path_factory) -> Path:
+    """The real BasicMotions excerpt (one Standing, Running and Walking series) repeated 8× as one .ts file."""
+    lines = (SIGNALS / "BasicMotions_TRAIN_excerpt.ts").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lower().startswith("@data")) + 1
+    path = tmp_path_factory.mktemp("signals") / "motions.ts"
+    path.write_text("\n".join(lines[:start] + lines[start:] * 8) + "\n")
+    return path
+
+
+def data_flags(name: str, reviews_csv: Path, motions_ts: Path) -> list[str]:
+    """Offline data for the quick runs: the Rotten Tomatoes fixture and the BasicMotions fixture."""
     flags = [] if name == "long-memory" else ["--data", str(reviews_csv)]
-    return flags + (["--lm-data", str(WIKITEXT)] if name in ("lstm-vs-gru", "all") else [])
+    return flags + (["--signal-data", str(motions_ts)] if name in ("lstm-vs-gru", "all") else [])
 
 
 @pytest.mark.parametrize("name", MINE)
-def test_quick_run_writes_results_plots_and_report(name, root, reviews_csv, capsys):
+def test_quick_run_writes_results_plots_and_report(name, root, reviews_csv, motions_ts, capsys):
     out = root / name
-    assert main(["experiment", name, "--quick", "--out", str(out), *data_flags(name, reviews_csv)]) == 0
+    assert main(["experiment", name, "--quick", "--out", str(out), *data_flags(name, reviews_csv, motions_ts)]) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["experiment"] == name and results["quick"] is True
     assert results["plots"] and all((out / p).is_file() and (out / p).suffix == ".png" for p in results["plots"])
@@ -71,12 +81,33 @@ def test_quick_word_order_scores_every_model(root, reviews_csv):
     assert all(0 <= a["lecture_pair"]["negative"]["p_positive"] <= 1 for a in (*capacity.values(), *arms.values()))
 
 
-def test_all_assembles_the_lecture_claims(root, reviews_csv, tmp_path):
+def test_quick_lstm_vs_gru_gives_every_configuration_the_same_updates(root, reviews_csv, motions_ts, capsys):
+    out = root / "lstm-vs-gru"
+    if not (out / "results.json").exists():
+        assert main(["experiment", "lstm-vs-gru", "--quick", "--out", str(out),
+                     *data_flags("lstm-vs-gru", reviews_csv, motions_ts)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    setup, runs = results["setup"], results["runs"]
+    assert {(r["cell"], r["sizing"]) for r in runs} >= {(c, s) for c in ("gru", "gru-reset-before", "rnn")
+                                                        for s in ("equal hidden", "equal parameters")}
+    for task in ("sentiment", "signal"):  # no early stop, no time cap: the same epochs and steps for all
+        assert {r[task]["epochs"] for r in runs} == {setup[f"{task}_epochs"]}
+        steps = {r[task]["steps"] for r in runs}
+        assert len(steps) == 1 and steps.pop() > 0
+        saved = [json.loads((Path(r[task]["directory"]) / "config.json").read_text())["train"] for r in runs]
+        assert all(t["patience"] == 0 and t["max_minutes"] is None for t in saved)
+    assert "Standing" in json.loads((Path(runs[0]["signal"]["directory"]) / "config.json").read_text())["labels"]
+    # a time cap would hand the faster cell more updates: the experiment has none to give
+    assert main(["experiment", "lstm-vs-gru", "--quick", "--out", str(out), "--minutes", "1"]) == 1
+    assert "no time budget" in capsys.readouterr().err
+
+
+def test_all_assembles_the_lecture_claims(root, reviews_csv, motions_ts, tmp_path):
     docs = root / "docs"
     readme = tmp_path / "README.md"
     readme.write_text(f"# Title\n\nbefore\n\n{README_START}\n| old | table |\n{README_END}\n\nafter\n")
     assert main(["experiment", "all", "--quick", "--reuse", "--out", str(root), "--docs", str(docs),
-                 "--readme", str(readme), *data_flags("all", reviews_csv)]) == 0
+                 "--readme", str(readme), *data_flags("all", reviews_csv, motions_ts)]) == 0
     text = readme.read_text()
     assert text.startswith("# Title\n\nbefore\n\n" + README_START) and text.endswith(README_END + "\n\nafter\n")
     assert "| old | table |" not in text and "Quick run" in text
