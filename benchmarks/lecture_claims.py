@@ -1,6 +1,6 @@
 """The lecture's claims at full size: every experiment, docs/lecture-claims.md and a results file.
 
-    python benchmarks/lecture_claims.py                 # every experiment at full size (~5 h on 2 CPU cores)
+    python benchmarks/lecture_claims.py                 # every experiment at full size (~4-5 h of 1-thread runs)
     python benchmarks/lecture_claims.py --reuse         # take experiments already finished in --out, run the rest
     python benchmarks/lecture_claims.py --quick         # seconds per experiment, tiny data (CI); writes no docs
 
@@ -28,6 +28,22 @@ from rnnkit.cli import main as rnnkit
 ROOT = Path(__file__).resolve().parent.parent
 
 
+LONG = 64  # lists longer than this (per-step traces) stay in the experiment's own results.json
+LARGE = 10_000  # so do lists whose JSON is larger (per-unit gate traces: 50 steps × 64 units)
+
+
+def compact(value):  # noqa: ANN001, ANN201 - any JSON value
+    """``value`` with every long or large list replaced by a note of its length: the results file keeps the
+    numbers behind each verdict, the run folders keep the traces."""
+    if isinstance(value, dict):
+        return {k: compact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if len(value) > LONG or len(json.dumps(value)) > LARGE:
+            return f"({len(value)} values: see the experiment's results.json)"
+        return [compact(v) for v in value]
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "lecture-claims", help="experiments' folder")
@@ -53,7 +69,7 @@ def main() -> None:
     for r in records:
         print(f"{r['experiment']:14s} {str(r['holds']):5s} {r['claim']}")
     if not args.quick:
-        experiments = {name: json.loads((Path(e["folder"]) / "results.json").read_text(encoding="utf-8"))
+        experiments = {name: compact(json.loads((Path(e["folder"]) / "results.json").read_text(encoding="utf-8")))
                        for name, e in summary["experiments"].items() if not e["failed"]}
         path = ROOT / "benchmarks" / "results" / f"lecture-claims-{machine_tag()}.json"
         print("wrote", write_results(path, records, command="python benchmarks/lecture_claims.py",

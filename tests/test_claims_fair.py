@@ -96,3 +96,8 @@ def test_bottleneck_is_judged_within_each_domain():
     assert _claim(within) is True
     arms["plain encoder–decoder"] = arm(18.0, 17.5)  # the plain model barely loses: the claim fails here
     assert _claim(within_domain(arms)) is False
+    for a, drop in zip(arms.values(), (27.0, 10.0, 6.0), strict=True):  # a second domain where the claim holds
+        a["per_domain_bucket"]["libreoffice"] = {"1-10": {"bleu": 30.0}, "31+": {"bleu": drop}}
+    within = within_domain(arms)
+    assert within["libreoffice"]["holds"] is True and within["bible"]["holds"] is False
+    assert _claim(within) is None  # the domains disagree: the run cannot decide

@@ -115,9 +115,14 @@ def within_domain(arms: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _claim(within: dict[str, dict[str, Any]]) -> bool | None:
-    """Holds when it holds in every domain that can be judged; None when no domain can."""
+    """Holds when it holds in every domain that can be judged, does not hold when it fails in every one;
+    None when the domains disagree (the run cannot decide) or none can be judged."""
     judged = [v["holds"] for v in within.values() if v["holds"] is not None]
-    return all(judged) if judged else None
+    if judged and all(judged):
+        return True
+    if judged and not any(judged):
+        return False
+    return None
 
 
 def plot(arms: dict[str, Any], path: Path) -> Path:
@@ -182,8 +187,10 @@ def report(results: dict[str, Any]) -> str:
         lines.append(f"| {domain} | " + " | ".join(drops) + f" | {mark[v['holds']]} |")
     verdict = {True: "holds: without attention, both models lose a larger share of their BLEU on long sources, "
                      "in every domain that could be judged.",
-               False: "does not hold in this run (see the domains above).",
-               None: "cannot be judged (a bucket's BLEU of 0 or a single bucket in every domain)."}
+               False: "does not hold in this run: in no domain do both models without attention lose more.",
+               None: "is undecided in this run: the domains disagree (see above), or none could be judged (a "
+                     "bucket's BLEU of 0 or a single bucket). The few long sources of a domain make its last "
+                     "bucket noisy (sentence counts in parentheses)."}
     lines += ["", f"The lecture's claim {verdict[results['claim_holds']]}", "", "![BLEU by source length]"
               "(bleu_by_length.png)", ""]
     return "\n".join(lines)

@@ -31,6 +31,17 @@ MARK = {True: "holds", False: "**does not hold**", None: "undecided"}
 
 # In the lecture's order: the claim, in the lecture's words, and what to read into a disagreement.
 LECTURE: dict[str, dict[str, str]] = {
+    "examples": {
+        "title": "The lecture's examples, run",
+        "experiment": "the lecture's own sentences given to trained models: the France cloze (“I grew up in France. I "
+                      "speak fluent ___”) under an LSTM language model and the previous-word (bigram) model; “There is "
+                      "nothing to like in this movie.” and the food pair under an LSTM and a bag-of-words classifier; "
+                      "“Voulez-vous chanter avec moi ?” translated (attention, greedy and beam); “The quick brown fox "
+                      "jumps over the lazy dog.” synthesised in a held-out voice and transcribed by the CTC model",
+        "why": "Each model trains for a few epochs (the whole run fits in 25 minutes on one CPU thread), the LM on a "
+               "300k-word sample of movie-review prose that names France a handful of times, and each example is "
+               "one sentence: a model this small may not yet link “France” to “French” or read negation, which "
+               "says what this budget buys, not what a recurrent network can do."},
     "long-memory": {
         "title": "Issue 1: long-term dependencies — “a plain RNN is not a good choice”",
         "experiment": "the adding problem and the copy task at growing distances T from T = 5, every cell with "
@@ -45,6 +56,21 @@ LECTURE: dict[str, dict[str, str]] = {
         "why": "The gradient with respect to h_t is one path among several: the LSTM's memory cell carries "
                "gradient that ∂L/∂h_t does not show (see the input-gradient column), and brief training "
                "changes the recurrent weights only a little."},
+    "gates": {
+        "title": "What the gates do",
+        "experiment": "gate traces (`record=True`) on real inputs: a word-level LSTM language model's forget gate at "
+                      "sentence ends of held-out Austen, and a GRU's update gate on the adding problem (T = 50), each "
+                      "against the same network before training",
+        "why": "A gate is a per-unit signal: a few units may reset at a boundary while the mean over the cell barely "
+               "moves, so the count of units that drop (family-wise permutation test) is the measure; the "
+               "permutation p-values treat neighbouring steps as independent and are optimistic, so the untrained "
+               "network is the control; one seed and a small budget."},
+    "bottleneck": {
+        "title": "The encoder–decoder bottleneck — “the network will have time to forget everything”",
+        "experiment": "seq2seq with attention, without (bidirectional encoder, bridged), and the lecture's plain "
+                      "encoder–decoder (final state only), equal updates, BLEU by source length within each domain",
+        "why": "BLEU of short sources is noisy (few sentences per bucket within a domain), and a model without "
+               "attention may not have converged on any length within the epochs given."},
     "long-reviews": {
         "title": "“Plain RNNs struggle with long sequences”",
         "experiment": "sentiment of the Pang & Lee reviews read as their first 50, 100, 200, 400 and 800 words (the "
@@ -78,47 +104,26 @@ LECTURE: dict[str, dict[str, str]] = {
                "step); torch's own kernels differ per cell on CPU (oneDNN's LSTM, ATen's GRU), so their ratio "
                "compares two libraries, and the training runs' tokens/s mix in everything else. Quality "
                "differences between gated cells are usually within the spread of seeds."},
-    "gates": {
-        "title": "What the gates do",
-        "experiment": "gate traces (`record=True`) on real inputs: a word-level LSTM language model's forget gate at "
-                      "sentence ends of held-out Austen, and a GRU's update gate on the adding problem (T = 50), each "
-                      "against the same network before training",
-        "why": "A gate is a per-unit signal: a few units may reset at a boundary while the mean over the cell barely "
-               "moves, so the count of units that drop (family-wise permutation test) is the measure; the "
-               "permutation p-values treat neighbouring steps as independent and are optimistic, so the untrained "
-               "network is the control; one seed and a small budget."},
-    "bottleneck": {
-        "title": "The encoder–decoder bottleneck — “the network will have time to forget everything”",
-        "experiment": "seq2seq with attention, without (bidirectional encoder, bridged), and the lecture's plain "
-                      "encoder–decoder (final state only), equal updates, BLEU by source length within each domain",
-        "why": "BLEU of short sources is noisy (few sentences per bucket within a domain), and a model without "
-               "attention may not have converged on any length within the epochs given."},
-    "examples": {
-        "title": "The lecture's examples, run",
-        "experiment": "the lecture's own sentences given to trained models: the France cloze (“I grew up in France. I "
-                      "speak fluent ___”) under an LSTM language model and the previous-word (bigram) model; “There is "
-                      "nothing to like in this movie.” and the food pair under an LSTM and a bag-of-words classifier; "
-                      "“Voulez-vous chanter avec moi ?” translated (attention, greedy and beam); “The quick brown fox "
-                      "jumps over the lazy dog.” synthesised in a held-out voice and transcribed by the CTC model",
-        "why": "Each model trains for a few epochs (the whole run fits in 25 minutes on one CPU thread), the LM on a "
-               "300k-word sample of movie-review prose that names France a handful of times, and each example is "
-               "one sentence: a model this small may not yet link “France” to “French” or read negation, which "
-               "says what this budget buys, not what a recurrent network can do."},
 }
 
 
 def _bottleneck_claims(results: dict[str, Any]) -> list[Claim]:
-    """The bottleneck experiment states its claim as ``claim_holds`` and a BLEU drop per arm."""
-    drops = []
-    for name, arm in results["arms"].items():
-        drops.append(f"{name} {'–' if arm['drop'] is None else format(arm['drop'], '.0%')}")
+    """The bottleneck experiment states its claim as ``claim_holds`` and a BLEU drop per arm and domain."""
+    def pct(d: float | None) -> str:
+        return "–" if d is None else format(d, ".0%")
+
+    answer = {True: "yes", False: "no", None: "cannot tell"}
     within = results.get("within_domain", {})
-    per_domain = "; ".join(f"{domain}: " + ", ".join(f"{n} {'–' if d is None else format(d, '.0%')}"
-                                                     for n, d in v["drops"].items()) for domain, v in within.items())
+    per_domain = "; ".join(f"{domain}: " + ", ".join(f"{n} {pct(d)}" for n, d in v["drops"].items())
+                           + f" (both without attention lose more: {answer[v['holds']]})"
+                           for domain, v in within.items())
+    pooled = ", ".join(f"{name} {pct(arm['drop'])}" for name, arm in results["arms"].items())
+    bleu = ", ".join(f"{name} {arm['bleu']:.1f}" for name, arm in results["arms"].items())
+    budget = f"{results.get('budget_epochs', '?')} epochs per model, equal updates, one seed; test BLEU {bleu}"
     return [Claim(claim="Without attention, a seq2seq model loses more of its BLEU on long sources",
                   holds=results["claim_holds"],
-                  verdict="BLEU drop from the shortest to the longest source bucket, within each domain — "
-                          + (per_domain or "no domain") + "; pooled over domains: " + ", ".join(drops))]
+                  verdict="BLEU lost from the shortest to the longest source bucket, within each domain — "
+                          + (per_domain or "no domain") + f"; pooled over domains: {pooled} ({budget})")]
 
 
 def _claims_of(name: str, results: dict[str, Any]) -> list[Claim]:
@@ -209,7 +214,11 @@ def _rows(results: dict[str, Any], *, detail: bool) -> list[list[str]]:
         if e["failed"]:
             rows.append([LECTURE.get(name, {}).get("title", name), f"`{name}`", "did not run"])
         for c in e["claims"]:
-            verdict = MARK[c["holds"]] + (f": {c['verdict']}" if detail else "")
+            said = c["verdict"]
+            repeated = said.lower().startswith(("undecided", "not shown", "holds", "does not hold"))
+            verdict = MARK[c["holds"]]
+            if detail:
+                verdict = said if repeated else f"{verdict}: {said}"  # a verdict that starts with its mark: once
             rows.append([c["claim"], f"`{name}`", verdict.replace("|", "/").replace("\n", " ")])
     return rows
 

@@ -384,7 +384,11 @@ def report(results: dict[str, Any]) -> str:
              "", "## Speed on one implementation", "",
              "The speed claim is judged where both cells run the same code; torch.nn's kernels are shown beside "
              "(on CPU the LSTM runs on oneDNN and the GRU on ATen, so their ratio compares two libraries).", "",
-             *implementation_table(results), "", "## Verdict", "",
+             *implementation_table(results), "",
+             *([f"Timed again on {results['speed_timed']}, after the training, with no other job on the machine "
+                "(the run's own timing had shared the CPU with other experiments).", ""]
+               if "speed_timed" in results else []),
+             "## Verdict", "",
              "Quality per task: the difference of the means (LSTM − GRU, equal parameters) against the seeds' "
              "spread √(s_LSTM² + s_GRU²); inside the spread it is undecided.", "",
              *claims_section(results["claims"]), "", "![quality and speed](quality_speed.png)", ""]
