@@ -96,7 +96,7 @@ def experiment_text(data: str, out: Path, quick: bool) -> tuple[str, str]:
     return str(path), corpus.level
 
 
-def _finished(directory: Path, opts: Any, cfg: TrainConfig) -> dict[str, Any] | None:
+def finished_metrics(directory: Path, opts: Any, cfg: TrainConfig) -> dict[str, Any] | None:
     """The metrics of a finished model in ``directory`` trained with these settings; None if there is none.
 
     Raises ModelDirError for a directory holding another or an unfinished model."""
@@ -128,7 +128,7 @@ def train_sentiment_arm(opts: SentimentOptions, cfg: TrainConfig, directory: Pat
 
     Truncation to ``opts.max_len`` is expected here and counted by the caller, so its warning is muted."""
     directory = Path(directory)
-    result = _finished(directory, opts, cfg)
+    result = finished_metrics(directory, opts, cfg)
     if result is not None:
         log(f"reusing the finished model in {directory}")
     else:
@@ -143,7 +143,7 @@ def train_sentiment_arm(opts: SentimentOptions, cfg: TrainConfig, directory: Pat
 def train_lm_arm(opts: LMOptions, cfg: TrainConfig, directory: Path, *, log=print) -> dict[str, Any]:
     """Train (or reuse) one language model; returns test perplexity and bits/token, time, tokens/s, size."""
     directory = Path(directory)
-    result = _finished(directory, opts, cfg)
+    result = finished_metrics(directory, opts, cfg)
     if result is not None:
         log(f"reusing the finished model in {directory}")
     else:

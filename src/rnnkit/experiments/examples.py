@@ -35,7 +35,7 @@ import torch
 
 import rnnkit
 from rnnkit.data.speech import ACCENTS, normalize_transcript, synthesize_corpus
-from rnnkit.experiments.arms import QUICK_SENTIMENT, _finished, experiment_data
+from rnnkit.experiments.arms import QUICK_SENTIMENT, experiment_data, finished_metrics
 from rnnkit.experiments.bottleneck import QUICK as QUICK_TRANSLATE
 from rnnkit.experiments.bottleneck import write_quick_corpus
 from rnnkit.experiments.examples_data import lm_sample, quick_lm_sample, quick_speech_corpus
@@ -162,7 +162,7 @@ def train_slot(slot: str, s: dict[str, Any], out: Path, *, data: str, quick: boo
     opts = options_of(slot, s, out, data=data, quick=quick)
     cfg = TrainConfig(epochs=s["epochs"], patience=s["patience"], seed=seed, progress=False)
     directory = out / slot
-    if _finished(directory, opts, cfg) is not None:
+    if finished_metrics(directory, opts, cfg) is not None:
         log(f"reusing the finished {slot} model in {directory}")
         return directory
     log(f"training {slot}: ≤ {cfg.epochs} epochs, patience {cfg.patience}")
