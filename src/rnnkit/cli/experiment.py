@@ -37,7 +37,7 @@ OPTIONS: dict[str, dict] = {
     "data": {"help": "sentiment data: a registry name or a CSV/TSV/JSONL file (default: each experiment's corpus)"},
     "signal_data": {"help": "lstm-vs-gru: activity data: hapt (default), basicmotions or a UEA .ts file"},
     "lengths": {"type": in_range(int, 2), "nargs": "+",
-                "help": "long-memory: sequence lengths T (default 5 10 20 50 100)"},
+                "help": "long-memory: sequence lengths T (default 5 10 20 50 100 200)"},
     "seeds": {"type": in_range(int, 1),
               "help": "long-memory, lstm-vs-gru: seeds per length / configuration (default 3)"},
     "models": {"type": Path, "nargs": "+", "help": "word-order: score these sentiment model directories in the "
