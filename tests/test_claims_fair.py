@@ -101,3 +101,11 @@ def test_bottleneck_is_judged_within_each_domain():
     within = within_domain(arms)
     assert within["libreoffice"]["holds"] is True and within["bible"]["holds"] is False
     assert _claim(within) is None  # the domains disagree: the run cannot decide
+
+
+def test_a_verdict_that_names_its_own_outcome_is_not_prefixed_twice():
+    from rnnkit.experiments.record import claims_section
+
+    said = claims_section([{"claim": "c", "holds": None, "verdict": "undecided at this budget — x"},
+                           {"claim": "d", "holds": True, "verdict": "3 of 4 seeds"}])
+    assert said == ["- **c** — undecided at this budget — x", "- **d** — holds: 3 of 4 seeds"]

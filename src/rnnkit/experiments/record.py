@@ -92,7 +92,18 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
             *("| " + " | ".join(str(c) for c in row) + " |" for row in rows)]
 
 
+VERDICT_WORDS = ("holds", "does not hold", "undecided", "not shown")
+
+
+def verdict_text(claim: Claim, mark: dict[bool | None, str]) -> str:
+    """``mark[holds]: verdict`` — or the verdict alone when it already starts with its own verdict word
+    ("undecided at this budget — …"), so the word is not said twice."""
+    if claim["verdict"].lower().startswith(VERDICT_WORDS):
+        return claim["verdict"]
+    return f"{mark[claim['holds']]}: {claim['verdict']}"
+
+
 def claims_section(claims: Sequence[Claim]) -> list[str]:
     """The verdict lines of a report."""
     mark = {True: "holds", False: "does not hold", None: "undecided"}
-    return [f"- **{c['claim']}** — {mark[c['holds']]}: {c['verdict']}" for c in claims]
+    return [f"- **{c['claim']}** — {verdict_text(c, mark)}" for c in claims]
