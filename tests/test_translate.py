@@ -80,18 +80,22 @@ def test_masked_loss_ignores_padding():
 @pytest.mark.parametrize("attention", ATTN)
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_parallel_decoder_equals_step_by_step(attention, cell):
-    """With full teacher forcing the whole-sequence path computes exactly what step() does."""
+    """With full teacher forcing the whole-sequence path (Luong, none) and the input-feeding loop with its
+    output layers hoisted (Bahdanau) compute exactly what step() does, weights included."""
     model = tiny(attention, cell)
     src, lengths = batch()
     tgt = torch.randint(4, 19, (4, 6))
     tgt[:, 0] = BOS
     logits, weights = model(src, lengths, tgt)
-    state, steps = model.start(src, lengths), []
+    state, steps, step_weights = model.start(src, lengths), [], []
     for t in range(tgt.shape[1]):
-        step_logits, state, _ = model.step(tgt[:, t], state)
+        step_logits, state, w = model.step(tgt[:, t], state)
         steps.append(step_logits)
+        step_weights.append(w)
     torch.testing.assert_close(logits, torch.stack(steps, 1), atol=1e-5, rtol=1e-5)
     assert (weights is None) == (attention == "none")
+    if weights is not None:
+        torch.testing.assert_close(weights, torch.stack(step_weights, 1), atol=1e-6, rtol=1e-5)
 
 
 @pytest.mark.parametrize("attention", ["bahdanau", "luong-general"])

@@ -22,7 +22,9 @@ else the model's own previous argmax)::
 Without attention s_0 is the *only* path from the source to the decoder: the bottleneck. Luong's
 "global attention" without input feeding needs s_t only, so with full teacher forcing the decoder RNN
 runs over the whole target in one (fused) call and the attention over all t in one batched product;
-otherwise (Bahdanau, teacher forcing < 1, inference) it runs step by step with :meth:`Seq2Seq.step`.
+otherwise (Bahdanau, teacher forcing < 1, inference) it runs step by step with :meth:`Seq2Seq.step` — for
+Bahdanau with full teacher forcing only the attention and the RNN step are in the loop, the embeddings
+and the output layers run once over all steps (:meth:`Seq2Seq._input_feeding`).
 """
 
 from __future__ import annotations
@@ -145,14 +147,16 @@ class Seq2Seq(nn.Module):
             logits (B, T, V_tgt) and attention weights (B, T, S) (``None`` without attention).
         """
         state = self.start(src, lengths)
-        parallel = teacher_forcing >= 1.0 and not (self.attention is not None and self.attention.feeds_input)
-        if parallel:  # every s_t depends on gold inputs only: one RNN call over the whole target
+        feeds = self.attention is not None and self.attention.feeds_input
+        if teacher_forcing >= 1.0 and not feeds:  # every s_t depends on gold inputs only: one RNN call
             x = F.dropout(self.tgt_embedding(tgt_in), self.dropout, self.training)
             out, _ = self.decoder(x, state.rnn)  # (B, T, H)
             context = weights = None
             if self.attention is not None:
                 context, weights = self.attention(out, state.memory, state.mask, state.keys)
             return self._output(out, context), weights
+        if teacher_forcing >= 1.0:
+            return self._input_feeding(tgt_in, state)
         logits, attn = [], []
         y = tgt_in[:, 0]
         for t in range(tgt_in.shape[1]):
@@ -166,6 +170,26 @@ class Seq2Seq(nn.Module):
                     y = torch.where(gold, y, step_logits.argmax(-1))
         weights = torch.stack(attn, dim=1) if self.attention is not None else None
         return torch.stack(logits, dim=1), weights
+
+
+    def _input_feeding(self, tgt_in: Tensor, state: DecoderState) -> tuple[Tensor, Tensor]:
+        """Bahdanau's decoder over gold inputs tgt_in (B, T): logits (B, T, V_tgt), weights (B, T, S).
+
+        Only c_t = attn(s_{t-1}, h̄) and s_t = Dec([E y_{t-1} ; c_t], s_{t-1}) must run step by step. The
+        embeddings of all gold inputs are looked up before the loop, and o_t = tanh(W_c [c_t ; s_t]) and
+        W_o o_t are computed after it for all t at once: the same function as :meth:`step` T times, with
+        the two largest matrix products (W_o: H × V_tgt) done once on (B·T) rows instead of T times on B.
+        """
+        x = F.dropout(self.tgt_embedding(tgt_in), self.dropout, self.training)  # (B, T, E)
+        outs, contexts, attn = [], [], []
+        rnn = state.rnn
+        for t in range(tgt_in.shape[1]):
+            context, weights = self.attention(hidden(rnn)[-1], state.memory, state.mask, state.keys)
+            out, rnn = self.decoder.step(torch.cat([x[:, t], context], dim=-1), rnn)
+            outs.append(out)
+            contexts.append(context)
+            attn.append(weights)
+        return self._output(torch.stack(outs, dim=1), torch.stack(contexts, dim=1)), torch.stack(attn, dim=1)
 
 
 def sequence_loss(logits: Tensor, target: Tensor, *, label_smoothing: float = 0.0) -> tuple[Tensor, int]:
