@@ -55,7 +55,7 @@ from rnnkit.experiments.record import (
     table,
 )
 from rnnkit.tasks.sentiment import SentimentOptions, SentimentPredictor
-from rnnkit.train.config import TrainConfig
+from rnnkit.train.config import DEFAULT_EPOCHS, TrainConfig
 
 __all__ = ["NEGATIVE", "POSITIVE", "TEMPLATES", "claims", "contrast_pairs", "run", "vocabulary"]
 
@@ -119,7 +119,7 @@ def transfer(out: Path, data: str, pairs: Sequence[dict[str, Any]], setup: dict[
     arms: dict[str, Any] = {}
     if not models:
         cfg = TrainConfig(epochs=2, progress=False, seed=seed) if quick else \
-            TrainConfig(max_minutes=setup["minutes"], progress=False, seed=seed)
+            TrainConfig(epochs=DEFAULT_EPOCHS, max_minutes=setup["minutes"], progress=False, seed=seed)
         for name, flags in ARMS.items():
             directories[name] = out / "models" / name
             log(f"transfer: training {name}")

@@ -12,13 +12,17 @@ import torch
 
 from rnnkit.train.runlog import parse_targets
 
+DEFAULT_EPOCHS = 10  # the epochs of a run given neither --epochs nor --max-minutes
+
 
 @dataclass
 class TrainConfig:
     """How to train (not what): every field is a flag of ``rnnkit train``."""
 
-    epochs: int = field(default=10, metadata={"help": "passes over the training split (with --resume DIR: extend "
-                                                      "the run to this many epochs)"})
+    epochs: int | None = field(default=None, metadata={"help": (
+        f"passes over the training split (with --resume DIR: extend the run to this many epochs); None: "
+        f"{DEFAULT_EPOCHS}, or with --max-minutes as many as fill the budget, planned from epoch 1's time "
+        "(the LR schedule then decays to 0 at the budget's end)")})
     lr: float = field(default=2e-3, metadata={"help": "peak learning rate of AdamW"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW decoupled weight decay on weight matrices "
                                                                 "(0: none)"})
@@ -64,7 +68,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self._check_ranges()
-        if self.epochs < 1:
+        if self.epochs is not None and self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
@@ -82,6 +86,8 @@ class TrainConfig:
         """Every numeric option inside the range where it means what its help says (NaN is outside every
         range): a negative --clip-norm would scale the gradient by a negative factor (gradient ascent)."""
         for name in ("epochs", "patience", "seed"):
+            if name == "epochs" and self.epochs is None:
+                continue
             if not isinstance(getattr(self, name), int) or isinstance(getattr(self, name), bool):
                 raise ValueError(f"--{name} must be a whole number, got {getattr(self, name)!r}")
         checks = (

@@ -35,6 +35,14 @@ class DistContext:
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item() > 0)
 
+    def minimum(self, value: int) -> int:
+        """The smallest ``value`` over all ranks, on every rank (so all ranks agree on a plan)."""
+        if not self.enabled:
+            return value
+        t = torch.tensor([value], dtype=torch.int64)
+        dist.all_reduce(t, op=dist.ReduceOp.MIN)
+        return int(t.item())
+
     def barrier(self) -> None:
         if self.enabled:
             dist.barrier()

@@ -39,7 +39,7 @@ from rnnkit.train.checkpoint import (
     write_json,
     write_jsonl,
 )
-from rnnkit.train.config import TrainConfig, resolve_device
+from rnnkit.train.config import DEFAULT_EPOCHS, TrainConfig, resolve_device
 from rnnkit.train.distributed import DistContext, init_distributed, is_main_process
 from rnnkit.train.optim import frozen_parameters, lr_factor, param_groups
 from rnnkit.train.rundir import hold, release, start_new, start_resume
@@ -135,32 +135,43 @@ def _fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, 
     steps_per_epoch = len(task.train_batches(0, ctx.rank, ctx.world_size))
     if steps_per_epoch == 0:
         raise ValueError("the training split yields no batches; is the dataset empty?")
-    total = steps_per_epoch * cfg.epochs
+    # With --max-minutes and no --epochs, DEFAULT_EPOCHS is provisional: the plan is made after epoch 1 (plan_epochs).
+    total = steps_per_epoch * (cfg.epochs or DEFAULT_EPOCHS)
     # The schedule reads ``plan`` at every step, so extending a run (below) can recompute it for a new total.
     plan = {"total": total, "warmup": max(1, int(cfg.warmup * total))}
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(s, plan["total"], plan["warmup"], cfg.schedule))
     counters: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "best": None, "best_epoch": -1,
                                 "bad_evals": 0, "elapsed_s": 0.0, "items": 0, "loss_sum": 0.0,
-                                "loss_count": 0, "done": False, "warmup_steps": plan["warmup"]}
+                                "loss_count": 0, "done": False, "warmup_steps": plan["warmup"], "planned_epochs": None}
+
+    def target() -> int:
+        """The epochs this run trains: --epochs, else the plan that fills --max-minutes, else DEFAULT_EPOCHS."""
+        return cfg.epochs or counters.get("planned_epochs") or DEFAULT_EPOCHS
+
     if resume:
         state = load_training_state(directory)
         saved = {**TrainConfig().fingerprint(), **state.get("train_config", {})}  # defaults: fields added later
         if {**saved, "epochs": cfg.epochs} != cfg.fingerprint():
             raise ModelDirError(f"{directory} was trained with other settings; resume without changing them "
                                 f"(saved: {state.get('train_config')})")
-        if cfg.epochs < saved["epochs"]:
-            raise ValueError(f"{directory} was started for {saved['epochs']} epochs; --resume --epochs can only "
-                             f"extend a run (give {saved['epochs']} or more)")
+        # A run that fills --max-minutes was started for the epochs it planned (None: killed before planning).
+        before = saved["epochs"] or state["counters"].get("planned_epochs")
+        if cfg.epochs is not None and before is not None and cfg.epochs < before:
+            raise ValueError(f"{directory} was started for {before} epochs; --resume --epochs can only "
+                             f"extend a run (give {before} or more)")
         counters.update(restore_training_state(directory, state, model, optimizer, scheduler, task))
-        if cfg.epochs != saved["epochs"]:  # extend: the steps done stay; warmup stays; the decay is recomputed
-            plan["warmup"] = counters.get("warmup_steps") or max(1, int(cfg.warmup * steps_per_epoch * saved["epochs"]))
+        plan["total"] = steps_per_epoch * target()
+        plan["warmup"] = counters.get("warmup_steps") or plan["warmup"]
+        if cfg.epochs is not None and cfg.epochs != before:  # extend: the steps done stay, warmup too; new decay
+            before = before or DEFAULT_EPOCHS  # a budget run killed in epoch 1 had the provisional schedule
+            plan["warmup"] = counters.get("warmup_steps") or max(1, int(cfg.warmup * steps_per_epoch * before))
             if counters["done"]:  # a finished (or early-stopped) run trains on, with --patience counted anew
                 counters.update(done=False, bad_evals=0)
             # stated in the run's next history record (kept in the counters until then)
-            counters["extended"] = {"from_epochs": saved["epochs"], "to_epochs": cfg.epochs,
+            counters["extended"] = {"from_epochs": before, "to_epochs": cfg.epochs,
                                     "at_step": counters["step"], "schedule_steps": plan["total"]}
-            log(f"extending {directory} from {saved['epochs']} to {cfg.epochs} epochs at step {counters['step']}: "
+            log(f"extending {directory} from {before} to {cfg.epochs} epochs at step {counters['step']}: "
                 f"the LR schedule is recomputed for {plan['total']} steps (warmup kept)")
         if ctx.is_main:  # drop history lines written after this checkpoint (a kill between the two writes)
             last = counters.get("evaluated_at")  # the step of the last evaluation the checkpoint counts
@@ -225,13 +236,24 @@ def _fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, 
     started = time.monotonic() - counters["elapsed_s"]
     last_checkpoint = time.monotonic()
     stop = counters["done"]
-    while not stop and counters["epoch"] < cfg.epochs:
+    def plan_epochs() -> None:
+        """--max-minutes without --epochs: after epoch 1 (its validation included), plan as many epochs as
+        the budget holds at that pace, and stretch the LR schedule's decay to end with them."""
+        spent = time.monotonic() - started
+        fit = max(1, int(60 * cfg.max_minutes // max(spent, 1e-9)))
+        fit = ctx.minimum(fit)  # every rank plans the same number
+        counters["planned_epochs"] = fit
+        plan["total"] = steps_per_epoch * fit
+        log(f"epoch 1 took {spent:.0f} s: planning {fit} epoch{'s' if fit > 1 else ''} to fill --max-minutes "
+            f"{cfg.max_minutes:g}; the LR schedule now decays to 0 at the end of epoch {fit}")
+
+    while not stop and counters["epoch"] < target():
         epoch = counters["epoch"]
         if counters["batch"] == 0:
             task.start_epoch(epoch)
         batches = task.train_batches(epoch, ctx.rank, ctx.world_size)
         frozen = frozen_parameters(model, epoch) if cfg.gradual_unfreeze else []
-        bar = tqdm(total=len(batches), initial=counters["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        bar = tqdm(total=len(batches), initial=counters["batch"], desc=f"epoch {epoch + 1}/{target()}",
                    disable=not (cfg.progress and ctx.is_main), leave=False, dynamic_ncols=True)
         epoch_start, epoch_items = time.monotonic(), 0
         out_of_time = False
@@ -284,12 +306,14 @@ def _fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, 
             validate(epoch, f"epoch {epoch + 1}", epoch_items, time.monotonic() - epoch_start)
             counters["evaluated_at"] = counters["step"]
         counters.update(epoch=epoch + 1, batch=0, loss_sum=0.0, loss_count=0)
+        if cfg.epochs is None and cfg.max_minutes is not None and counters.get("planned_epochs") is None:
+            plan_epochs()
         stop = out_of_time or (cfg.patience > 0 and counters["bad_evals"] >= cfg.patience)
         if out_of_time:
             log(f"stopping: --max-minutes {cfg.max_minutes} reached")
-        elif stop and counters["epoch"] < cfg.epochs:
+        elif stop and counters["epoch"] < target():
             log(f"stopping early: no improvement of val {task.metric} in {cfg.patience} evaluations")
-        counters["done"] = stop or counters["epoch"] >= cfg.epochs
+        counters["done"] = stop or counters["epoch"] >= target()
         checkpoint()
         last_checkpoint = time.monotonic()
 
