@@ -268,6 +268,9 @@ def test_unsafe_member_path_rejected() -> None:
 # --------------------------------------------------------------------------------------- registry
 def test_registry_names_info_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     assert list_datasets(task="sentiment") == ["pang-lee", "rt-polarity", "vader-movies", "vader-tweets"]
+    # the training task's name (rnnkit train translate) lists the same datasets as the data task's
+    assert list_datasets(task="translate") == list_datasets(task="translation")
+    assert "fr-en" in list_datasets(task="translate")
     with pytest.raises(ValueError, match="no dataset has task 'no-such-task'; valid tasks: .*lm, sentiment"):
         list_datasets(task="no-such-task")
     with pytest.raises(ValueError, match="unknown dataset 'imdb'; valid names: .*pang-lee, rt-polarity") as err:

@@ -27,5 +27,6 @@ def register(sub: argparse._SubParsersAction) -> dict:
     p = sub.add_parser("data", help="list, describe or fetch the built-in datasets")
     p.add_argument("action", choices=("list", "info", "fetch"))
     p.add_argument("name", nargs="?", default=None)
-    p.add_argument("--task", default=None, help="list: only datasets of this task")
+    p.add_argument("--task", default=None, help="list: only datasets of this task (a data task such as "
+                   "translation, or the rnnkit train task that reads it: translate)")
     return {"data": _data}

@@ -112,9 +112,15 @@ def list_tasks() -> list[str]:
     return sorted({spec.task for spec in _REGISTRY.values()})
 
 
+# ``rnnkit train translate`` trains on the datasets whose task is "translation": either name lists them.
+TRAINING_TASK_DATA = {"translate": "translation"}
+
+
 def list_datasets(task: str | None = None) -> list[str]:
-    """Registered names (sorted), optionally only those of one ``task`` (an unknown task is an error)."""
+    """Registered names (sorted), optionally only those of one ``task`` — a dataset task or the ``rnnkit
+    train`` task that reads it (``translate``) — an unknown task is an error."""
     _ensure_builtins()
+    task = TRAINING_TASK_DATA.get(task, task) if task is not None else None
     if task is not None and task not in list_tasks():
         raise ValueError(f"no dataset has task {task!r}; valid tasks: {', '.join(list_tasks())}")
     return sorted(name for name, spec in _REGISTRY.items() if task is None or spec.task == task)
