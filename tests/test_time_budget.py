@@ -6,6 +6,8 @@ The loop's clock is replaced by one that advances 10 s per training batch, so ev
 
 from __future__ import annotations
 
+import json
+import time
 import types
 
 import pytest
@@ -37,7 +39,7 @@ def _task():
 def clock(monkeypatch):
     """The training loop's time: 0 at the start, +10 s for every training batch, nothing for the rest."""
     now = {"t": 0.0}
-    monkeypatch.setattr(loop, "time", types.SimpleNamespace(monotonic=lambda: now["t"]))
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(monotonic=lambda: now["t"], strftime=time.strftime))
     return now
 
 
@@ -64,7 +66,7 @@ def test_a_budget_without_epochs_plans_the_epochs_that_fill_it(tmp_path, clock):
     assert any("epoch 1 took 40 s: planning 7 epochs to fill --max-minutes 5" in line for line in lines), lines
     counters = load_training_state(tmp_path / "m")["counters"]
     assert counters["planned_epochs"] == 7 and counters["epoch"] == 7 and counters["done"]
-    assert result["steps"] == 7 * 4
+    assert result["steps"] == 7 * 4 and result["epochs"] == 7 and result["planned_epochs"] == 7
     history = read_jsonl(tmp_path / "m" / "history.jsonl")
     assert [h["epoch"] for h in history] == list(range(1, 8))
     assert history[-1]["lr"] == pytest.approx(0.0, abs=1e-12)  # the cosine ends with the last planned step
@@ -76,6 +78,7 @@ def test_given_epochs_are_kept_and_the_budget_only_cuts_them(tmp_path, clock):
     _fit(cfg, tmp_path / "m", clock)
     counters = load_training_state(tmp_path / "m")["counters"]
     assert counters["epoch"] == 3 and counters["planned_epochs"] is None
+    assert "planned_epochs" not in json.loads((tmp_path / "m" / "metrics.json").read_text())
     cut = TrainConfig(epochs=20, max_minutes=1, patience=0, progress=False, log="none")
     result = _fit(cut, tmp_path / "cut", clock)
     assert result["steps"] == 7  # the step that passes 60 s is the last one: 7 × 10 s = 70 s

@@ -106,8 +106,7 @@ def _fit(model: torch.nn.Module, prepared: Prepared, cfg: TrainConfig, out: Path
     """:func:`rnnkit.train.fit` with the run's facts in metrics.json and the wall time."""
     started = time.time()
     result = fit(model, prepared.task, cfg, out, resume=resume, log=log,
-                 metadata={**prepared.metadata, "parameters": sum(p.numel() for p in model.parameters()),
-                           "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+                 metadata={**prepared.metadata, "parameters": sum(p.numel() for p in model.parameters())})
     result.setdefault("wall_seconds", round(time.time() - started, 1))
     return result
 

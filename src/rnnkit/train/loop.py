@@ -329,9 +329,10 @@ def _fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, 
     runlog.write(counters["step"], counters["epoch"], counters["elapsed_s"], scalars(test, "test"))
     runlog.close()
     result = {"test": test, "best_val": {task.metric: counters["best"], "epoch": counters["best_epoch"]},
-              "train_seconds": round(counters["elapsed_s"], 2), "steps": counters["step"],
+              "train_seconds": round(counters["elapsed_s"], 2), "steps": counters["step"], "epochs": counters["epoch"],
+              **({"planned_epochs": counters["planned_epochs"]} if counters.get("planned_epochs") else {}),
               "device": str(device), "world_size": ctx.world_size, "torch_threads": torch.get_num_threads(),
-              "seed": cfg.seed, **(metadata or {})}
+              "seed": cfg.seed, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **(metadata or {})}
     if ctx.is_main:
         write_json(directory / METRICS, result)
     return result
