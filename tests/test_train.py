@@ -135,6 +135,24 @@ def test_ddp_two_processes_on_gloo(reviews_csv, tmp_path):
     assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
 
 
+def test_ddp_ranks_agree_on_the_epochs_that_fill_a_budget(reviews_csv, tmp_path):
+    """--max-minutes without --epochs under torchrun: each rank times its own epoch 1, and all train the
+    smallest plan (ranks that planned differently would wait for each other's collectives forever)."""
+    out = tmp_path / "ddp-budget"
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "rnnkit",
+         "train", "sentiment", "--data", str(reviews_csv), "--text-col", "text", "--label-col", "label",
+         "--model", "bow", "--batch-size", "8", "--max-minutes", "0.05", "--patience", "0", "--no-progress",
+         "--out", str(out), "--json"],
+        env=_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["planned_epochs"] >= 1
+    assert "planning" in result.stdout
+    history = (out / "history.jsonl").read_text().splitlines()
+    assert len(history) == metrics["epochs"] <= metrics["planned_epochs"]
+
+
 def test_train_config_validates():
     with pytest.raises(ValueError, match="epochs must be >= 1"):
         TrainConfig(epochs=0)

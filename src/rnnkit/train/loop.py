@@ -236,6 +236,10 @@ def _fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, 
     started = time.monotonic() - counters["elapsed_s"]
     last_checkpoint = time.monotonic()
     stop = counters["done"]
+    def planning() -> bool:
+        """True until a run that fills --max-minutes has planned its epochs (at the end of epoch 1)."""
+        return cfg.epochs is None and cfg.max_minutes is not None and counters.get("planned_epochs") is None
+
     def plan_epochs() -> None:
         """--max-minutes without --epochs: after epoch 1 (its validation included), plan as many epochs as
         the budget holds at that pace, and stretch the LR schedule's decay to end with them."""
@@ -253,7 +257,8 @@ def _fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, 
             task.start_epoch(epoch)
         batches = task.train_batches(epoch, ctx.rank, ctx.world_size)
         frozen = frozen_parameters(model, epoch) if cfg.gradual_unfreeze else []
-        bar = tqdm(total=len(batches), initial=counters["batch"], desc=f"epoch {epoch + 1}/{target()}",
+        of = "?" if planning() else target()
+        bar = tqdm(total=len(batches), initial=counters["batch"], desc=f"epoch {epoch + 1}/{of}",
                    disable=not (cfg.progress and ctx.is_main), leave=False, dynamic_ncols=True)
         epoch_start, epoch_items = time.monotonic(), 0
         out_of_time = False
@@ -306,7 +311,7 @@ def _fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, 
             validate(epoch, f"epoch {epoch + 1}", epoch_items, time.monotonic() - epoch_start)
             counters["evaluated_at"] = counters["step"]
         counters.update(epoch=epoch + 1, batch=0, loss_sum=0.0, loss_count=0)
-        if cfg.epochs is None and cfg.max_minutes is not None and counters.get("planned_epochs") is None:
+        if planning():
             plan_epochs()
         stop = out_of_time or (cfg.patience > 0 and counters["bad_evals"] >= cfg.patience)
         if out_of_time:
