@@ -71,8 +71,9 @@ def plot(results: dict, path: Path) -> Path:
     records = [r for r in results["layers"] if r["pass"] == "forward+backward" and r["backend"] != "torch.nn"]
     first = (records[0]["B"], records[0]["T"], records[0]["E"], records[0]["H"])
     records = [r for r in records if (r["B"], r["T"], r["E"], r["H"]) == first]
-    labels = [f"{r['cell']}\n{r['backend']}" for r in records]
-    fig, ax = plt.subplots(figsize=(max(6, len(records) * 0.9), 3.5))
+    cells = [r["cell"].replace("-", "-\n", 1) for r in records]  # "gru-\nreset-before": no overlapping labels
+    labels = [f"{cell}\n{r['backend']}" for cell, r in zip(cells, records, strict=True)]
+    fig, ax = plt.subplots(figsize=(max(6, len(records) * 1.1), 3.8))
     ax.bar(range(len(records)), [r["speed_vs_torch_nn"] for r in records], color="tab:blue")
     ax.axhline(1.0, color="black", lw=1, ls="--", label="torch.nn (same run)")
     ax.set_xticks(range(len(records)), labels, fontsize=8)
