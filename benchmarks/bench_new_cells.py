@@ -1,11 +1,14 @@
 """The cells torch.nn cannot run — LayerNorm-LSTM, LSTM + zoneout, LSTM + variational dropout — timed next
-to nn.LSTM, each on its fast path (``hoisted``) and on the reference loop, in one interleaved run.
+to nn.LSTM, each on its fast path (``hoisted`` with gradients; for the LayerNorm-LSTM's CPU inference the compiled
+C++ loop) and on the reference loop, in one interleaved run; each record names the backend that ran.
 
     python benchmarks/bench_new_cells.py --threads 1     # writes benchmarks/results/new-cells-<machine>.json
     python benchmarks/bench_new_cells.py --quick         # seconds; prints only
 
 Forward+backward (training mode, so zoneout and dropout draw their masks) and inference (eval, no_grad);
-wall time (``time_interleaved``) and, on the CPU, this process's CPU time.
+wall time (``time_interleaved``) and, on the CPU, this process's CPU time. Then the LayerNorm-LSTM at batch 1
+(streaming), µs per step: the compiled C++ loop against the hoisted and reference loops over a whole
+sequence, and the compiled step() against the reference step(), nn.LSTM beside them.
 ``benchmarks/gpu_session.py`` calls :func:`new_cell_times` on CUDA.
 """
 
@@ -25,6 +28,8 @@ from rnnkit.nn import Recurrent
 
 SHAPE = dict(B=32, T=64, E=128, H=256)
 QUICK = dict(B=4, T=8, E=8, H=16)
+STREAM = dict(T=256, E=128, H=256)
+QUICK_STREAM = dict(T=8, E=8, H=16)
 
 
 def candidates(E: int, H: int) -> dict[str, torch.nn.Module]:
@@ -32,11 +37,11 @@ def candidates(E: int, H: int) -> dict[str, torch.nn.Module]:
     return {
         "nn.LSTM": torch.nn.LSTM(E, H),
         "lstm reference loop": Recurrent("lstm", E, H, backend="reference"),
-        "lstm-layernorm hoisted": Recurrent("lstm-layernorm", E, H),
+        "lstm-layernorm fast path": Recurrent("lstm-layernorm", E, H),
         "lstm-layernorm reference loop": Recurrent("lstm-layernorm", E, H, backend="reference"),
-        "lstm zoneout 0.1 hoisted": Recurrent("lstm", E, H, zoneout=0.1),
+        "lstm zoneout 0.1 fast path": Recurrent("lstm", E, H, zoneout=0.1),
         "lstm zoneout 0.1 reference loop": Recurrent("lstm", E, H, zoneout=0.1, backend="reference"),
-        "lstm recurrent-dropout 0.25 hoisted": Recurrent("lstm", E, H, recurrent_dropout=0.25),
+        "lstm recurrent-dropout 0.25 fast path": Recurrent("lstm", E, H, recurrent_dropout=0.25),
         "lstm recurrent-dropout 0.25 reference loop": Recurrent("lstm", E, H, recurrent_dropout=0.25,
                                                                 backend="reference"),
     }
@@ -86,6 +91,43 @@ def new_cell_times(device: str, B: int, T: int, E: int, H: int, repeats: int,
     return records
 
 
+def batch_one_times(T: int, E: int, H: int, repeats: int) -> list[dict]:
+    """The LayerNorm-LSTM's inference at batch 1 on each CPU path, called directly (so every candidate pays the
+    same Python around it), interleaved with nn.LSTM over the same sequence; µs per step."""
+    from rnnkit.nn.backends import compiled, hoisted
+
+    torch.manual_seed(0)
+    layer = Recurrent("lstm-layernorm", E, H).eval()
+    lstm = torch.nn.LSTM(E, H).eval()
+    x = torch.randn(T, 1, E)
+    state = layer.zero_state(1)
+
+    def whole(kernel: Callable | None) -> Callable[[], None]:
+        return lambda: layer.run_directions(x, state, None, kernel)
+
+    def steps(step: Callable) -> Callable[[], None]:
+        def f() -> None:
+            s = state
+            for t in range(T):
+                _, s = step(x[t], s)
+        return f
+
+    calls = {
+        "nn.LSTM whole sequence": lambda: lstm(x),
+        "lstm-layernorm compiled whole sequence": whole(compiled.lstm_layernorm_sequence),
+        "lstm-layernorm hoisted whole sequence": whole(hoisted.lstm_sequence),
+        "lstm-layernorm reference whole sequence": whole(None),
+        "lstm-layernorm compiled step()": steps(lambda xt, s: compiled.stack_step(layer, xt, s)),
+        "lstm-layernorm reference step()": steps(lambda xt, s: layer.step_layers(xt, s, layer.cell.step)),
+    }
+    with torch.no_grad():
+        times = time_interleaved(calls, warmup=1, repeats=repeats)
+    anchor = times["nn.LSTM whole sequence"]["median_s"]
+    return [{"B": 1, "T": T, "E": E, "H": H, "mode": "batch-1 inference", "candidate": name,
+             "us_per_step": 1e6 * t["median_s"] / T, "time_vs_nn_lstm": t["median_s"] / anchor, **t}
+            for name, t in times.items()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny shapes, one repeat, no results file")
@@ -101,6 +143,11 @@ def main() -> None:
         print(f"{r['mode']:17} {r['candidate']:44} {r['backend']:9} wall {r['median_s'] * 1e3:8.2f} ms "
               f"{r['time_vs_nn_lstm']:5.2f}x nn.LSTM   CPU {r['cpu_median_s'] * 1e3:8.2f} ms "
               f"{r['cpu_vs_nn_lstm']:5.2f}x")
+    streaming = batch_one_times(**(QUICK_STREAM if args.quick else STREAM), repeats=1 if args.quick else args.repeats)
+    for r in streaming:
+        print(f"{r['mode']:17} {r['candidate']:44} {r['us_per_step']:8.1f} us/step "
+              f"{r['time_vs_nn_lstm']:5.2f}x nn.LSTM")
+    records += streaming
     if not args.quick:
         out = args.out or Path(__file__).parent / "results" / f"new-cells-{machine_tag()}.json"
         command = f"python benchmarks/bench_new_cells.py --threads {args.threads} --repeats {args.repeats}"

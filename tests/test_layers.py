@@ -349,7 +349,20 @@ def _compiled_available():
     return compiled.load() is not None
 
 
-@pytest.mark.parametrize("cell", ["gru", "gru-reset-before"])
+def _random_layer_norm(*layers: Recurrent) -> None:
+    """The LayerNorm-LSTM's gains and shift away from their initial 1 and 0 (same values in every layer
+    given), so that a kernel that skipped or misplaced one would differ from the reference."""
+    names = [n for n, _ in layers[0].named_parameters() if n.startswith("ln_")]
+    with torch.no_grad():
+        for name in names:
+            value = torch.empty_like(getattr(layers[0], name)).uniform_(0.5, 1.5)
+            if "bias" in name:
+                value -= 1.0
+            for layer in layers:
+                getattr(layer, name).copy_(value)
+
+
+@pytest.mark.parametrize("cell", ["gru", "gru-reset-before", "lstm-layernorm"])
 @pytest.mark.parametrize("bidirectional,bias,batch", [(False, True, 1), (True, True, 3), (False, False, 2),
                                                      (False, True, 33)])
 def test_compiled_inference_equals_the_reference(cell, bidirectional, bias, batch):
@@ -359,26 +372,32 @@ def test_compiled_inference_equals_the_reference(cell, bidirectional, bias, batc
     ref = Recurrent(cell, E, H, 2, bidirectional=bidirectional, bias=bias, backend="reference").eval()
     fast = Recurrent(cell, E, H, 2, bidirectional=bidirectional, bias=bias).eval()
     fast.load_state_dict(ref.state_dict())
+    _random_layer_norm(ref, fast)
     x = torch.randn(11, batch, E)
     h0 = torch.randn(2 * (2 if bidirectional else 1), batch, H)
+    if ref.cell.has_cell_state:
+        h0 = (h0, torch.randn_like(h0))
     with torch.no_grad():
         expected, expected_h = ref(x, h0)
         out, h = fast(x, h0)
+        assert fast.last_backend == "compiled"
         with torch.no_grad():  # the weight cache follows in-place updates of the weights
             fast.weight_hh_l0.mul_(0.5)
             ref.weight_hh_l0.mul_(0.5)
         again, _ = fast(x, h0)
     torch.testing.assert_close(out, expected, **TOL)
-    torch.testing.assert_close(h, expected_h, **TOL)
+    for a, b in zip(_flat(h), _flat(expected_h), strict=True):
+        torch.testing.assert_close(a, b, **TOL)
     torch.testing.assert_close(again, ref(x, h0)[0].detach(), **TOL)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "rnn-relu", "lstm", "gru", "gru-reset-before"])
+@pytest.mark.parametrize("cell", ["rnn", "rnn-relu", "lstm", "gru", "gru-reset-before", "lstm-layernorm"])
 def test_compiled_step_equals_forward(cell):
     if not _compiled_available():
         pytest.skip("no C++ toolchain for the compiled inference loop")
     torch.manual_seed(7)
     layer = Recurrent(cell, E, H, 2).eval()
+    _random_layer_norm(layer)
     x = torch.randn(6, 2, E)
     with torch.no_grad():
         out, final = layer(x)
@@ -390,7 +409,7 @@ def test_compiled_step_equals_forward(cell):
         torch.testing.assert_close(a, b, **TOL)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "rnn-relu", "lstm", "gru", "gru-reset-before"])
+@pytest.mark.parametrize("cell", ["rnn", "rnn-relu", "lstm", "gru", "gru-reset-before", "lstm-layernorm"])
 def test_compiled_batch_one_step_equals_the_reference(cell):
     # Batch 1 takes the C++ loop's own GEMV over 64-column panels: H = 70 gives full panels and a ragged last
     # one (and the reset-before GRU's split at 2H = 140 falls inside a panel); whole-sequence forward too.
@@ -400,6 +419,7 @@ def test_compiled_batch_one_step_equals_the_reference(cell):
     ref = Recurrent(cell, 33, 70, 2, backend="reference").eval()
     fast = Recurrent(cell, 33, 70, 2).eval()
     fast.load_state_dict(ref.state_dict())
+    _random_layer_norm(ref, fast)
     x = torch.randn(5, 1, 33) * 3
     with torch.no_grad():
         expected, expected_state = ref(x)

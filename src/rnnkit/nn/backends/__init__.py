@@ -57,6 +57,10 @@ def _compiled(layer, x, state, lengths, trace):
     return layer.run_directions(x, state, lengths, partial(compiled.gru_sequence, layer.cell.name))
 
 
+def _compiled_layernorm(layer, x, state, lengths, trace):
+    return layer.run_directions(x, state, lengths, compiled.lstm_layernorm_sequence)
+
+
 def _reference_step(layer, x, state):
     return layer.step_layers(x, state, layer.cell.step)
 
@@ -103,7 +107,9 @@ class Backend:
 # measured (T=128, H=128/256, B=1..64, 2 threads: 1.3-7x), since its gates are squashed by one vectorised
 # call per block. LSTM and Elman stay on oneDNN, which is as fast or faster.
 _GRUS = _named("gru", "gru-reset-before")
-_COMPILED = _named("rnn", "rnn-relu", "lstm", "gru", "gru-reset-before")  # the cells csrc/infer.cpp implements
+# the cells csrc/infer.cpp implements
+_COMPILED = _named("rnn", "rnn-relu", "lstm", "gru", "gru-reset-before", "lstm-layernorm")
+_LAYERNORM = _named("lstm-layernorm")
 _CPU_INFERENCE = dict(device="cpu", float32_only=True, grad=False, exportable=False, available=compiled.available)
 _FAST = ("fused", "native")
 _NATIVE = _named("gru-reset-before")  # the cell with a hand-written-BPTT kernel (native, Triton)
@@ -116,6 +122,7 @@ _GRAPHS = dict(device="cuda", exportable=False)
 
 TABLE: tuple[Backend, ...] = (
     Backend("compiled", "forward", _FAST, _GRUS, _compiled, lengths=False, **_CPU_INFERENCE),
+    Backend("compiled", "forward", _FAST, _LAYERNORM, _compiled_layernorm, lengths=False, **_CPU_INFERENCE),
     Backend("triton-graph", "forward", ("native",), _NATIVE, _triton_graphed, float32_only=True,
             available=lambda: HAVE_TRITON and cuda_graphs.enabled(), **_GRAPHS),
     Backend("triton", "forward", ("native",), _NATIVE, _triton, device="cuda", float32_only=True, exportable=False,

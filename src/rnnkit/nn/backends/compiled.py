@@ -6,7 +6,8 @@ the compiled loop removes the dispatch. It is built on first use with ``torch.ut
 warns once and keeps the Python paths, which compute the same function.
 
 It runs float32 CPU inference: the whole-sequence forward of both GRUs (where ``torch.nn.GRU`` itself is
-slower at batch 1 than ``torch.nn.LSTM``) and ``step()`` of every cell (the whole stack in one call).
+slower at batch 1 than ``torch.nn.LSTM``) and of the LayerNorm-LSTM (which no library runs), and ``step()``
+of every cell (the whole stack in one call).
 At batch 1 the C++ side makes no ATen call per layer: its GEMV reads Wᵀ packed in 64-column panels
 (``pack``, made once per weight version and cached per layer here) and squashes the gates in one pass.
 """
@@ -23,6 +24,7 @@ import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 
+from rnnkit.nn.cells import block_layer_norm
 from rnnkit.nn.state import State
 
 _SOURCE = Path(__file__).parent / "csrc" / "infer.cpp"
@@ -97,8 +99,30 @@ def gru_sequence(cell: str, x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh:
                                cell == "gru-reset-before")
 
 
+def lstm_layernorm_sequence(x: Tensor, state: State, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+                            bias_hh: Tensor | None, ln_weight_ih: Tensor, ln_weight_hh: Tensor, ln_weight_c: Tensor,
+                            ln_bias_c: Tensor, mask: Tensor | None = None) -> tuple[Tensor, State]:
+    """x (T, B, I), (h0, c0) (B, H) → out (T, B, H), (h_T, c_T): one direction of one LayerNorm-LSTM layer, no
+    lengths. The input side of all steps, LN_{γx}(W_i x_t) + b_i + b_h, is one GEMM and one layer norm here;
+    the C++ loop adds LN_{γh}(W_h h) and the gates (:class:`~rnnkit.nn.cells.LayerNormLSTMCell`)."""
+    if mask is not None:
+        raise ValueError("the compiled LayerNorm-LSTM loop runs unpadded batches only; pass mask=None")
+    T, B, _ = x.shape
+    G = weight_ih.shape[0]
+    gx = torch.mm(x.reshape(T * B, -1), _transposed(weight_ih))
+    gxn = block_layer_norm(gx, ln_weight_ih.detach(), 4)
+    if bias_ih is not None:
+        gxn = gxn + bias_ih.detach() + bias_hh.detach()
+    h0, c0 = state
+    out, h, c = load().ln_lstm_sequence(gxn.view(T, B, G).contiguous(), h0.contiguous(), c0.contiguous(),
+                                        _transposed(weight_hh), ln_weight_hh.detach().contiguous(),
+                                        ln_weight_c.detach().contiguous(), ln_bias_c.detach().contiguous())
+    return out, (h, c)
+
+
 def _step_weights(layer: torch.nn.Module) -> list[Tensor]:
-    """Per layer [W_ih^T, b_ih, W_hh^T, b_hh, and both Wᵀ packed for batch 1] for ``stack_step``, built once
+    """Per layer [W_ih^T, b_ih, W_hh^T, b_hh, and both Wᵀ packed for batch 1] for ``stack_step`` (the
+    LayerNorm-LSTM adds its gains γx, γh, γc and β_c), built once
     and kept until a parameter is replaced, moved or changed in place (its identity, ``data_ptr`` or ``_version``)."""
     params = tuple(layer._parameters.values())
     key = [(id(p), p._version, p.data_ptr()) for p in params]  # the ids stay valid: the entry holds params
@@ -112,6 +136,7 @@ def _step_weights(layer: torch.nn.Module) -> list[Tensor]:
         G = w_ih.shape[0]
         ih, hh = _transposed(w_ih), _transposed(w_hh)
         weights += [ih, _bias(b_ih, G, w_ih), hh, _bias(b_hh, G, w_ih), load().pack(ih, 0), load().pack(hh, split)]
+        weights += [extra.detach().contiguous() for extra in layer._weights(index)[4:]]  # LayerNorm-LSTM: γx γh γc β_c
     _STEP_WEIGHTS[layer] = (key, params, weights)
     return weights
 

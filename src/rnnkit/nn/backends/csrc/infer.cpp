@@ -29,7 +29,7 @@
 
 namespace {
 
-enum class Kind { RnnTanh, RnnRelu, Lstm, Gru, GruResetBefore };
+enum class Kind { RnnTanh, RnnRelu, Lstm, Gru, GruResetBefore, LayerNormLstm };
 
 Kind kind_of(const std::string& name) {
   if (name == "rnn") return Kind::RnnTanh;
@@ -37,6 +37,7 @@ Kind kind_of(const std::string& name) {
   if (name == "lstm") return Kind::Lstm;
   if (name == "gru") return Kind::Gru;
   if (name == "gru-reset-before") return Kind::GruResetBefore;
+  if (name == "lstm-layernorm") return Kind::LayerNormLstm;
   TORCH_CHECK(false, "rnnkit infer: unknown cell ", name);
 }
 
@@ -150,6 +151,46 @@ RNNKIT_CLONES void lstm_gates(const float* __restrict g, const float* __restrict
   }
 }
 
+constexpr float kLayerNormEps = 1e-5f;  // rnnkit.nn.cells.LN_EPS
+
+// v (n values) <- gain ⊙ (v − μ) / √(σ² + ε) in place, with μ and the biased σ² over the n values
+// (torch's layer_norm): one gate block of the LayerNorm-LSTM.
+RNNKIT_CLONES void normalise(float* __restrict v, const float* __restrict gain, int64_t n) {
+  float mean = 0.0f;
+  for (int64_t j = 0; j < n; ++j) mean += v[j];
+  mean /= static_cast<float>(n);
+  float var = 0.0f;
+  for (int64_t j = 0; j < n; ++j) var += (v[j] - mean) * (v[j] - mean);
+  const float rstd = 1.0f / std::sqrt(var / static_cast<float>(n) + kLayerNormEps);
+  for (int64_t j = 0; j < n; ++j) v[j] = (v[j] - mean) * rstd * gain[j];
+}
+
+// LayerNorm-LSTM (Ba et al. 2016; rnnkit.nn.cells.LayerNormLSTMCell), one row: a = gxn + LN_{γh}(gh) + b_ih + b_hh
+// per gate block [i | f | g | o], where gxn = LN_{γx}(x W_ih^T) already; c' = f c + i g;
+// h' = o tanh(LN_{γc}(c') + β_c). gh (4H) is normalised in place.
+RNNKIT_CLONES void ln_lstm_gates(const float* __restrict gxn, float* __restrict gh, const float* __restrict ln_hh,
+                                 const float* __restrict b_ih, const float* __restrict b_hh,
+                                 const float* __restrict ln_c, const float* __restrict ln_bias_c,
+                                 const float* __restrict c, float* __restrict h_new, float* __restrict c_new,
+                                 int64_t H) {
+  for (int64_t k = 0; k < 4; ++k) normalise(gh + k * H, ln_hh + k * H, H);
+  for (int64_t j = 0; j < H; ++j) {
+    const float i = sigmoid_(gxn[j] + gh[j] + b_ih[j] + b_hh[j]);
+    const float f = sigmoid_(gxn[H + j] + gh[H + j] + b_ih[H + j] + b_hh[H + j]);
+    const float cand = tanh_(gxn[2 * H + j] + gh[2 * H + j] + b_ih[2 * H + j] + b_hh[2 * H + j]);
+    const float o = sigmoid_(gxn[3 * H + j] + gh[3 * H + j] + b_ih[3 * H + j] + b_hh[3 * H + j]);
+    c_new[j] = f * c[j] + i * cand;
+    h_new[j] = o;  // o waits here until c' is normalised
+  }
+  float mean = 0.0f;
+  for (int64_t j = 0; j < H; ++j) mean += c_new[j];
+  mean /= static_cast<float>(H);
+  float var = 0.0f;
+  for (int64_t j = 0; j < H; ++j) var += (c_new[j] - mean) * (c_new[j] - mean);
+  const float rstd = 1.0f / std::sqrt(var / static_cast<float>(H) + kLayerNormEps);
+  for (int64_t j = 0; j < H; ++j) h_new[j] *= tanh_((c_new[j] - mean) * rstd * ln_c[j] + ln_bias_c[j]);
+}
+
 // GRU, [r | z] = σ(W_i[r|z] x + b_i + W_h[r|z] h + b_h) into rz (2H); gi, gh (3H) before bias.
 RNNKIT_CLONES void gru_rz(const float* __restrict gi, const float* __restrict gh, const float* __restrict b_ih,
                           const float* __restrict b_hh, float* __restrict rz, int64_t H) {
@@ -199,6 +240,25 @@ void gru_layer(const float* gi, const float* h, float* h_new, const torch::Tenso
   for (int64_t b = 0; b < B; ++b)
     gru_update(gi + b * 3 * H + 2 * H, gh + b * 3 * H + 2 * H, b_ih + 2 * H, b_hh + 2 * H, rz + b * 2 * H, h + b * H,
                h_new + b * H, H, reset_before);
+}
+
+// The LayerNorm-LSTM's parameters beyond W and b: γh (4H), γc (H), β_c (H); γx is applied to gxn before.
+struct LayerNormParams {
+  const float* ln_hh;
+  const float* ln_c;
+  const float* ln_bias_c;
+};
+
+// One LayerNorm-LSTM layer, one step: gxn = LN_{γx}(x W_ih^T) (B, 4H), h, c (B, H) -> h_new, c_new (B, H).
+void ln_lstm_layer(const float* gxn, const float* h, const float* c, float* h_new, float* c_new,
+                   const torch::Tensor& w_hh_t, const float* panels_hh, const float* b_ih, const float* b_hh,
+                   const LayerNormParams& ln, int64_t B, int64_t H) {
+  thread_local std::vector<float> gh_buffer;
+  float* gh = scratch(gh_buffer, B * 4 * H);
+  linear(h, B, H, H, Columns{w_hh_t, panels_hh, 0, 4 * H}, gh, 4 * H, false);  // h W_hh^T, normalised apart from x's
+  for (int64_t b = 0; b < B; ++b)
+    ln_lstm_gates(gxn + b * 4 * H, gh + b * 4 * H, ln.ln_hh, b_ih, b_hh, ln.ln_c, ln.ln_bias_c, c + b * H,
+                  h_new + b * H, c_new + b * H, H);
 }
 
 void check_float(const torch::Tensor& t, const char* what) {
@@ -256,19 +316,50 @@ std::vector<torch::Tensor> gru_sequence(const torch::Tensor& gi, const torch::Te
   return {out, h};
 }
 
+// The LayerNorm-LSTM over a whole sequence: gxn (T, B, 4H) = LN_{γx}(x W_ih^T) + b_ih + b_hh, h0, c0 (B, H),
+// W_hh^T (H, 4H), γh (4H), γc (H), β_c (H) -> out (T, B, H), h_T, c_T (B, H).
+std::vector<torch::Tensor> ln_lstm_sequence(const torch::Tensor& gxn, const torch::Tensor& h0, const torch::Tensor& c0,
+                                            const torch::Tensor& w_hh_t, const torch::Tensor& ln_hh,
+                                            const torch::Tensor& ln_c, const torch::Tensor& ln_bias_c) {
+  for (const auto* t : {&gxn, &h0, &c0, &w_hh_t, &ln_hh, &ln_c, &ln_bias_c}) check_float(*t, "LayerNorm-LSTM input");
+  const int64_t T = gxn.size(0), B = gxn.size(1), H = h0.size(1);
+  TORCH_CHECK(gxn.size(2) == 4 * H && w_hh_t.size(0) == H && w_hh_t.size(1) == 4 * H && ln_hh.numel() == 4 * H &&
+                  ln_c.numel() == H && ln_bias_c.numel() == H && c0.sizes() == h0.sizes(),
+              "rnnkit infer: LayerNorm-LSTM shapes disagree");
+  auto out = torch::empty({T, B, H}, gxn.options());
+  auto h = h0.clone();
+  auto c = c0.clone();
+  auto c_next = torch::empty_like(c0);
+  const std::vector<float> zeros(4 * H, 0.0f);  // the biases are already in gxn
+  const LayerNormParams ln{ln_hh.data_ptr<float>(), ln_c.data_ptr<float>(), ln_bias_c.data_ptr<float>()};
+  const auto panels = B == 1 ? pack(w_hh_t, 0) : torch::Tensor();
+  const float* prev = h.data_ptr<float>();
+  for (int64_t t = 0; t < T; ++t) {
+    ln_lstm_layer(gxn.data_ptr<float>() + t * B * 4 * H, prev, c.data_ptr<float>(), out.data_ptr<float>() + t * B * H,
+                  c_next.data_ptr<float>(), w_hh_t, B == 1 ? panels.data_ptr<float>() : nullptr, zeros.data(),
+                  zeros.data(), ln, B, H);
+    std::swap(c, c_next);
+    prev = out.data_ptr<float>() + t * B * H;
+  }
+  std::memcpy(h.data_ptr<float>(), prev, sizeof(float) * B * H);
+  return {out, h, c};
+}
+
 // One step of a whole stack of layers (streaming), one call from Python per step:
 // x (B, I), h (L, B, H)[, c (L, B, H)], weights = per layer [W_ih^T (in, G), b_ih (G), W_hh^T (H, G), b_hh (G),
-// pack(W_ih^T, 0), pack(W_hh^T, 2H for the reset-before GRU, else 0)]
-// -> {top output (B, H), new h (L, B, H)[, new c (L, B, H)]}. The inputs are not modified.
+// pack(W_ih^T, 0), pack(W_hh^T, 2H for the reset-before GRU, else 0)], and for the LayerNorm-LSTM also
+// [γx (4H), γh (4H), γc (H), β_c (H)] -> {top output (B, H), new h (L, B, H)[, new c (L, B, H)]}.
+// The inputs are not modified.
 std::vector<torch::Tensor> stack_step(const std::string& cell, const torch::Tensor& x, const torch::Tensor& h,
                                       const torch::Tensor& c, const std::vector<torch::Tensor>& weights) {
   const Kind kind = kind_of(cell);
-  const bool lstm = kind == Kind::Lstm;
+  const bool lstm = kind == Kind::Lstm || kind == Kind::LayerNormLstm;
+  const int64_t per_layer = kind == Kind::LayerNormLstm ? 10 : 6;
   check_float(x, "x");
   check_float(h, "h");
   if (lstm) check_float(c, "c");
   const int64_t L = h.size(0), B = h.size(1), H = h.size(2);
-  TORCH_CHECK(static_cast<int64_t>(weights.size()) == 6 * L && x.dim() == 2 && x.size(0) == B,
+  TORCH_CHECK(static_cast<int64_t>(weights.size()) == per_layer * L && x.dim() == 2 && x.size(0) == B,
               "rnnkit infer: shapes of x, state and weights disagree");
   for (const auto& w : weights) check_float(w, "weights");
   auto h_new = torch::empty({L, B, H}, x.options());
@@ -277,21 +368,30 @@ std::vector<torch::Tensor> stack_step(const std::string& cell, const torch::Tens
   const float* inp = x.data_ptr<float>();
   int64_t in = x.size(1);
   for (int64_t l = 0; l < L; ++l) {
-    const torch::Tensor& w_ih = weights[6 * l];
-    const torch::Tensor& w_hh = weights[6 * l + 2];
-    const float* panels_ih = weights[6 * l + 4].data_ptr<float>();
-    const float* panels_hh = weights[6 * l + 5].data_ptr<float>();
+    const torch::Tensor& w_ih = weights[per_layer * l];
+    const torch::Tensor& w_hh = weights[per_layer * l + 2];
+    const float* panels_ih = weights[per_layer * l + 4].data_ptr<float>();
+    const float* panels_hh = weights[per_layer * l + 5].data_ptr<float>();
     const int64_t G = w_ih.size(1);
     TORCH_CHECK(w_ih.size(0) == in && w_hh.size(0) == H && w_hh.size(1) == G, "rnnkit infer: layer ", l,
                 " weights do not match the input and state sizes");
-    const float* b_ih = weights[6 * l + 1].data_ptr<float>();
-    const float* b_hh = weights[6 * l + 3].data_ptr<float>();
+    const float* b_ih = weights[per_layer * l + 1].data_ptr<float>();
+    const float* b_hh = weights[per_layer * l + 3].data_ptr<float>();
     const float* hl = h.data_ptr<float>() + l * B * H;
     float* hn = h_new.data_ptr<float>() + l * B * H;
     float* g = scratch(gate_buffer, B * G);
     linear(inp, B, in, in, Columns{w_ih, panels_ih, 0, G}, g, G, false);  // x W_ih^T
     if (kind == Kind::Gru || kind == Kind::GruResetBefore) {
       gru_layer(g, hl, hn, w_hh, panels_hh, b_ih, b_hh, B, H, kind == Kind::GruResetBefore);
+    } else if (kind == Kind::LayerNormLstm) {
+      const float* ln_ih = weights[per_layer * l + 6].data_ptr<float>();
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t k = 0; k < 4; ++k) normalise(g + b * G + k * H, ln_ih + k * H, H);  // LN_{γx}(x W_ih^T)
+      const LayerNormParams ln{weights[per_layer * l + 7].data_ptr<float>(), weights[per_layer * l + 8].data_ptr<float>(),
+                               weights[per_layer * l + 9].data_ptr<float>()};
+      const int64_t offset = l * B * H;
+      ln_lstm_layer(g, hl, c.data_ptr<float>() + offset, hn, c_new.data_ptr<float>() + offset, w_hh, panels_hh, b_ih,
+                    b_hh, ln, B, H);
     } else {
       linear(hl, B, H, H, Columns{w_hh, panels_hh, 0, G}, g, G, true);  // + h W_hh^T
       for (int64_t b = 0; b < B; ++b) {
@@ -316,5 +416,6 @@ std::vector<torch::Tensor> stack_step(const std::string& cell, const torch::Tens
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("stack_step", &stack_step, "one step of a stack of layers (inference)");
   m.def("gru_sequence", &gru_sequence, "GRU over a sequence (inference)");
+  m.def("ln_lstm_sequence", &ln_lstm_sequence, "LayerNorm-LSTM over a sequence (inference)");
   m.def("pack", &pack, "W^T in 64-column panels for the batch-1 products");
 }
