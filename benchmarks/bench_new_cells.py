@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from rnnkit.bench.speed import stepper
 from rnnkit.bench.timing import machine_tag, time_interleaved, write_results
 from rnnkit.nn import Recurrent
 
@@ -105,20 +106,13 @@ def batch_one_times(T: int, E: int, H: int, repeats: int) -> list[dict]:
     def whole(kernel: Callable | None) -> Callable[[], None]:
         return lambda: layer.run_directions(x, state, None, kernel)
 
-    def steps(step: Callable) -> Callable[[], None]:
-        def f() -> None:
-            s = state
-            for t in range(T):
-                _, s = step(x[t], s)
-        return f
-
     calls = {
         "nn.LSTM whole sequence": lambda: lstm(x),
         "lstm-layernorm compiled whole sequence": whole(compiled.lstm_layernorm_sequence),
         "lstm-layernorm hoisted whole sequence": whole(hoisted.lstm_sequence),
         "lstm-layernorm reference whole sequence": whole(None),
-        "lstm-layernorm compiled step()": steps(lambda xt, s: compiled.stack_step(layer, xt, s)),
-        "lstm-layernorm reference step()": steps(lambda xt, s: layer.step_layers(xt, s, layer.cell.step)),
+        "lstm-layernorm compiled step()": stepper(lambda xt, s: compiled.stack_step(layer, xt, s), x, state),
+        "lstm-layernorm reference step()": stepper(lambda xt, s: layer.step_layers(xt, s, layer.cell.step), x, state),
     }
     with torch.no_grad():
         times = time_interleaved(calls, warmup=1, repeats=repeats)

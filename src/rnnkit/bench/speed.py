@@ -82,6 +82,16 @@ def bench_layer(cell: str, *, B: int, T: int, E: int, H: int, backward: bool = T
             for name, t in timings.items()]
 
 
+def stepper(step: Callable, x: torch.Tensor, state: object = None) -> Callable[[], None]:
+    """A call that feeds x (T, B, I) to ``step(x_t, state) -> (out, state)`` one input at a time, from ``state``
+    (``None``: the step's own zeros) — streaming, as a timing candidate."""
+    def run() -> None:
+        s = state
+        for t in range(x.shape[0]):
+            _, s = step(x[t], s)
+    return run
+
+
 @torch.no_grad()
 def bench_streaming(cell: str, *, T: int = 256, E: int = 128, H: int = 256, repeats: int = 5,
                     device: str = "cpu") -> dict:
@@ -93,17 +103,10 @@ def bench_streaming(cell: str, *, T: int = 256, E: int = 128, H: int = 256, repe
     twin = _torch_module(cell, E, H).to(device).eval()
     lstm = torch.nn.LSTM(E, H).to(device).eval()
 
-    def stepper(step):
-        def run() -> None:
-            state = None
-            for t in range(T):
-                _, state = step(x[t], state)
-        return run
-
     candidates = {
-        "rnnkit step()": stepper(ours.step),
+        "rnnkit step()": stepper(ours.step, x),
         "rnnkit whole sequence": lambda: ours(x),
-        "torch.nn one step at a time": stepper(lambda xt, s: twin(xt.unsqueeze(0), s)),
+        "torch.nn one step at a time": stepper(lambda xt, s: twin(xt.unsqueeze(0), s), x),
         "torch.nn whole sequence": lambda: twin(x),
         "nn.LSTM whole sequence": lambda: lstm(x),
     }

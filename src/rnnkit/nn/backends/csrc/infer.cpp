@@ -153,16 +153,25 @@ RNNKIT_CLONES void lstm_gates(const float* __restrict g, const float* __restrict
 
 constexpr float kLayerNormEps = 1e-5f;  // rnnkit.nn.cells.LN_EPS
 
-// v (n values) <- gain ⊙ (v − μ) / √(σ² + ε) in place, with μ and the biased σ² over the n values
-// (torch's layer_norm): one gate block of the LayerNorm-LSTM.
-RNNKIT_CLONES void normalise(float* __restrict v, const float* __restrict gain, int64_t n) {
+// μ and 1/√(σ² + ε) of n values, σ² the biased variance (torch's layer_norm), in two passes.
+struct Moments {
+  float mean;
+  float rstd;
+};
+
+inline Moments moments(const float* __restrict v, int64_t n) {
   float mean = 0.0f;
   for (int64_t j = 0; j < n; ++j) mean += v[j];
   mean /= static_cast<float>(n);
   float var = 0.0f;
   for (int64_t j = 0; j < n; ++j) var += (v[j] - mean) * (v[j] - mean);
-  const float rstd = 1.0f / std::sqrt(var / static_cast<float>(n) + kLayerNormEps);
-  for (int64_t j = 0; j < n; ++j) v[j] = (v[j] - mean) * rstd * gain[j];
+  return {mean, 1.0f / std::sqrt(var / static_cast<float>(n) + kLayerNormEps)};
+}
+
+// v (n values) <- gain ⊙ (v − μ) / √(σ² + ε) in place: one gate block of the LayerNorm-LSTM.
+RNNKIT_CLONES void normalise(float* __restrict v, const float* __restrict gain, int64_t n) {
+  const Moments m = moments(v, n);
+  for (int64_t j = 0; j < n; ++j) v[j] = (v[j] - m.mean) * m.rstd * gain[j];
 }
 
 // LayerNorm-LSTM (Ba et al. 2016; rnnkit.nn.cells.LayerNormLSTMCell), one row: a = gxn + LN_{γh}(gh) + b_ih + b_hh
@@ -182,13 +191,8 @@ RNNKIT_CLONES void ln_lstm_gates(const float* __restrict gxn, float* __restrict 
     c_new[j] = f * c[j] + i * cand;
     h_new[j] = o;  // o waits here until c' is normalised
   }
-  float mean = 0.0f;
-  for (int64_t j = 0; j < H; ++j) mean += c_new[j];
-  mean /= static_cast<float>(H);
-  float var = 0.0f;
-  for (int64_t j = 0; j < H; ++j) var += (c_new[j] - mean) * (c_new[j] - mean);
-  const float rstd = 1.0f / std::sqrt(var / static_cast<float>(H) + kLayerNormEps);
-  for (int64_t j = 0; j < H; ++j) h_new[j] *= tanh_((c_new[j] - mean) * rstd * ln_c[j] + ln_bias_c[j]);
+  const Moments m = moments(c_new, H);
+  for (int64_t j = 0; j < H; ++j) h_new[j] *= tanh_((c_new[j] - m.mean) * m.rstd * ln_c[j] + ln_bias_c[j]);
 }
 
 // GRU, [r | z] = σ(W_i[r|z] x + b_i + W_h[r|z] h + b_h) into rz (2H); gi, gh (3H) before bias.
