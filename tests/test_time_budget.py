@@ -112,3 +112,12 @@ def test_shortening_a_planned_run_is_refused(tmp_path, clock):
     _fit(TrainConfig(max_minutes=2.5, patience=0, progress=False, log="none"), out, clock)
     with pytest.raises(ValueError, match="started for 3 epochs"):
         _fit(TrainConfig(epochs=2, max_minutes=2.5, patience=0, progress=False, log="none"), out, clock, resume=True)
+
+
+def test_a_budget_spent_within_epoch_1_stops_without_a_plan(tmp_path, clock):
+    lines: list[str] = []
+    result = _fit(TrainConfig(max_minutes=0.25, patience=0, progress=False, log="none"), tmp_path / "m", clock,
+                  lines=lines)
+    assert result["steps"] == 2 and "planned_epochs" not in result  # 20 s > 15 s after the second batch
+    assert not any("planning" in line for line in lines)
+    assert any("--max-minutes 0.25 reached" in line for line in lines), lines

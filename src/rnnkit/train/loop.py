@@ -236,6 +236,7 @@ def _fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, 
     started = time.monotonic() - counters["elapsed_s"]
     last_checkpoint = time.monotonic()
     stop = counters["done"]
+
     def planning() -> bool:
         """True until a run that fills --max-minutes has planned its epochs (at the end of epoch 1)."""
         return cfg.epochs is None and cfg.max_minutes is not None and counters.get("planned_epochs") is None
@@ -311,7 +312,7 @@ def _fit(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path, 
             validate(epoch, f"epoch {epoch + 1}", epoch_items, time.monotonic() - epoch_start)
             counters["evaluated_at"] = counters["step"]
         counters.update(epoch=epoch + 1, batch=0, loss_sum=0.0, loss_count=0)
-        if planning():
+        if planning() and not out_of_time:
             plan_epochs()
         stop = out_of_time or (cfg.patience > 0 and counters["bad_evals"] >= cfg.patience)
         if out_of_time:
