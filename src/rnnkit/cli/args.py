@@ -107,7 +107,7 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, title: s
         flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         help_text = f.metadata.get("help", SHARED_HELP.get(f.name, ""))
-        help_text = f"{help_text} (default: {default})".strip()
+        help_text = f"{help_text} (default: {f.metadata.get('default_text', default)})".strip()
         kind = base_type(f.type)
         if kind == "bool":
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,

@@ -20,9 +20,10 @@ class TrainConfig:
     """How to train (not what): every field is a flag of ``rnnkit train``."""
 
     epochs: int | None = field(default=None, metadata={"help": (
-        f"passes over the training split (with --resume DIR: extend the run to this many epochs); None: "
-        f"{DEFAULT_EPOCHS}, or with --max-minutes as many as fill the budget, planned from epoch 1's time "
-        "(the LR schedule then decays to 0 at the budget's end)")})
+        "passes over the training split (with --resume DIR: extend the run to this many epochs); not given "
+        f"(None): {DEFAULT_EPOCHS}, or with --max-minutes as many as fill the budget, planned from epoch 1's "
+        "time (the LR schedule then decays to 0 at the budget's end)"),
+        "default_text": f"{DEFAULT_EPOCHS}, or fill --max-minutes"})
     lr: float = field(default=2e-3, metadata={"help": "peak learning rate of AdamW"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW decoupled weight decay on weight matrices "
                                                                 "(0: none)"})
