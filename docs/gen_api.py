@@ -68,17 +68,17 @@ SECTIONS = (
         Entry("rnnkit.tasks.sentiment_ensemble:SentimentEnsemble", None),
     ), predictors=True, intro="`rnnkit.load(DIR)` builds one of these (or call the class: `Class(DIR, device)`); "
                               "`rnnkit predict DIR --ensemble DIR2 …` uses `SentimentEnsemble`."),
-    Section("Gate inspection (rnnkit.inspect)", (
-        Entry("rnnkit.inspect:"),
-        Entry("rnnkit.inspect.trace:GateTrace", None),
-        Entry("rnnkit.inspect.trace:LayerTrace", None),
-        Entry("rnnkit.inspect.trace:GATE_TITLES"),
-        Entry("rnnkit.inspect.trace:trace_texts"),
-        Entry("rnnkit.inspect.trace:trace_ids"),
-        Entry("rnnkit.inspect.trace:trace_sequences"),
-        Entry("rnnkit.inspect.trace:trace_model"),
-        Entry("rnnkit.inspect.trace:trace_encoder"),
-        Entry("rnnkit.inspect.plot:plot_trace"),
+    Section("Gate inspection (rnnkit.tracing)", (
+        Entry("rnnkit.tracing:"),
+        Entry("rnnkit.tracing.trace:GateTrace", None),
+        Entry("rnnkit.tracing.trace:LayerTrace", None),
+        Entry("rnnkit.tracing.trace:GATE_TITLES"),
+        Entry("rnnkit.tracing.trace:trace_texts"),
+        Entry("rnnkit.tracing.trace:trace_ids"),
+        Entry("rnnkit.tracing.trace:trace_sequences"),
+        Entry("rnnkit.tracing.trace:trace_model"),
+        Entry("rnnkit.tracing.trace:trace_encoder"),
+        Entry("rnnkit.tracing.plot:plot_trace"),
     )),
     Section("The recurrent layer (rnnkit.nn)", (
         Entry("rnnkit.nn.layers:"),

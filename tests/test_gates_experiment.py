@@ -18,8 +18,8 @@ from rnnkit.experiments.gates import (
     memory_correlation,
 )
 from rnnkit.experiments.gates_report import also_closing
-from rnnkit.inspect import trace_encoder
 from rnnkit.nn import Recurrent
+from rnnkit.tracing import trace_encoder
 
 
 def test_sentence_boundaries_are_found_at_the_right_tokens():

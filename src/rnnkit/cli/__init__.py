@@ -6,13 +6,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from rnnkit.cli import bench, data, demo, experiment, export, inspect, models, plot, serve, train, transcribe, translate
+from rnnkit.cli import bench, data, demo, experiment, export, models, plot, serve, tracing, train, transcribe, translate
 
 Handler = Callable[[argparse.Namespace], int]
 TRAILING_INPUTS = ("texts", "audio")  # list positionals of predict/translate/transcribe
 
 # Each module adds its subcommands to the parser and returns {command name: handler}.
-MODULES = (train, models, translate, transcribe, experiment, data, bench, demo, export, serve, inspect, plot)
+MODULES = (train, models, translate, transcribe, experiment, data, bench, demo, export, serve, tracing, plot)
 READS_TEXT = ("predict", "translate")  # inputs given as text: --errors strict|replace
 LOADS_WEIGHTS = ("evaluate", "predict", "generate", "translate", "transcribe", "export", "serve", "inspect")
 

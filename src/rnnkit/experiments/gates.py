@@ -39,11 +39,11 @@ from rnnkit.experiments.record import (
     finish,
     stamp,
 )
-from rnnkit.inspect import trace_encoder, trace_ids
 from rnnkit.models import build_model
 from rnnkit.tasks import run as tasks_run
 from rnnkit.tasks.lm import LMOptions, encode_stream, load_corpus
 from rnnkit.tasks.synthetic import LastStepRegressor, adding_problem, train_adding
+from rnnkit.tracing import trace_encoder, trace_ids
 from rnnkit.train.config import TrainConfig
 
 SENTENCE_ENDS = frozenset({".", "!", "?"})

@@ -120,7 +120,7 @@ def unique_names(dirs: Sequence[Path]) -> list[str]:
 
 def cell_of(predictor: Any) -> str | None:
     """The recurrent cell's name (``lstm``, ``gru``, …), or None for a model without one (bag of words)."""
-    from rnnkit.inspect.trace import recurrent_encoder
+    from rnnkit.tracing.trace import recurrent_encoder
 
     try:
         return recurrent_encoder(predictor.model).cell.name

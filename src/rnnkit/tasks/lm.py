@@ -227,8 +227,8 @@ class LMPredictor(Predictor):
 
     def trace(self, prompt: str) -> Any:
         """The gates of every layer per token of ``prompt``, as :meth:`next_tokens` reads it
-        (:class:`rnnkit.inspect.GateTrace`)."""
-        from rnnkit.inspect import trace_ids
+        (:class:`rnnkit.tracing.GateTrace`)."""
+        from rnnkit.tracing import trace_ids
 
         return trace_ids(self.model, self.encoder.vocab, self._prompt_ids(prompt))
 

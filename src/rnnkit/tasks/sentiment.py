@@ -233,9 +233,9 @@ class SentimentPredictor(Predictor):
         return labelled(self.labels, torch.cat(probs) if probs else torch.empty(0, len(self.labels)), items)
 
     def trace(self, texts: str | Sequence[str]) -> Any:
-        """The gates of every layer and direction per token (:class:`rnnkit.inspect.GateTrace`; a list for a
+        """The gates of every layer and direction per token (:class:`rnnkit.tracing.GateTrace`; a list for a
         list of texts)."""
-        from rnnkit.inspect import trace_texts
+        from rnnkit.tracing import trace_texts
 
         return trace_texts(self.model, self.encoder, texts)
 

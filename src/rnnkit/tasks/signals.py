@@ -213,8 +213,8 @@ class SignalPredictor(Predictor):
         return labelled(self.labels, probs, items)
 
     def trace(self, inputs: np.ndarray | Sequence[np.ndarray]) -> Any:
-        """The gates per frame of one raw (T, C) sequence (:class:`rnnkit.inspect.GateTrace`), or a list of them."""
-        from rnnkit.inspect import trace_sequences
+        """The gates per frame of one raw (T, C) sequence (:class:`rnnkit.tracing.GateTrace`), or a list of them."""
+        from rnnkit.tracing import trace_sequences
 
         single = isinstance(inputs, np.ndarray) and inputs.ndim == 2
         traces = trace_sequences(self.model, self.features.transform([inputs] if single else list(inputs)))

@@ -120,8 +120,8 @@ class VideoPredictor(Predictor):
         return labelled(self.labels, probs, items)
 
     def trace(self, clips: np.ndarray | Sequence[np.ndarray]) -> Any:
-        """The gates per frame of one clip (T, 1, S, S) (:class:`rnnkit.inspect.GateTrace`), or a list of them."""
-        from rnnkit.inspect import trace_sequences
+        """The gates per frame of one clip (T, 1, S, S) (:class:`rnnkit.tracing.GateTrace`), or a list of them."""
+        from rnnkit.tracing import trace_sequences
 
         single = isinstance(clips, np.ndarray) and clips.ndim == 4
         traces = trace_sequences(self.model, [np.asarray(c, dtype=np.float32) for c in ([clips] if single else clips)])

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rnnkit.cli.args import image_path, in_range
 
 if TYPE_CHECKING:  # the command line stays light: torch loads only when a command runs
-    from rnnkit.inspect.trace import GateTrace
+    from rnnkit.tracing.trace import GateTrace
 
 
 def _prediction(predictor: Any, text: str) -> dict[str, Any] | None:
@@ -70,7 +70,7 @@ def _inspect(args: argparse.Namespace) -> int:
             print(line)
         print(gate_table(trace, args.layer, args.direction))
     if args.plot is not None:
-        from rnnkit.inspect.plot import plot_trace
+        from rnnkit.tracing.plot import plot_trace
 
         path = plot_trace(trace, args.plot, layer=args.layer, direction=args.direction, summary=args.summary,
                           max_units=args.units, note=_prediction_line(prediction) or None)

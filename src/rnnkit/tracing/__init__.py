@@ -4,7 +4,7 @@
 and plots one; ``rnnkit serve`` sends ``GateTrace.to_dict()`` to the web page.
 """
 
-from rnnkit.inspect.trace import (
+from rnnkit.tracing.trace import (
     GATE_TITLES,
     GateTrace,
     LayerTrace,

@@ -1,4 +1,4 @@
-"""The picture of a :class:`~rnnkit.inspect.GateTrace`: one heatmap per gate, then ‖h_t‖ over the tokens.
+"""The picture of a :class:`~rnnkit.tracing.GateTrace`: one heatmap per gate, then ‖h_t‖ over the tokens.
 
     ┌ forget gate f   units × tokens, colour = f_t[unit] in [0, 1] ┐
     │ input gate i    …                                             │  one column per token
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.files import atomic_write
-from rnnkit.inspect.trace import GATE_TITLES, GateTrace
+from rnnkit.tracing.trace import GATE_TITLES, GateTrace
 
 SHOWN_GATES = ("f", "i", "o", "r", "z")  # the sigmoid gates, in [0, 1], that decide what is kept and what enters
 

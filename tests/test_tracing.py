@@ -1,4 +1,4 @@
-"""Gate traces (rnnkit.inspect): batch-first per-token arrays that obey the cells' equations, their JSON, the
+"""Gate traces (rnnkit.tracing): batch-first per-token arrays that obey the cells' equations, their JSON, the
 picture, and `rnnkit inspect` on trained model directories."""
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ import torch
 
 import rnnkit
 from rnnkit.cli import main
-from rnnkit.inspect import GateTrace, trace_encoder, trace_model, trace_sequences, trace_texts
-from rnnkit.inspect.plot import busiest_units, plot_trace
-from rnnkit.inspect.trace import recurrent_encoder
 from rnnkit.models.baselines import BagOfWordsClassifier
 from rnnkit.models.classifier import RecurrentClassifier
 from rnnkit.models.lm import LanguageModel
@@ -23,6 +20,9 @@ from rnnkit.models.video import VideoClassifier
 from rnnkit.nn import CELLS, Recurrent
 from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble
 from rnnkit.text import TextEncoder
+from rnnkit.tracing import GateTrace, trace_encoder, trace_model, trace_sequences, trace_texts
+from rnnkit.tracing.plot import busiest_units, plot_trace
+from rnnkit.tracing.trace import recurrent_encoder
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GATES = {"lstm": ["i", "f", "g", "o", "c"], "gru": ["r", "z", "n"], "gru-reset-before": ["r", "z", "h~"],
