@@ -65,7 +65,7 @@ SECTIONS = (
         Entry("rnnkit.tasks.base:Predictor"),
     ), tasks_table=True),
     Section("Predictors", (
-        Entry("rnnkit.tasks.sentiment_ensemble:SentimentEnsemble", None),
+        Entry("rnnkit.tasks.sentiment:SentimentEnsemble", None),
     ), predictors=True, intro="`rnnkit.load(DIR)` builds one of these (or call the class: `Class(DIR, device)`); "
                               "`rnnkit predict DIR --ensemble DIR2 …` uses `SentimentEnsemble`."),
     Section("Gate inspection (rnnkit.tracing)", (

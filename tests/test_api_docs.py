@@ -34,7 +34,7 @@ PUBLIC = (
     "Translator.translate",
     "rnnkit.tasks.speech_ctc.SpeechRecognizer",
     "SpeechRecognizer.transcribe",
-    "rnnkit.tasks.sentiment_ensemble.SentimentEnsemble",
+    "rnnkit.tasks.sentiment.SentimentEnsemble",
     "rnnkit.nn.Recurrent",
     "Recurrent.forward",
     "Recurrent.step",

@@ -18,7 +18,6 @@ import pytest
 from rnnkit.data import (
     SequenceData,
     SignalExample,
-    Standardizer,
     dataset_info,
     get_spec,
     list_datasets,
@@ -36,6 +35,7 @@ from rnnkit.data import (
 from rnnkit.data.catalog import HAPT_COUNTS
 from rnnkit.data.readers.signals import HAPT_ACTIVITIES, HAPT_CHANNELS, read_fsdd_sequences, read_hapt_recordings
 from rnnkit.data.splits import UCI_TEST_SUBJECTS, split_ts
+from rnnkit.features.standardize import Standardizer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "signals"
 BASICMOTIONS = FIXTURES / "BasicMotions_TRAIN_excerpt.ts"

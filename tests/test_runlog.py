@@ -11,11 +11,11 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch.utils.data import TensorDataset
 
-from rnnkit.tasks.base import Task
 from rnnkit.train.checkpoint import load_training_state
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop import fit
 from rnnkit.train.runlog import STEPS, parse_targets, read_steps, tensorboard_installed
+from rnnkit.train.task import Task
 
 needs_tensorboard = pytest.mark.skipif(not tensorboard_installed(),
                                        reason="tensorboard is not installed (pip install -e '.[dev]' installs it)")

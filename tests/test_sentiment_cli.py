@@ -175,7 +175,7 @@ def test_init_from_language_model(reviews_csv, tmp_path, capsys):
 
 
 def test_ensemble_averages_member_probabilities(trained):
-    from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble
+    from rnnkit.tasks.sentiment import SentimentEnsemble
 
     texts = ["a warm, funny film", "dull and far too long"]
     members = [SentimentPredictor(trained[k]).predict(texts) for k in ("gru", "bow")]
@@ -202,7 +202,7 @@ def test_evaluate_and_predict_an_ensemble(trained, capsys):
 
 def test_ensemble_refuses_other_labels_splits_and_tasks(trained, tmp_path, capsys):
     from rnnkit.tasks import run
-    from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble
+    from rnnkit.tasks.sentiment import SentimentEnsemble
 
     def copy_with(name, edit):
         d = tmp_path / name
@@ -226,7 +226,7 @@ def test_ensemble_refuses_other_labels_splits_and_tasks(trained, tmp_path, capsy
 def test_evaluating_on_data_with_other_labels_or_an_empty_split_is_a_clear_error(trained):
     from types import SimpleNamespace
 
-    from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble
+    from rnnkit.tasks.sentiment import SentimentEnsemble
 
     other = SimpleNamespace(name="other", labels=["bad", "good"], test=[object()])
     empty = SimpleNamespace(name="empty", labels=["negative", "positive"], test=[])

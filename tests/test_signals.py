@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from rnnkit.cli import main
-from rnnkit.data import Standardizer, read_fsdd
+from rnnkit.data import read_fsdd
 from rnnkit.data.video import VIDEO_CLASSES, make_clips, render_clip
 from rnnkit.features.motion import GravitySplit, SensorAugment, lowpass, sensor_triplets
+from rnnkit.features.standardize import Standardizer
 from rnnkit.models import SequenceClassifier, VideoClassifier
 from rnnkit.tasks.signals import SignalPredictor, load_signal_data
 

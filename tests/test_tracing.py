@@ -18,7 +18,7 @@ from rnnkit.models.lm import LanguageModel
 from rnnkit.models.sequence_classifier import SequenceClassifier
 from rnnkit.models.video import VideoClassifier
 from rnnkit.nn import CELLS, Recurrent
-from rnnkit.tasks.sentiment_ensemble import SentimentEnsemble
+from rnnkit.tasks.sentiment import SentimentEnsemble
 from rnnkit.text import TextEncoder
 from rnnkit.tracing import GateTrace, trace_encoder, trace_model, trace_sequences, trace_texts
 from rnnkit.tracing.plot import busiest_units, plot_trace

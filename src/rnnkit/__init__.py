@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__version__ = "0.1.0"
+from rnnkit.version import __version__
 
 
 def load(path: str | Path, device: str = "cpu") -> Any:

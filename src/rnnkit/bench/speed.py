@@ -20,7 +20,7 @@ import torch
 
 from rnnkit.bench.timing import time_interleaved
 from rnnkit.nn import CELLS, Recurrent
-from rnnkit.tasks.base import Task
+from rnnkit.train.task import Task
 
 # The torch.nn layer a user would reach for instead: the same function where torch.nn has it; nn.GRU for
 # the reset-before GRU and nn.LSTM for the LayerNorm-LSTM (different functions, the practical anchors).

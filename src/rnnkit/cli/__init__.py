@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from rnnkit.cli import bench, data, demo, experiment, export, models, plot, serve, tracing, train, transcribe, translate
+from rnnkit.version import __version__
 
 Handler = Callable[[argparse.Namespace], int]
 TRAILING_INPUTS = ("texts", "audio")  # list positionals of predict/translate/transcribe
@@ -18,8 +19,6 @@ LOADS_WEIGHTS = ("evaluate", "predict", "generate", "translate", "transcribe", "
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
-    from rnnkit import __version__
-
     parser = argparse.ArgumentParser(prog="rnnkit", description="Recurrent neural networks, exactly as the "
                                      "equations define them, on real sequence tasks.")
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from rnnkit.cli import inputs as inputs_of
+import rnnkit.cli.inputs as inputs_of
 from rnnkit.cli.args import in_range
 from rnnkit.tasks import lm
 from rnnkit.tasks.sentiment import MAX_TOKENS

@@ -52,7 +52,7 @@ def gate_table(trace: GateTrace, layer: int = -1, direction: str = "forward") ->
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from rnnkit import load
+    from rnnkit.tasks.run import load
 
     if args.units < 1:
         raise ValueError(f"--units must be at least 1, got {args.units}")

@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from rnnkit.cli import settings
+import rnnkit.cli.settings as settings
 from rnnkit.cli.args import add_dataclass_arguments, dataclass_from_args, given
 from rnnkit.train.config import TrainConfig, resolve_device
 from rnnkit.train.distributed import is_main_process

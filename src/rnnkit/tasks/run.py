@@ -20,6 +20,7 @@ import torch
 
 from rnnkit.data.sources import absolute_options, check_sources, option_sources
 from rnnkit.models import build_model
+from rnnkit.tasks import TASKS
 from rnnkit.tasks.base import App, Prepared, Run
 from rnnkit.train.checkpoint import CONFIG, ModelDirError, new_config, read_config, write_json
 from rnnkit.train.config import TrainConfig, resolve_device
@@ -28,24 +29,31 @@ from rnnkit.train.loop import fit, new_run, resumed_run
 from rnnkit.train.schema import NothingTrainedError
 
 
-def apps() -> dict[str, App]:
-    from rnnkit.tasks import TASKS
+def config_keys(task: str) -> tuple[str, ...]:
+    """The keys a ``task`` model directory's config.json must hold besides the header and the model (its
+    application's ``App.config_keys``; an unknown task: none, refused by :func:`app_of`)."""
+    app = TASKS.get(task)
+    return app.config_keys if app is not None else ()
 
-    return TASKS
+
+def read_model_config(directory: Path | str) -> dict[str, Any]:
+    """``config.json`` of a model directory, checked for the keys its application needs
+    (:func:`rnnkit.train.checkpoint.read_config` with :func:`config_keys`)."""
+    return read_config(Path(directory), task_keys=config_keys)
 
 
 def app_of(config: dict[str, Any], directory: Path | str) -> App:
     """The application of a model directory's ``config.json``."""
     task = config.get("task")
-    if task not in apps():
+    if task not in TASKS:
         raise ModelDirError(f"{directory} holds a {task!r} model, which this rnnkit does not know "
-                            f"(it knows {', '.join(apps())})")
-    return apps()[task]
+                            f"(it knows {', '.join(TASKS)})")
+    return TASKS[task]
 
 
 def app_for_options(opts: Any) -> App:
     """The application whose options dataclass ``opts`` is."""
-    for app in apps().values():
+    for app in TASKS.values():
         if type(opts) is app.options:
             return app
     raise TypeError(f"{type(opts).__name__} is not the options of any application")
@@ -82,7 +90,7 @@ def resume(out: Path | str, *, log: Callable[[str], None] = print, **overrides: 
     for the new total of steps; the first history record after that states ``"extended"``, and config.json
     records the new ``epochs``."""
     out = Path(out)
-    config = read_config(out)
+    config = read_model_config(out)
     app = app_of(config, out)
     started_for = config.get("train", {}).get("epochs") if isinstance(config.get("train"), dict) else None
     if overrides.get("epochs") is not None and isinstance(started_for, int) and overrides["epochs"] < started_for:
@@ -113,16 +121,16 @@ def _fit(model: torch.nn.Module, prepared: Prepared, cfg: TrainConfig, out: Path
 
 def load(directory: Path | str, device: str = "cpu") -> Any:
     """The predictor of whatever application the model directory holds (dispatch on ``config["task"]``)."""
-    app = app_of(read_config(directory), directory)
+    app = app_of(read_model_config(directory), directory)
     return app.predictor(directory, device)
 
 
 def load_for(directory: Path | str, method: str, verb: str) -> Any:
     """:func:`load`, refusing a model whose predictor has no ``method`` (``verb``: the command, for the error)."""
-    config = read_config(directory)
+    config = read_model_config(directory)
     app = app_of(config, directory)
     if not hasattr(app.predictor, method):
-        serving = [name for name, a in apps().items() if hasattr(a.predictor, method)]
+        serving = [name for name, a in TASKS.items() if hasattr(a.predictor, method)]
         raise ModelDirError(f"{directory} holds a {config['task']!r} model; `rnnkit {verb}` needs a "
                             f"{' or '.join(repr(n) for n in serving)} model")
     return app.predictor(directory)
@@ -133,7 +141,7 @@ def evaluate(directory: Path | str, *, data: str | None = None, split: str = "te
     """Metrics of a model directory on a split of its own data (or of ``data``); ``ensemble``: more
     directories whose probabilities are averaged with it (applications that have an ensemble); ``options``
     (``label_map``, ``text_col``, ``label_col``; ``None`` = not given) go to applications that take them."""
-    config = read_config(directory)
+    config = read_model_config(directory)
     app = app_of(config, directory)
     if data is None and isinstance(config.get("sources"), dict):  # its own data: is it still what it trained on?
         for problem in check_sources(config["sources"]):
@@ -141,7 +149,7 @@ def evaluate(directory: Path | str, *, data: str | None = None, split: str = "te
                           UserWarning, stacklevel=2)
     if ensemble:
         if app.ensemble is None:
-            serving = [name for name, a in apps().items() if a.ensemble is not None]
+            serving = [name for name, a in TASKS.items() if a.ensemble is not None]
             raise ValueError(f"--ensemble averages {' or '.join(serving)} models; {directory} holds a "
                              f"{config['task']!r} model")
         predictor = app.ensemble([Path(directory), *ensemble])
@@ -150,10 +158,11 @@ def evaluate(directory: Path | str, *, data: str | None = None, split: str = "te
     extra = {key: value for key, value in options.items() if value is not None}
     for key in extra:
         if key not in inspect.signature(app.evaluate).parameters:
-            serving = [name for name, a in apps().items() if key in inspect.signature(a.evaluate).parameters]
+            serving = [name for name, a in TASKS.items() if key in inspect.signature(a.evaluate).parameters]
             raise ValueError(f"--{key.replace('_', '-')} applies to {' and '.join(serving) or 'no'} models; "
                              f"{directory} holds a {config['task']!r} model")
     return app.evaluate(predictor, data=data, split=split, beam=beam, **extra)
 
 
-__all__ = ["app_for_options", "app_of", "evaluate", "load", "load_for", "resume", "train"]
+__all__ = ["app_for_options", "app_of", "config_keys", "evaluate", "load", "load_for", "read_model_config", "resume",
+           "train"]

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnkit.data import SequenceData, Standardizer, open_data, read_features_file
+from rnnkit.data import SequenceData, open_data, read_features_file
 from rnnkit.features.motion import GravitySplit, SensorAugment, sensor_triplets
+from rnnkit.features.standardize import Standardizer
 from rnnkit.models import model_spec
 from rnnkit.models.classifier import POOLINGS
 from rnnkit.models.sequence_classifier import FRONTENDS, SequenceClassifier
@@ -37,6 +38,7 @@ from rnnkit.tasks.classify import (
     show,
     show_label,
 )
+from rnnkit.tracing import trace_sequences
 
 CONFUSABLE = (("SITTING", "STANDING"),)  # pairs every report names when both classes exist
 
@@ -214,8 +216,6 @@ class SignalPredictor(Predictor):
 
     def trace(self, inputs: np.ndarray | Sequence[np.ndarray]) -> Any:
         """The gates per frame of one raw (T, C) sequence (:class:`rnnkit.tracing.GateTrace`), or a list of them."""
-        from rnnkit.tracing import trace_sequences
-
         single = isinstance(inputs, np.ndarray) and inputs.ndim == 2
         traces = trace_sequences(self.model, self.features.transform([inputs] if single else list(inputs)))
         return traces[0] if single else traces

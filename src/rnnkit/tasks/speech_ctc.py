@@ -31,9 +31,10 @@ from rnnkit.models import model_spec
 from rnnkit.models.ctc import FRONTENDS, CTCRecognizer, spec_augment
 from rnnkit.nn import CELLS
 from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
-from rnnkit.tasks.base import App, Predictor, Prepared, Run, Task
+from rnnkit.tasks.base import App, Predictor, Prepared, Run
 from rnnkit.text import BucketBatchSampler
 from rnnkit.train.checkpoint import ModelDirError
+from rnnkit.train.task import Task
 
 NUM_CLASSES = 1 + len(ALPHABET)
 BEAM = 1  # decoding of `rnnkit transcribe` and SpeechRecognizer.transcribe: 1 = greedy

@@ -35,8 +35,9 @@ from rnnkit.models.attention import ATTENTION_CHOICES
 from rnnkit.models.seq2seq import sequence_loss
 from rnnkit.nn import CELLS
 from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
-from rnnkit.tasks.base import App, Predictor, Prepared, Run, Task
+from rnnkit.tasks.base import App, Predictor, Prepared, Run
 from rnnkit.text import UNK, BucketBatchSampler, PadCollator, TextEncoder
+from rnnkit.train.task import Task
 
 
 @dataclass

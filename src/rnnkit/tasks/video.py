@@ -25,6 +25,7 @@ from rnnkit.nn import CELLS
 from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
 from rnnkit.tasks.base import App, Predictor, Prepared, Run
 from rnnkit.tasks.classify import ClassificationTask, describe, expand, labelled, predict_proba, show, show_label
+from rnnkit.tracing import trace_sequences
 
 SYNTHETIC_NOTE = "synthetic clips (moving shapes; the motion pattern is the class), not real video"
 
@@ -121,8 +122,6 @@ class VideoPredictor(Predictor):
 
     def trace(self, clips: np.ndarray | Sequence[np.ndarray]) -> Any:
         """The gates per frame of one clip (T, 1, S, S) (:class:`rnnkit.tracing.GateTrace`), or a list of them."""
-        from rnnkit.tracing import trace_sequences
-
         single = isinstance(clips, np.ndarray) and clips.ndim == 4
         traces = trace_sequences(self.model, [np.asarray(c, dtype=np.float32) for c in ([clips] if single else clips)])
         return traces[0] if single else traces

@@ -36,7 +36,8 @@ from safetensors.torch import save_file
 from rnnkit.files import atomic_write
 from rnnkit.files import write_json as write_json  # re-exported: the model-directory writers use it
 from rnnkit.train.schema import ModelDirError as ModelDirError  # re-exported: defined beside the checks
-from rnnkit.train.schema import check_config, check_training_state, nothing_trained
+from rnnkit.train.schema import TaskKeys, check_config, check_training_state, no_task_keys, nothing_trained
+from rnnkit.version import __version__
 
 FORMAT = "rnnkit-model"
 FORMAT_VERSION = 1
@@ -185,8 +186,9 @@ def load_weights(model: torch.nn.Module, directory: Path, *, verify: bool | None
     model.load_state_dict(state)
 
 
-def read_config(directory: Path, task: str | None = None) -> dict:
-    """config.json of a model directory, checked for format, version and (optionally) task."""
+def read_config(directory: Path, task: str | None = None, *, task_keys: TaskKeys = no_task_keys) -> dict:
+    """config.json of a model directory, checked for format, version, shape (:func:`check_config`; with
+    ``task_keys``, the keys of its application) and (optionally) ``task``."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelDirError(f"no model directory at {directory}; train one first, e.g. `rnnkit train sentiment "
@@ -202,15 +204,13 @@ def read_config(directory: Path, task: str | None = None) -> dict:
         raise ModelDirError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelDirError(f"{path} is not an rnnkit model config (no \"format\": \"{FORMAT}\")")
-    check_config(config, path, directory, FORMAT_VERSION)
+    check_config(config, path, directory, FORMAT_VERSION, task_keys)
     if task is not None and config.get("task") != task:
         raise ModelDirError(f"{directory} holds a {config.get('task')!r} model, not a {task!r} model")
     return config
 
 
 def new_config(task: str, **fields: Any) -> dict:
-    from rnnkit import __version__
-
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "rnnkit": __version__, "task": task, **fields}
 
 

@@ -24,7 +24,6 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from rnnkit.tasks.base import Task
 from rnnkit.train.checkpoint import (
     HISTORY,
     METRICS,
@@ -45,6 +44,7 @@ from rnnkit.train.optim import frozen_parameters, lr_factor, param_groups
 from rnnkit.train.rundir import hold, release, start_new, start_resume
 from rnnkit.train.runlog import RunLog, grad_norm, parse_targets, scalars, split_size
 from rnnkit.train.schema import check_settings
+from rnnkit.train.task import Task
 
 
 def _quiet(_: str) -> None:

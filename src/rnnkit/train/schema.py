@@ -8,7 +8,8 @@ truncated or foreign file says what is wrong with it.
 
 What is checked in ``config.json``:
     format, format_version, task    the header (``format_version`` an integer this rnnkit can read)
-    the task's own keys             present and of their type (``App.config_keys``: sentiment needs labels)
+    the task's own keys             present and of their type (``task_keys(task)``, given by the caller: the
+                                    application's ``App.config_keys``; sentiment needs labels)
     model                           {"class": a registered model, "kwargs": exactly its constructor's
                                     arguments, each of the annotated type (int, float, bool, str)}
     labels                          a list of distinct strings, as many as the model's ``num_classes``
@@ -17,9 +18,15 @@ What is checked in ``config.json``:
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import torch
+
+from rnnkit.models import MODELS
 
 
 class ModelDirError(ValueError):
@@ -53,13 +60,12 @@ COUNTERS: dict[str, tuple[type, ...]] = {
 STATE_KEYS = ("model", "optimizer", "scheduler", "task", "counters")
 
 
-def _required(task: str) -> tuple[str, ...]:
-    """The keys a ``task`` model directory's config.json must hold besides the header and model: the
-    application's ``App.config_keys`` (:data:`rnnkit.tasks.TASKS`; an unknown task: none, refused later)."""
-    from rnnkit.tasks import TASKS  # the one list of applications; imported here: the tasks import the loop
+TaskKeys = Callable[[str], Sequence[str]]  # task name -> the keys its config.json must hold besides the model
 
-    app = TASKS.get(task)
-    return app.config_keys if app is not None else ()
+
+def no_task_keys(task: str) -> tuple[str, ...]:
+    """The :data:`TaskKeys` of a reader that needs only the header and the model."""
+    return ()
 
 
 def _kind(value: Any) -> str:
@@ -73,8 +79,10 @@ def _is(value: Any, types: tuple[type, ...] | type) -> bool:
     return isinstance(value, types)
 
 
-def check_config(config: Any, path: Path, directory: Path, format_version: int) -> None:
-    """Raise :class:`ModelDirError` naming ``path`` and the key for the first shape error of ``config``."""
+def check_config(config: Any, path: Path, directory: Path, format_version: int,
+                 task_keys: TaskKeys = no_task_keys) -> None:
+    """Raise :class:`ModelDirError` naming ``path`` and the key for the first shape error of ``config``;
+    ``task_keys(task)``: the keys the directory's application needs (its ``App.config_keys``)."""
     def fail(key: str, problem: str) -> None:
         raise ModelDirError(f"{path}: key {key!r} {problem}; the file was edited or is from another program "
                             "(retrain, or restore it)")
@@ -87,7 +95,7 @@ def check_config(config: Any, path: Path, directory: Path, format_version: int) 
     task = config.get("task")
     if not isinstance(task, str):
         fail("task", "is missing" if task is None else f"must be a string, got {_kind(task)}")
-    for key in ("model", *_required(task)):  # options and train: needed by --resume only (resumed_run)
+    for key in ("model", *task_keys(task)):  # options and train: needed by --resume only (resumed_run)
         if key not in config:
             fail(key, f"is missing (a {task!r} model directory needs it)")
     for key, types in TYPES.items():
@@ -106,8 +114,6 @@ def check_config(config: Any, path: Path, directory: Path, format_version: int) 
 
 
 def _check_model(model: dict, fail) -> None:
-    from rnnkit.models import MODELS
-
     name = model.get("class")
     if name not in MODELS:
         fail("model.class", f"must name a model rnnkit knows ({', '.join(MODELS)}), got {name!r:.40}")
@@ -145,8 +151,6 @@ def _wrong_type(annotation: Any, value: Any) -> str | None:
 def check_settings(cls: type, values: dict[str, Any], key: str, path: Path | str) -> None:
     """The saved ``options``/``train`` of a config against their dataclass: every known field of the
     annotated type (unknown names are left to the dataclass: an error for options, ignored for train)."""
-    import dataclasses
-
     for field in dataclasses.fields(cls):
         if field.name in values:
             problem = _wrong_type(field.type, values[field.name])
@@ -193,8 +197,6 @@ def _check_normalizer(value: Any, key: str, fail) -> None:
 def check_training_state(state: Any, path: Path) -> None:
     """Raise :class:`ModelDirError` naming ``path`` and the key for the first shape error of a loaded
     ``checkpoint.pt`` (model tensors, optimizer/scheduler/task dicts, integer counters)."""
-    import torch
-
     def fail(key: str, problem: str) -> None:
         raise ModelDirError(f"{path}: key {key!r} {problem}; it is corrupt or not an rnnkit training state "
                             "(delete it and start a new run, or restore it)")
