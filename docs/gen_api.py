@@ -102,14 +102,15 @@ SECTIONS = (
     )),
     Section("Training from Python", (
         Entry("rnnkit:fit"),
-        Entry("rnnkit.tasks.fit:fit"),
+        Entry("rnnkit.tasks.fit:fit_classifier"),
         Entry("rnnkit.tasks.run:"),
         Entry("rnnkit.tasks.run:train"),
         Entry("rnnkit.tasks.run:resume"),
         Entry("rnnkit.tasks.run:load"),
-        Entry("rnnkit.tasks.run:evaluate"),
+        Entry("rnnkit.tasks.run:evaluate_directory"),
         Entry("rnnkit.train:TrainConfig"),
-        Entry("rnnkit.train:fit"),
+        Entry("rnnkit.train.loop:train_loop"),
+        Entry("rnnkit.train.task:Task", None),
     )),
     Section("Application options", (), options=True, intro=(
         "`rnnkit.tasks.run.train(opts, cfg, out)` takes one of these as `opts` (every field is a flag of "

@@ -50,13 +50,14 @@ PUBLIC = (
     "rnnkit.tracing.plot.plot_trace",
     "rnnkit.files.atomic_write",
     "rnnkit.fit",
-    "rnnkit.tasks.fit.fit",
+    "rnnkit.tasks.fit.fit_classifier",
     "rnnkit.tasks.run.train",
     "rnnkit.tasks.run.resume",
     "rnnkit.tasks.run.load",
-    "rnnkit.tasks.run.evaluate",
+    "rnnkit.tasks.run.evaluate_directory",
     "rnnkit.train.TrainConfig",
-    "rnnkit.train.fit",
+    "rnnkit.train.loop.train_loop",
+    "rnnkit.train.task.Task",
 )
 
 

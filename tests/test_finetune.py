@@ -12,7 +12,7 @@ from rnnkit.tasks.classify import ClassificationTask
 from rnnkit.tasks.sentiment import text_task
 from rnnkit.text import EncodedDataset
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.loop import fit
+from rnnkit.train.loop import train_loop
 from rnnkit.train.optim import frozen_parameters, layer_groups, param_groups
 
 
@@ -64,7 +64,7 @@ def test_fit_with_gradual_unfreezing_trains_only_the_open_groups(tmp_path, epoch
     net = _net()  # groups: embedding, encoder layer 0, head
     before = {k: v.clone() for k, v in net.state_dict().items()}
     cfg = TrainConfig(epochs=epochs, lr=1e-2, patience=0, progress=False, gradual_unfreeze=True, weight_decay=0.1)
-    fit(net, _task(), cfg, tmp_path / "run", log=lambda _: None)
+    train_loop(net, _task(), cfg, tmp_path / "run", log=lambda _: None)
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["model"]  # the last step's weights
     changed = {k.split(".")[0] for k, v in state.items() if not torch.equal(v, before[k])}
     assert changed == moved
@@ -89,14 +89,14 @@ def test_lr_decay_below_one_is_refused():
 def test_a_checkpoint_from_before_the_fine_tuning_options_resumes(tmp_path):
     net = _net()
     cfg = TrainConfig(epochs=2, patience=0, progress=False)
-    fit(net, _task(), cfg, tmp_path / "run", log=lambda _: None)
+    train_loop(net, _task(), cfg, tmp_path / "run", log=lambda _: None)
     path = tmp_path / "run" / "checkpoint.pt"
     state = torch.load(path, weights_only=True)
     for key in ("lr_decay", "gradual_unfreeze"):
         del state["train_config"][key]
     state["counters"].update(epoch=1, done=False)
     torch.save(state, path)
-    result = fit(_net(), _task(), cfg, tmp_path / "run", resume=True, log=lambda _: None)
+    result = train_loop(_net(), _task(), cfg, tmp_path / "run", resume=True, log=lambda _: None)
     assert result["steps"] == state["counters"]["step"] + 2
 
 
@@ -105,5 +105,5 @@ def test_fine_tuning_flags_on_a_model_without_layer_groups_say_so(tmp_path):
 
     lines: list[str] = []
     cfg = TrainConfig(epochs=1, progress=False, lr_decay=2.6, gradual_unfreeze=True)
-    fit(BagOfWordsClassifier(30, 2), _task(), cfg, tmp_path / "run", log=lines.append)
+    train_loop(BagOfWordsClassifier(30, 2), _task(), cfg, tmp_path / "run", log=lines.append)
     assert any("one layer group" in line for line in lines)

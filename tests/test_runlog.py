@@ -13,7 +13,7 @@ from torch.utils.data import TensorDataset
 
 from rnnkit.train.checkpoint import load_training_state
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.loop import fit
+from rnnkit.train.loop import train_loop
 from rnnkit.train.runlog import STEPS, parse_targets, read_steps, tensorboard_installed
 from rnnkit.train.task import Task
 
@@ -84,7 +84,7 @@ def _fit(directory: Path, *, resume: bool = False, crash_at: int | None = None, 
         if crash_on and line.startswith(crash_on):
             raise RuntimeError("killed")
 
-    return fit(ToyModel(), ToyTask(crash_at), cfg, directory, resume=resume, log=log)
+    return train_loop(ToyModel(), ToyTask(crash_at), cfg, directory, resume=resume, log=log)
 
 
 def _history(directory: Path) -> list[dict]:

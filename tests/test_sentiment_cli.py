@@ -217,7 +217,7 @@ def test_ensemble_refuses_other_labels_splits_and_tasks(trained, tmp_path, capsy
         SentimentEnsemble([trained["bow"], relabelled])
     resplit = copy_with("resplit", lambda c: c["options"].update(split_seed=99))
     with pytest.raises(ModelDirError, match="trained on the same split"):
-        run.evaluate(trained["bow"], ensemble=[resplit])
+        run.evaluate_directory(trained["bow"], ensemble=[resplit])
     lm = copy_with("lm", lambda c: c.update(task="lm"))
     assert main(["evaluate", str(lm), "--ensemble", str(trained["bow"])]) == 1
     assert "--ensemble averages sentiment models" in capsys.readouterr().err

@@ -55,7 +55,7 @@ def _fit(cfg: TrainConfig, out, clock, *, resume: bool = False, lines: list[str]
         return loss(*args)
 
     task.loss = timed_loss
-    return loop.fit(model, task, cfg, out, resume=resume, log=(lines if lines is not None else []).append)
+    return loop.train_loop(model, task, cfg, out, resume=resume, log=(lines if lines is not None else []).append)
 
 
 def test_a_budget_without_epochs_plans_the_epochs_that_fill_it(tmp_path, clock):

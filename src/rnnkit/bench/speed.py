@@ -166,7 +166,7 @@ def _loop_overhead(new_model: Callable[[], torch.nn.Module], batches: list, loss
                    repeats: int) -> dict:
     """items/s of ``fit`` and of the minimal loop below on the same model, batches and optimizer."""
     from rnnkit.train.config import TrainConfig
-    from rnnkit.train.loop import fit
+    from rnnkit.train.loop import train_loop
 
     task = _FixedBatches(batches, loss_fn)
     items = sum(batch[-1] for batch in batches)  # every batch carries its item count last
@@ -186,7 +186,7 @@ def _loop_overhead(new_model: Callable[[], torch.nn.Module], batches: list, loss
 
     def rnnkit_fit() -> None:
         with tempfile.TemporaryDirectory() as out:
-            fit(new_model(), task, TrainConfig(epochs=1, progress=False, checkpoint_every_s=1e9), Path(out),
+            train_loop(new_model(), task, TrainConfig(epochs=1, progress=False, checkpoint_every_s=1e9), Path(out),
                 log=lambda _: None)
             record = json.loads((Path(out) / "history.jsonl").read_text().splitlines()[0])
             fit_rates.append(record["train_items_per_s"])

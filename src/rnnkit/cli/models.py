@@ -16,10 +16,9 @@ from rnnkit.tasks.sentiment import MAX_TOKENS
 
 def _evaluate(args: argparse.Namespace) -> int:
     from rnnkit.tasks import run
-    from rnnkit.train.checkpoint import read_config
 
-    app = run.app_of(read_config(args.dir), args.dir)
-    report = run.evaluate(args.dir, data=args.data, split=args.split, beam=args.beam, ensemble=args.ensemble,
+    app = run.app_of(run.read_model_config(args.dir), args.dir)
+    report = run.evaluate_directory(args.dir, data=args.data, split=args.split, beam=args.beam, ensemble=args.ensemble,
                           label_map=args.label_map, text_col=args.text_col, label_col=args.label_col)
     print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else app.show(report, args.split))
     return 0
@@ -27,9 +26,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from rnnkit.tasks import TASKS, run
-    from rnnkit.train.checkpoint import read_config
 
-    config = read_config(args.dir)
+    config = run.read_model_config(args.dir)
     app = run.app_of(config, args.dir)
     if args.ensemble and app.ensemble is None:
         raise ValueError(f"--ensemble averages {' or '.join(n for n, a in TASKS.items() if a.ensemble)} models; "

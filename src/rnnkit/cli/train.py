@@ -13,7 +13,7 @@ from pathlib import Path
 
 import rnnkit.cli.settings as settings
 from rnnkit.cli.args import add_dataclass_arguments, dataclass_from_args, given
-from rnnkit.train.config import TrainConfig, resolve_device
+from rnnkit.train.config import TrainConfig, resolve_device, uses_amp
 from rnnkit.train.distributed import is_main_process
 
 INFERS_TASK = ("--resume", "--from", "--config")  # `rnnkit train --from DIR …`: TASK comes from DIR (or FILE)
@@ -79,7 +79,7 @@ def _train(args: argparse.Namespace) -> int:
         top, file_opts, file_train = _file_settings(args, app)
         opts = dataclass_from_args(app.options, args, **file_opts)
         cfg = dataclass_from_args(TrainConfig, args, **file_train)
-        if given(args, TrainConfig).get("amp") and resolve_device(cfg.device).type != "cuda":
+        if given(args, TrainConfig).get("amp") and not uses_amp(cfg, resolve_device(cfg.device)):
             print("note: --amp (bfloat16 autocast) works on CUDA only; this run trains in float32 and saves "
                   "amp false", file=sys.stderr)
         if args.out is None and "out" in top:

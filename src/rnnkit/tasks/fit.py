@@ -4,16 +4,24 @@ Lists of texts and labels, or pandas DataFrames, go in; a complete model directo
 one ``rnnkit train sentiment --train FILE`` writes, so ``rnnkit predict``/``evaluate``/``serve`` and
 ``rnnkit.load`` accept it. The data is written as CSV files into a folder beside the model directory
 (``OUT.data/``), because a model directory records where its data lives (absolute path and sha256) so
-that ``rnnkit evaluate`` can find it again later.
+that ``rnnkit evaluate`` can find it again later. A call that fails before anything was trained removes the
+data folder it wrote (and the model directory it made), so the corrected call can run.
 """
 
 from __future__ import annotations
 
 import csv
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
+
+from rnnkit.files import atomic_write
+from rnnkit.tasks.run import train
+from rnnkit.tasks.sentiment import SentimentOptions
+from rnnkit.train.config import TrainConfig
+from rnnkit.train.rundir import trained
 
 TEXT, LABEL = "text", "label"
 
@@ -43,8 +51,6 @@ def _pairs(data: Any, labels: Sequence[Any] | None, text_col: str, label_col: st
 
 
 def _write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
-    from rnnkit.files import atomic_write
-
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
@@ -54,7 +60,7 @@ def _write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
     return atomic_write(path, write)
 
 
-def fit(texts: Any, labels: Sequence[Any] | None = None, *, out: str | Path, val: Any = None,
+def fit_classifier(texts: Any, labels: Sequence[Any] | None = None, *, out: str | Path, val: Any = None,
         val_labels: Sequence[Any] | None = None, test: Any = None, test_labels: Sequence[Any] | None = None,
         text_col: str = TEXT, label_col: str = LABEL, log: Callable[[str], None] = print,
         **settings: Any) -> dict[str, Any]:
@@ -73,10 +79,6 @@ def fit(texts: Any, labels: Sequence[Any] | None = None, *, out: str | Path, val
         The run's metrics, as ``rnnkit train --json`` prints them (``["test"]["accuracy"]``, …);
         ``rnnkit.load(out)`` gives the predictor.
     """
-    from rnnkit.tasks.run import train
-    from rnnkit.tasks.sentiment import SentimentOptions
-    from rnnkit.train.config import TrainConfig
-
     out = Path(out)
     option_names = {f.name for f in fields(SentimentOptions)} - {"data", "train", "val", "test"}
     train_names = {f.name for f in fields(TrainConfig)}
@@ -88,11 +90,17 @@ def fit(texts: Any, labels: Sequence[Any] | None = None, *, out: str | Path, val
     if folder.exists() and any(folder.iterdir()):
         raise ValueError(f"{folder} already holds data; choose another out= (rnnkit.fit keeps a model's data "
                          "beside it and never overwrites it)")
-    files = {"train": _write_csv(folder / "train.csv", _pairs(texts, labels, text_col, label_col, "texts"))}
-    for name, data, given in (("val", val, val_labels), ("test", test, test_labels)):
-        if data is not None:
-            files[name] = _write_csv(folder / f"{name}.csv", _pairs(data, given, text_col, label_col, name))
-    opts = SentimentOptions(**{k: str(v) for k, v in files.items()},
-                            **{k: v for k, v in settings.items() if k in option_names})
-    cfg = TrainConfig(**{k: v for k, v in settings.items() if k in train_names})
-    return train(opts, cfg, out, log=log)
+    made = not folder.exists()
+    try:
+        files = {"train": _write_csv(folder / "train.csv", _pairs(texts, labels, text_col, label_col, "texts"))}
+        for name, data, given in (("val", val, val_labels), ("test", test, test_labels)):
+            if data is not None:
+                files[name] = _write_csv(folder / f"{name}.csv", _pairs(data, given, text_col, label_col, name))
+        opts = SentimentOptions(**{k: str(v) for k, v in files.items()},
+                                **{k: v for k, v in settings.items() if k in option_names})
+        cfg = TrainConfig(**{k: v for k, v in settings.items() if k in train_names})
+        return train(opts, cfg, out, log=log)
+    except BaseException:
+        if made and not trained(out):  # nothing trained on it: the data folder this call wrote goes too
+            shutil.rmtree(folder, ignore_errors=True)
+        raise

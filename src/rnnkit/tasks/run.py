@@ -1,9 +1,9 @@
 """The lifecycle of every application, written once: train, resume, load a model directory, evaluate.
 
-    train(opts, cfg, out)   new_run → app.prepare → build the model → config.json → fit
-    resume(out)             config.json → app.prepare(saved config) → the saved model → fit(resume=True)
-    load(out)               config.json → TASKS[config["task"]].predictor(out)
-    evaluate(out, …)        load → app.evaluate(predictor, data=…, split=…, beam=…)
+    train(opts, cfg, out)       new_run → app.prepare → build the model → config.json → train_loop
+    resume(out)                 config.json → app.prepare(saved config) → the saved model → train_loop(resume=True)
+    load(out)                   config.json → TASKS[config["task"]].predictor(out)
+    evaluate_directory(out, …)  load → app.evaluate(predictor, data=…, split=…, beam=…)
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from rnnkit.models import build_model
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.base import App, Prepared, Run
 from rnnkit.train.checkpoint import CONFIG, ModelDirError, new_config, read_config, write_json
-from rnnkit.train.config import TrainConfig, resolve_device
-from rnnkit.train.distributed import init_distributed
-from rnnkit.train.loop import fit, new_run, resumed_run
+from rnnkit.train.config import TrainConfig, uses_amp
+from rnnkit.train.distributed import DistContext, distributed
+from rnnkit.train.loop import train_loop
+from rnnkit.train.rundir import new_run, rank_log, removed_if_untrained, saved_settings, start_resume
 from rnnkit.train.schema import NothingTrainedError
 
 
@@ -60,12 +61,22 @@ def app_for_options(opts: Any) -> App:
 
 
 def train(opts: Any, cfg: TrainConfig, out: Path | str, *, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train a new model of ``opts``' application into the model directory ``out``; return its metrics."""
+    """Train a new model of ``opts``' application into the model directory ``out``; return its metrics.
+
+    A run that fails before it trained anything (bad data, bad options) leaves no folder it made."""
     app = app_for_options(opts)
     opts = absolute_options(opts)  # config.json must find the data from any folder (rnnkit evaluate)
-    if cfg.amp and resolve_device(cfg.device).type != "cuda":  # autocast is CUDA-only: save what really ran
-        cfg = replace(cfg, amp=False)
-    out, ctx, log = new_run(Path(out), cfg, log)
+    with distributed(cfg.device) as ctx:
+        if cfg.amp and not uses_amp(cfg, ctx.device):  # config.json saves what really runs
+            cfg = replace(cfg, amp=False)
+        made = new_run(Path(out), ctx, log)  # locks ``out`` before any data is loaded
+        with removed_if_untrained(Path(out), made, ctx):
+            return _train_new(app, opts, cfg, Path(out), ctx, rank_log(ctx, log))
+
+
+def _train_new(app: App, opts: Any, cfg: TrainConfig, out: Path, ctx: DistContext,
+               log: Callable[[str], None]) -> dict[str, Any]:
+    """:func:`train` in the locked ``out``: prepare the data, build and seed the model, write config.json, train."""
     prepared = app.prepare(Run(opts, cfg, out, log, is_main=ctx.is_main, barrier=ctx.barrier))
     torch.manual_seed(cfg.seed)
     model = build_model(prepared.spec)
@@ -78,7 +89,7 @@ def train(opts: Any, cfg: TrainConfig, out: Path | str, *, log: Callable[[str], 
                                             options=asdict(saved_opts), train=asdict(cfg),
                                             sources=option_sources(saved_opts)))
     log(prepared.summary(model))
-    return _fit(model, prepared, cfg, out, resume=False, log=log)
+    return _run_training(model, prepared, cfg, out, ctx, resume=False, log=log)
 
 
 def resume(out: Path | str, *, log: Callable[[str], None] = print, **overrides: Any) -> dict[str, Any]:
@@ -96,25 +107,28 @@ def resume(out: Path | str, *, log: Callable[[str], None] = print, **overrides: 
     if overrides.get("epochs") is not None and isinstance(started_for, int) and overrides["epochs"] < started_for:
         raise ValueError(f"{out} was started for {started_for} epochs; --resume --epochs can only extend a run "
                          f"(give {started_for} or more)")
-    try:  # locks ``out`` before any data is loaded (rnnkit.train.rundir)
-        opts, cfg, log = resumed_run(config, app.options, overrides, log, directory=out)
-    except NothingTrainedError:  # stopped before its first checkpoint: start it again with its own settings
-        opts, cfg, log = resumed_run(config, app.options, overrides, log)
-        log(f"note: {out} was stopped before its first checkpoint; training it from the start with its settings")
-        return train(opts, cfg, out, log=log)
-    ctx = init_distributed(resolve_device(cfg.device).type)
-    prepared = app.prepare(Run(opts, cfg, out, log, is_main=ctx.is_main, barrier=ctx.barrier, saved=config))
-    if ctx.is_main and cfg.epochs != started_for:  # an extension: later resumes and --from see the new total
-        write_json(out / CONFIG, {**config, "train": {**config["train"], "epochs": cfg.epochs}})
-    return _fit(build_model(config["model"]), prepared, cfg, out, resume=True, log=log)
+    opts, cfg = saved_settings(config, app.options, overrides, f"{out}/{CONFIG}")
+    with distributed(cfg.device) as ctx:
+        log = rank_log(ctx, log)
+        try:  # locks ``out`` before any data is loaded (rnnkit.train.rundir)
+            if ctx.is_main:
+                start_resume(out, log)
+        except NothingTrainedError:  # stopped before its first checkpoint: start it again with its own settings
+            log(f"note: {out} was stopped before its first checkpoint; training it from the start with its settings")
+            new_run(out, ctx, log)
+            return _train_new(app, opts, cfg, out, ctx, log)
+        prepared = app.prepare(Run(opts, cfg, out, log, is_main=ctx.is_main, barrier=ctx.barrier, saved=config))
+        if ctx.is_main and cfg.epochs != started_for:  # an extension: later resumes and --from see the new total
+            write_json(out / CONFIG, {**config, "train": {**config["train"], "epochs": cfg.epochs}})
+        return _run_training(build_model(config["model"]), prepared, cfg, out, ctx, resume=True, log=log)
 
 
-def _fit(model: torch.nn.Module, prepared: Prepared, cfg: TrainConfig, out: Path, *, resume: bool,
-         log: Callable[[str], None]) -> dict[str, Any]:
-    """:func:`rnnkit.train.fit` with the run's facts in metrics.json and the wall time."""
+def _run_training(model: torch.nn.Module, prepared: Prepared, cfg: TrainConfig, out: Path, ctx: DistContext, *,
+                  resume: bool, log: Callable[[str], None]) -> dict[str, Any]:
+    """:func:`rnnkit.train.loop.train_loop` with the run's facts in metrics.json and the wall time."""
     started = time.time()
-    result = fit(model, prepared.task, cfg, out, resume=resume, log=log,
-                 metadata={**prepared.metadata, "parameters": sum(p.numel() for p in model.parameters())})
+    result = train_loop(model, prepared.task, cfg, out, resume=resume, log=log, ctx=ctx,
+                        metadata={**prepared.metadata, "parameters": sum(p.numel() for p in model.parameters())})
     result.setdefault("wall_seconds", round(time.time() - started, 1))
     return result
 
@@ -136,8 +150,8 @@ def load_for(directory: Path | str, method: str, verb: str) -> Any:
     return app.predictor(directory)
 
 
-def evaluate(directory: Path | str, *, data: str | None = None, split: str = "test", beam: int | None = None,
-             ensemble: Sequence[Path] = (), **options: Any) -> dict[str, Any]:
+def evaluate_directory(directory: Path | str, *, data: str | None = None, split: str = "test",
+                       beam: int | None = None, ensemble: Sequence[Path] = (), **options: Any) -> dict[str, Any]:
     """Metrics of a model directory on a split of its own data (or of ``data``); ``ensemble``: more
     directories whose probabilities are averaged with it (applications that have an ensemble); ``options``
     (``label_map``, ``text_col``, ``label_col``; ``None`` = not given) go to applications that take them."""
@@ -164,5 +178,5 @@ def evaluate(directory: Path | str, *, data: str | None = None, split: str = "te
     return app.evaluate(predictor, data=data, split=split, beam=beam, **extra)
 
 
-__all__ = ["app_for_options", "app_of", "config_keys", "evaluate", "load", "load_for", "read_model_config", "resume",
-           "train"]
+__all__ = ["app_for_options", "app_of", "config_keys", "evaluate_directory", "load", "load_for", "read_model_config",
+           "resume", "train"]

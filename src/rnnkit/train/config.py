@@ -45,7 +45,8 @@ class TrainConfig:
                                                       "and saves amp false"})
     checkpoint_every_s: float = field(default=60.0, metadata={"help": "also write the resumable state mid-epoch "
                                                                       "this often (seconds)"})
-    progress: bool = field(default=True, metadata={"help": "show a progress bar per epoch"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar per epoch when stderr is a "
+                                                           "terminal (or a notebook); a log gets one line per epoch"})
     # Fine-tuning a pretrained model (ULMFiT, Howard & Ruder 2018), for models with ``layer_groups()``:
     lr_decay: float = field(default=1.0, metadata={"help": "discriminative LRs for fine-tuning: each layer group "
                                                            "below the top trains at lr / lr_decay^depth (1: one LR)"})
@@ -114,6 +115,12 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def uses_amp(cfg: TrainConfig, device: torch.device) -> bool:
+    """Whether --amp takes effect on ``device``: bfloat16 autocast runs on CUDA only; elsewhere the run trains
+    in float32 (and a new run saves ``amp: false``, what really ran)."""
+    return cfg.amp and device.type == "cuda"
 
 
 def available_devices() -> list[str]:

@@ -13,23 +13,33 @@ dies (SIGKILL included), so a lock whose ``flock`` can be taken is stale: its ru
 run left (:func:`rnnkit.files.remove_stale_temps`). A PID alone could be reused by an unrelated process;
 the ``flock`` cannot.
 
-Within one process the lock is re-entrant (``fit`` after ``new_run``, or a second run after a failed one
-in the same Python session); two threads training into one folder are not protected against each other.
+Within one process the lock is re-entrant (``train_loop`` after ``new_run``, or a second run after a failed
+one in the same Python session); two threads training into one folder are not protected against each other.
+
+A new run that fails before it trained anything (bad data, bad options: no checkpoint, no weights yet) leaves
+no folder it made: :func:`removed_if_untrained` deletes the directory and the parents it created for it, never
+a folder that was there before.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import json
 import os
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import is_dataclass
 from pathlib import Path
+from typing import Any
 
 from rnnkit.files import TMP_SUFFIX, remove_stale_temps, write_json
 from rnnkit.train.checkpoint import CONFIG, FORMAT, TRAINING_STATE, WEIGHTS, ModelDirError
-from rnnkit.train.schema import NothingTrainedError, nothing_trained
+from rnnkit.train.config import TrainConfig
+from rnnkit.train.distributed import DistContext
+from rnnkit.train.schema import NothingTrainedError, check_settings, nothing_trained
 
 LOCK = ".rnnkit.lock"
 MARKER = ".rnnkit-run.json"
@@ -162,7 +172,7 @@ def _clean_temps(directory: Path, log: Callable[[str], None]) -> None:
 
 
 def hold(directory: Path, log: Callable[[str], None], *, resume: bool) -> None:
-    """Lock ``directory`` for :func:`rnnkit.train.fit` (already locked by :func:`start_new` or
+    """Lock ``directory`` for :func:`rnnkit.train.loop.train_loop` (already locked by :func:`start_new` or
     :func:`start_resume` when the caller used them); a resumed run also removes a killed run's temp files."""
     acquire(directory, log, BUSY_RESUME if resume else BUSY_NEW)
     if resume:
@@ -225,5 +235,72 @@ def start_resume(directory: Path, log: Callable[[str], None]) -> None:
         raise
 
 
+def _quiet(_: str) -> None:
+    """The log of ranks other than 0."""
+
+
+def _missing(out: Path) -> list[Path]:
+    """``out`` and those of its parents that do not exist yet, deepest first (what starting a run there makes)."""
+    made = []
+    for folder in (out.absolute(), *out.absolute().parents):
+        if folder.exists():
+            break
+        made.append(folder)
+    return made
+
+
+def rank_log(ctx: DistContext, log: Callable[[str], None]) -> Callable[[str], None]:
+    """The log of this process: ``log`` on rank 0, silence on the others."""
+    return log if ctx.is_main else _quiet
+
+
+def new_run(out: Path, ctx: DistContext, log: Callable[[str], None]) -> list[Path]:
+    """Start a run into the model directory ``out``: lock it on rank 0 (refusing a file, a folder of other
+    things, a trained model or a live run: :func:`start_new`), before any data is loaded. Returns the folders
+    the run made (``out`` and missing parents, for :func:`removed_if_untrained`)."""
+    made = _missing(Path(out))
+    if ctx.is_main:
+        start_new(Path(out), log)
+    ctx.barrier()
+    return made
+
+
+@contextlib.contextmanager
+def removed_if_untrained(out: Path, made: Sequence[Path], ctx: DistContext) -> Iterator[None]:
+    """Within the block, a failure before the run trained anything (no checkpoint, no weights) removes the
+    folders in ``made`` — ``out`` and parents this run created — on rank 0; a folder that existed is kept."""
+    try:
+        yield
+    except BaseException:
+        if ctx.is_main and made and not trained(out):
+            release(out)
+            shutil.rmtree(made[0], ignore_errors=True)
+            for parent in made[1:]:
+                with contextlib.suppress(OSError):  # not empty: something else was put there meanwhile
+                    parent.rmdir()
+        raise
+
+
+def saved_settings(config: dict, options: Callable[..., Any], overrides: dict[str, Any],
+                   where: str) -> tuple[Any, TrainConfig]:
+    """The options and training settings a run was started with, read from its ``config.json`` (``where``,
+    for the errors), with the runtime ``overrides`` applied (:attr:`TrainConfig.RUNTIME`, ``epochs``)."""
+    for key, cls in (("train", TrainConfig), ("options", options)):
+        if not isinstance(config.get(key), dict):
+            raise ModelDirError(f"{where}: key {key!r} must be an object of settings, got {config.get(key)!r:.60}")
+        if is_dataclass(cls):
+            check_settings(cls, config[key], key, where)
+    try:
+        cfg = TrainConfig.from_dict({**config["train"], **overrides})
+    except (TypeError, ValueError) as exc:
+        raise ModelDirError(f"{where}: key 'train' does not describe training settings ({exc})") from None
+    try:
+        opts = options(**config["options"])
+    except (TypeError, ValueError) as exc:
+        raise ModelDirError(f"{where}: key 'options' does not fit {options.__name__} ({exc})") from None
+    return opts, cfg
+
+
 __all__ = ["BUSY_NEW", "BUSY_RESUME", "LOCK", "MARKER", "NothingTrainedError", "RunDirBusyError", "RunLock",
-           "acquire", "hold", "release", "start_new", "start_resume", "trained"]
+           "acquire", "hold", "new_run", "rank_log", "release", "removed_if_untrained", "saved_settings",
+           "start_new", "start_resume", "trained"]
