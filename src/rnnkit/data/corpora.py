@@ -122,11 +122,6 @@ def read_vader_binary(path: Path, name: str) -> Splits:
     )
 
 
-def read_vader_texts(path: Path) -> list[str]:
-    """All VADER texts of a file, unlabelled (the list to EXCLUDE from a pretraining corpus)."""
-    return [text for _, _, text in read_vader_ratings(path)]
-
-
 # ------------------------------------------------------------------------------ running text
 def read_movie_reviews(pang_lee: Path, rt: Path, *, seed: int = DEFAULT_SEED) -> Splits:
     """The 1,500 Pang & Lee reviews plus the **training** snippets of the RT by-movie split (its val/test

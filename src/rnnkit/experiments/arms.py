@@ -20,11 +20,11 @@ from typing import Any
 from rnnkit.data import load_text_classification
 from rnnkit.data.sources import absolute_options
 from rnnkit.tasks import run
-from rnnkit.tasks.lm import LMOptions, load_corpus
+from rnnkit.tasks.lm import LMOptions
 from rnnkit.tasks.sentiment import SentimentOptions
 from rnnkit.text.tokenize import build_tokenizer
 from rnnkit.train.checkpoint import CONFIG, HISTORY, METRICS, ModelDirError, read_config, read_jsonl
-from rnnkit.train.config import TrainConfig, resolve_device
+from rnnkit.train.config import TrainConfig, resolve_device, uses_amp
 
 QUICK_EXAMPLES = 300  # a registered corpus in a quick run: this many examples, written as a CSV
 QUICK_SENTIMENT = {"embed_dim": 8, "hidden_size": 8, "min_freq": 1, "batch_size": 16}
@@ -82,20 +82,6 @@ def long_texts_only(data: str, out: Path, length: int) -> tuple[str, dict[str, A
     return str(path), counts
 
 
-def experiment_text(data: str, out: Path, quick: bool) -> tuple[str, str]:
-    """The language-modelling corpus an experiment trains on, and its tokenizer: a file or folder as given;
-    a registered corpus as is, or in a quick run a text file of its first 40,000 characters (word level
-    stays word level)."""
-    if not quick or Path(data).exists():
-        return data, "auto"
-    corpus = load_corpus(data)
-    path = Path(out) / "data" / f"{data}-quick.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(corpus.train[:36_000] + "\n" + corpus.val[:2_000] + "\n" + corpus.test[:2_000] + "\n",
-                    encoding="utf-8")
-    return str(path), corpus.level
-
-
 def finished_metrics(directory: Path, opts: Any, cfg: TrainConfig) -> dict[str, Any] | None:
     """The metrics of a finished model in ``directory`` trained with these settings; None if there is none.
 
@@ -104,7 +90,7 @@ def finished_metrics(directory: Path, opts: Any, cfg: TrainConfig) -> dict[str, 
         return None
     config = read_config(directory, task=run.app_for_options(opts).name)
     opts = absolute_options(opts)  # as run.train saves them: data paths absolute, amp off where it cannot run
-    if cfg.amp and resolve_device(cfg.device).type != "cuda":
+    if cfg.amp and not uses_amp(cfg, resolve_device(cfg.device)):
         cfg = replace(cfg, amp=False)
     same_train = TrainConfig.from_dict(config["train"]).fingerprint() == cfg.fingerprint()
     same = config["options"] == asdict(opts) and same_train
