@@ -55,16 +55,18 @@ def test_import_rnnkit_stays_light():
 
 def test_one_table_of_applications_serves_every_command(tmp_path, capsys):
     """rnnkit.tasks.TASKS is the list of applications: `rnnkit train` offers exactly its names, and every
-    App names its own options, predictor and summaries."""
+    App names its own options, a predictor that loads its directories, and summaries."""
     from rnnkit.cli import build_parser
     from rnnkit.tasks import TASKS
+    from rnnkit.tasks.base import Predictor
 
     parser, _ = build_parser()
     train = next(a for a in parser._subparsers._group_actions[0].choices["train"]._actions  # noqa: SLF001
                  if a.dest == "task")
     assert list(train.choices) == list(TASKS)
     for name, app in TASKS.items():
-        assert app.name == name and app.options.__dataclass_fields__ and app.predictor.__init__
+        assert app.name == name and app.options.__dataclass_fields__
+        assert issubclass(app.predictor, Predictor) and app.predictor.apps[name] is app
         assert callable(app.prepare) and callable(app.evaluate) and callable(app.describe)
     predicting = {n for n, a in TASKS.items() if a.show_prediction is not None}
     assert {n for n, a in TASKS.items() if hasattr(a.predictor, "predict")} == predicting
