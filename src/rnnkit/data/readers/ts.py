@@ -65,97 +65,101 @@ def read_ts(path: Path) -> TsData:
     """Parse a ``.ts`` file; a malformed file raises a one-line ``ValueError`` naming the line number."""
     path = Path(path)
     text = read_utf8(path, "a UEA .ts file")
+    lines = [(number, raw.strip()) for number, raw in enumerate(text.splitlines(), start=1)]
+    lines = [(number, line) for number, line in lines if line and not line.startswith(("#", "%"))]
     header: dict[str, str] = {}
-    class_labels: list[str] | None = None
-    has_labels = False
+    body: list[tuple[int, str]] | None = None
+    for i, (number, line) in enumerate(lines):
+        key, value = _header_line(path, number, line, header)
+        header[key] = value
+        if key == "data":
+            body = lines[i + 1:]
+            break
+    if body is None:
+        raise ValueError(f"{path}: no '@data' line (not a .ts file?)")
+    flag, *names = header.get("classlabel", "false").split()
+    class_labels = names if flag.lower() == "true" else None
+    dims = 1 if header.get("univariate", "").lower() == "true" else int(header.get("dimensions", 0)) or None
     series: list[np.ndarray] = []
     labels: list[str] = []
-    in_data = False
-    dims: int | None = None
-
-    def fail(number: int, message: str) -> ValueError:
-        return ValueError(f"{path}: line {number}: {message}")
-
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith(("#", "%")):
-            continue
-        if not in_data:
-            if not line.startswith("@"):
-                raise fail(number, f"expected a header line '@key value' or '@data' before the data, got {line[:40]!r}")
-            key, _, value = line[1:].partition(" ")
-            key, value = key.lower(), value.strip()
-            if key not in _KNOWN_KEYS:
-                raise fail(number, f"unknown header '@{key}'; known: {', '.join('@' + k for k in _KNOWN_KEYS)}")
-            if key in header:
-                raise fail(number, f"duplicate header '@{key}'")
-            if key in _BOOL_KEYS and value.lower() not in ("true", "false"):
-                raise fail(number, f"@{key} must be true or false, got {value!r}")
-            if key in _INT_KEYS and not (value.isdigit() and int(value) > 0):
-                raise fail(number, f"@{key} must be a positive integer, got {value!r}")
-            if key == "timestamps" and value.lower() == "true":
-                raise fail(number, "time-stamped .ts files (@timeStamps true) are not supported")
-            if key == "targetlabel":
-                raise fail(number, "regression .ts files (@targetLabel) are not supported")
-            if key == "classlabel":
-                flag, *names = value.split()
-                if flag.lower() not in ("true", "false"):
-                    raise fail(number, f"@classLabel must be 'true <labels...>' or 'false', got {value!r}")
-                has_labels = flag.lower() == "true"
-                if has_labels and not names:
-                    raise fail(number, "@classLabel true needs the list of class labels")
-                if len(set(names)) != len(names):
-                    raise fail(number, "@classLabel lists a label twice")
-                class_labels = names if has_labels else None
-            if key == "data":
-                in_data = True
-                if header.get("univariate", "").lower() == "true":
-                    dims = 1
-                elif "dimensions" in header:
-                    dims = int(header["dimensions"])
-            header[key] = value
-            continue
-        if line.startswith("@"):
-            raise fail(number, f"header line {line.split()[0]!r} after @data")
-        fields = line.split(":")
-        if has_labels:
-            label = fields.pop().strip()
-            if class_labels is not None and label not in class_labels:
-                raise fail(number, f"class label {label!r} is not in @classLabel {class_labels}")
+    for number, line in body:
+        x, label = _series_line(path, number, line, class_labels, dims)
+        dims = x.shape[1]
+        series.append(x)
+        if label is not None:
             labels.append(label)
-        if dims is None:
-            dims = len(fields)
-        if len(fields) != dims:
-            raise fail(number, f"{len(fields)} dimension(s), expected {dims}" + (" plus a label" if has_labels else ""))
-        columns: list[list[float]] = []
-        for d, part in enumerate(fields):
-            values = part.split(",")
-            try:
-                columns.append([float("nan") if v.strip() == "?" else float(v) for v in values])
-            except ValueError:
-                bad = next(v for v in values if v.strip() != "?" and not is_number(v))
-                raise fail(number, f"dimension {d}: {bad.strip()[:20]!r} is not a number or '?'") from None
-        lengths = {len(c) for c in columns}
-        if len(lengths) != 1:
-            raise fail(number, f"the dimensions of one series have different lengths {sorted(lengths)}")
-        series.append(np.array(columns, dtype=np.float32).T.copy())  # (C, T) → (T, C)
         if "serieslength" in header and header.get("equallength", "").lower() == "true":
             expected = int(header["serieslength"])
-            if len(columns[0]) != expected:
-                raise fail(number, f"series of length {len(columns[0])}, @seriesLength says {expected}")
-    if not in_data:
-        raise ValueError(f"{path}: no '@data' line (not a .ts file?)")
+            if len(x) != expected:
+                raise _fail(path, number, f"series of length {len(x)}, @seriesLength says {expected}")
     if not series:
         raise ValueError(f"{path}: no series after @data")
     if header.get("equallength", "").lower() == "true" and len({len(x) for x in series}) > 1:
         raise ValueError(f"{path}: @equalLength true but the series lengths differ")
-    return TsData(
-        problem_name=header.get("problemname") or None,
-        series=series,
-        labels=labels if has_labels else None,
-        class_labels=class_labels,
-        header=header,
-    )
+    return TsData(problem_name=header.get("problemname") or None, series=series,
+                  labels=labels if class_labels is not None else None, class_labels=class_labels, header=header)
+
+
+def _fail(path: Path, number: int, message: str) -> ValueError:
+    return ValueError(f"{path}: line {number}: {message}")
+
+
+def _header_line(path: Path, number: int, line: str, header: dict[str, str]) -> tuple[str, str]:
+    """``(key, value)`` of a header line (``@key value``), checked against the format and the keys before it."""
+    if not line.startswith("@"):
+        raise _fail(path, number, f"expected a header line '@key value' or '@data' before the data, got {line[:40]!r}")
+    key, _, value = line[1:].partition(" ")
+    key, value = key.lower(), value.strip()
+    if key not in _KNOWN_KEYS:
+        raise _fail(path, number, f"unknown header '@{key}'; known: {', '.join('@' + k for k in _KNOWN_KEYS)}")
+    if key in header:
+        raise _fail(path, number, f"duplicate header '@{key}'")
+    if key in _BOOL_KEYS and value.lower() not in ("true", "false"):
+        raise _fail(path, number, f"@{key} must be true or false, got {value!r}")
+    if key in _INT_KEYS and not (value.isdigit() and int(value) > 0):
+        raise _fail(path, number, f"@{key} must be a positive integer, got {value!r}")
+    if key == "timestamps" and value.lower() == "true":
+        raise _fail(path, number, "time-stamped .ts files (@timeStamps true) are not supported")
+    if key == "targetlabel":
+        raise _fail(path, number, "regression .ts files (@targetLabel) are not supported")
+    if key == "classlabel":
+        flag, *names = value.split()
+        if flag.lower() not in ("true", "false"):
+            raise _fail(path, number, f"@classLabel must be 'true <labels...>' or 'false', got {value!r}")
+        if flag.lower() == "true" and not names:
+            raise _fail(path, number, "@classLabel true needs the list of class labels")
+        if len(set(names)) != len(names):
+            raise _fail(path, number, "@classLabel lists a label twice")
+    return key, value
+
+
+def _series_line(path: Path, number: int, line: str, class_labels: list[str] | None,
+                 dims: int | None) -> tuple[np.ndarray, str | None]:
+    """One data line: the series, (T, C) float32 with NaN for ``?``, and its label (None without labels);
+    ``dims``: the dimensions every line must have (None: any, the first line sets them)."""
+    if line.startswith("@"):
+        raise _fail(path, number, f"header line {line.split()[0]!r} after @data")
+    fields = line.split(":")
+    label = None
+    if class_labels is not None:
+        label = fields.pop().strip()
+        if label not in class_labels:
+            raise _fail(path, number, f"class label {label!r} is not in @classLabel {class_labels}")
+    if dims is not None and len(fields) != dims:
+        with_label = " plus a label" if class_labels is not None else ""
+        raise _fail(path, number, f"{len(fields)} dimension(s), expected {dims}{with_label}")
+    columns: list[list[float]] = []
+    for d, part in enumerate(fields):
+        values = part.split(",")
+        try:
+            columns.append([float("nan") if v.strip() == "?" else float(v) for v in values])
+        except ValueError:
+            bad = next(v for v in values if v.strip() != "?" and not is_number(v))
+            raise _fail(path, number, f"dimension {d}: {bad.strip()[:20]!r} is not a number or '?'") from None
+    lengths = {len(c) for c in columns}
+    if len(lengths) != 1:
+        raise _fail(path, number, f"the dimensions of one series have different lengths {sorted(lengths)}")
+    return np.array(columns, dtype=np.float32).T.copy(), label  # (C, T) → (T, C)
 
 
 def is_number(text: str) -> bool:
