@@ -205,31 +205,8 @@ def make_parallel(
     if reverse:
         pairs = (Pair(p.tgt, p.src, p.domain) for p in pairs)
         src_lang, tgt_lang = tgt_lang, src_lang
-    seen: set[tuple[str, str]] = set()
-    kept: list[Pair] = []
-    total = too_long = duplicates = 0
-    for pair in pairs:
-        total += 1
-        if max_words is not None and (len(pair.src.split()) > max_words or len(pair.tgt.split()) > max_words):
-            too_long += 1
-        elif (pair.src, pair.tgt) in seen:
-            duplicates += 1
-        else:
-            seen.add((pair.src, pair.tgt))
-            kept.append(pair)
-    home: dict[str, str] = {}
-    for pair in kept:
-        home.setdefault(pair.src, pair.domain)
-    which: dict[str, int] = {}
-    key_counts = dict.fromkeys(SPLITS, 0)
-    for domain in sorted(set(home.values())):
-        parts = split_keys([s for s, d in home.items() if d == domain], seed=seed, fractions=fractions)
-        for i, part in enumerate(parts):
-            which.update(dict.fromkeys(part, i))
-            key_counts[SPLITS[i]] += len(part)
-    splits: tuple[list[Pair], list[Pair], list[Pair]] = ([], [], [])
-    for pair in kept:
-        splits[which[pair.src]].append(pair)
+    kept, dropped = _filter_pairs(pairs, max_words)
+    splits, key_counts = _split_by_source(kept, seed, fractions)
     return Splits(
         name=name,
         src_lang=src_lang,
@@ -243,12 +220,47 @@ def make_parallel(
             "fractions": list(fractions),
             "max_words": max_words,
             "key_counts": key_counts,
-            "pairs_read": total,
-            "dropped_too_long": too_long,
-            "dropped_duplicates": duplicates,
+            **dropped,
             "domains": dict(Counter(p.domain for p in kept)),
         },
     )
+
+
+def _filter_pairs(pairs: Iterable[Pair], max_words: int | None) -> tuple[list[Pair], dict[str, int]]:
+    """Steps 1 and 2 of :func:`make_parallel`: the pairs kept, and how many were read and dropped."""
+    seen: set[tuple[str, str]] = set()
+    kept: list[Pair] = []
+    total = too_long = duplicates = 0
+    for pair in pairs:
+        total += 1
+        if max_words is not None and (len(pair.src.split()) > max_words or len(pair.tgt.split()) > max_words):
+            too_long += 1
+        elif (pair.src, pair.tgt) in seen:
+            duplicates += 1
+        else:
+            seen.add((pair.src, pair.tgt))
+            kept.append(pair)
+    return kept, {"pairs_read": total, "dropped_too_long": too_long, "dropped_duplicates": duplicates}
+
+
+def _split_by_source(kept: list[Pair], seed: int,
+                     fractions: Sequence[float]) -> tuple[tuple[list[Pair], ...], dict[str, int]]:
+    """Step 3 of :func:`make_parallel`: train/val/test pairs, split by source sentence within each domain, and
+    the number of source sentences in each split."""
+    home: dict[str, str] = {}
+    for pair in kept:
+        home.setdefault(pair.src, pair.domain)
+    which: dict[str, int] = {}
+    key_counts = dict.fromkeys(SPLITS, 0)
+    for domain in sorted(set(home.values())):
+        parts = split_keys([s for s, d in home.items() if d == domain], seed=seed, fractions=fractions)
+        for i, part in enumerate(parts):
+            which.update(dict.fromkeys(part, i))
+            key_counts[SPLITS[i]] += len(part)
+    splits: tuple[list[Pair], list[Pair], list[Pair]] = ([], [], [])
+    for pair in kept:
+        splits[which[pair.src]].append(pair)
+    return splits, key_counts
 
 
 def bible_pairs(path: Path, lang: str) -> list[Pair]:

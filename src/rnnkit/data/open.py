@@ -301,15 +301,22 @@ def open_data(
         if family != "sentiment":
             raise ValueError(f"a DataFrame holds labelled text (sentiment), not {family} data")
         return labelled_files(source, **pick(options, "text_col", "label_col", "seed"))
-    is_path, read_path, what = _PATHS[family]
-    path = Path(source)
-    if is_path(path):
-        return read_path(path, **options)
-    name = str(source)
+    is_path, read_path, _ = _PATHS[family]
+    if is_path(Path(source)):
+        return read_path(Path(source), **options)
+    return _open_registered(str(source), family, root, downloader, options)
+
+
+def _open_registered(name: str, family: str, root: Path | None, downloader: Downloader | None,
+                     options: dict[str, Any]) -> Splits:
+    """The catalogue row ``name`` of ``family``, fetched and read with the ``options`` its reader accepts;
+    a name that is not one (nor a path) is a one-line error listing the family's datasets."""
+    what = _PATHS[family][2]
     valid = ", ".join(n for n in list_datasets() if get_spec(n).task in FAMILIES[family])
     if name not in list_datasets():
+        path = Path(name)
         if path.suffix or len(path.parts) > 1:
-            raise ValueError(f"{source}: no such file or folder; expected {what} or one of {valid}")
+            raise ValueError(f"{name}: no such file or folder; expected {what} or one of {valid}")
         raise ValueError(f"unknown {family} data {name!r}: expected one of {valid} or {what}")
     spec = get_spec(name)
     if spec.task not in FAMILIES[family]:
