@@ -45,14 +45,14 @@ def markdown(results: dict, machine: dict, command: str) -> str:
         f"Forward+backward of a tanh RNN over T={d['T']} steps (H={d['H']}): "
         f"{d['seconds']['not flushed'] * 1e3:.1f} ms without flushing denormals, "
         f"{d['seconds']['flushed'] * 1e3:.1f} ms with `torch.set_flush_denormal(True)` — "
-        f"{d['slowdown_without_flush']:.1f}× slower without. rnnkit flushes them in `fit` and in the harness.",
+        f"{d['slowdown_without_flush']:.1f}× slower without. rnnkit flushes them in `train_loop` and in the harness.",
         "",
         "### Training-loop overhead",
         "",
         "The same model, batches, AdamW and clipping, trained by a minimal hand-written PyTorch loop and by",
-        "rnnkit's `fit` (which adds seeding per step, counters, progress and checkpoint bookkeeping):",
+        "rnnkit's `train_loop` (which adds seeding per step, counters, progress and checkpoint bookkeeping):",
         "",
-        "| task | model | batches | hand-written loop tokens/s | rnnkit fit tokens/s | ratio |",
+        "| task | model | batches | hand-written loop tokens/s | rnnkit train_loop tokens/s | ratio |",
         "|---|---|---|---|---|---|",
         *[f"| {x['task']} | {x['cell']}, hidden {x['hidden']} | {x['batches']} × {x['B']} × ≤{x['T']} | "
           f"{x['hand_written_tokens_per_s']:,.0f} | {x['rnnkit_fit_tokens_per_s']:,.0f} | **{x['ratio']:.2f}×** |"

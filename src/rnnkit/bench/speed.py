@@ -4,7 +4,7 @@
 * streaming — µs per step at batch 1 through ``Recurrent.step`` vs torch.nn one step at a time and
   vs torch.nn on the whole sequence;
 * denormals — backprop through a long sequence with and without flushing denormal floats;
-* training loop — tokens/s of rnnkit's ``fit`` vs a minimal hand-written PyTorch loop on the same
+* training loop — tokens/s of rnnkit's ``train_loop`` vs a minimal hand-written PyTorch loop on the same
   batches and model (the wrapper's overhead).
 """
 
@@ -121,7 +121,7 @@ def bench_denormals(*, T: int = 400, B: int = 16, E: int = 32, H: int = 128, rep
 
     Gradients that vanish over hundreds of steps pass through the denormal range, where x86 floating
     point runs microcode ~100× slower; ``torch.set_flush_denormal(True)`` (rnnkit's default in
-    ``fit`` and the harness) rounds them to zero."""
+    ``train_loop`` and the harness) rounds them to zero."""
     torch.manual_seed(0)
     layer = Recurrent("rnn", E, H)
     with torch.no_grad():
@@ -164,7 +164,7 @@ class _FixedBatches(Task):
 
 def _loop_overhead(new_model: Callable[[], torch.nn.Module], batches: list, loss_fn: Callable,
                    repeats: int) -> dict:
-    """items/s of ``fit`` and of the minimal loop below on the same model, batches and optimizer."""
+    """items/s of ``train_loop`` and of the minimal loop below on the same model, batches and optimizer."""
     from rnnkit.train.config import TrainConfig
     from rnnkit.train.loop import train_loop
 
@@ -208,7 +208,7 @@ def _loop_overhead(new_model: Callable[[], torch.nn.Module], batches: list, loss
 
 def bench_training_loop(*, batches: int = 30, B: int = 32, T: int = 40, vocab: int = 5000, cell: str = "lstm",
                         hidden: int = 256, repeats: int = 3) -> dict:
-    """Sentiment: tokens/s of ``fit`` vs a minimal hand-written loop (same classifier, batches, optimizer,
+    """Sentiment: tokens/s of ``train_loop`` vs a minimal hand-written loop (same classifier, batches, optimizer,
     clipping); the ratio is the loop's overhead. Random token ids: only speed is measured."""
     from rnnkit.models import RecurrentClassifier
     from rnnkit.text import PadCollator
@@ -236,7 +236,7 @@ def bench_training_loop(*, batches: int = 30, B: int = 32, T: int = 40, vocab: i
 
 def bench_translate_loop(*, batches: int = 20, B: int = 64, T: int = 20, vocab: int = 4000, hidden: int = 256,
                          repeats: int = 3) -> dict:
-    """Translation: target tokens/s of ``fit`` vs a minimal loop for the default seq2seq (GRU, Luong)."""
+    """Translation: target tokens/s of ``train_loop`` vs a minimal loop for the default seq2seq (GRU, Luong)."""
     from rnnkit.models.seq2seq import Seq2Seq, sequence_loss
     from rnnkit.text import PadCollator
 

@@ -1,6 +1,6 @@
 """The training log beside the model: a CSV of scalars (``steps.csv``) and TensorBoard event files.
 
-``fit`` writes a row every ``--log-every`` optimizer steps and at each evaluation; only rank 0 writes.
+``train_loop`` writes a row every ``--log-every`` optimizer steps and at each evaluation; only rank 0 writes.
 The same tags are used in both places::
 
     train/loss         mean training loss of the steps since the previous row
