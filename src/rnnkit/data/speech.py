@@ -38,9 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.data.catalog import REAL_CLIPS
 from rnnkit.data.corpora import read_real_clips
 from rnnkit.data.fetching.cache import DataUnavailableError, Downloader, cache_dir, fetch_members
 from rnnkit.data.readers.audio import read_sphinx_transcription  # noqa: F401  (rnnkit.data.speech's name)
+from rnnkit.data.registry import load
 
 SPLITS = ("train", "val", "test")
 ALPHABET = " '" + "abcdefghijklmnopqrstuvwxyz"
@@ -180,8 +182,6 @@ def split_voices(variants: Sequence[str], n_val: int, n_test: int, seed: int) ->
 
 def source_sentences(cfg: SpeechCorpusConfig) -> dict[str, dict[str, list[str]]]:
     """source → split → phrases of that split's text; train phrases that also occur in val/test are dropped."""
-    from rnnkit.data.registry import load
-
     sources = ("austen", "shakespeare")
     pools: dict[str, dict[str, list[str]]] = {}
     for name in cfg.sources:
@@ -302,8 +302,6 @@ def read_manifest(folder: Path) -> dict[str, list[dict[str, Any]]]:
 def load_real_clips(name: str = "librivox", *, root: Path | None = None,
                     downloader: Downloader | None = None) -> list[tuple[Path, str]]:
     """(wav path, transcript) of the real recordings in pocketsphinx-testdata (16 kHz mono)."""
-    from rnnkit.data.catalog import REAL_CLIPS
-
     if name not in REAL_CLIPS:
         raise ValueError(f"unknown clip set {name!r}; valid: {', '.join(REAL_CLIPS)}")
     members, transcription = REAL_CLIPS[name]

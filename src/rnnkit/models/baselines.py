@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rnnkit.text.features import BigramVocab, bag_of_words
+
 
 class BagOfWordsClassifier(nn.Module):
     """logits = W_uni · counts(words) [+ W_bi · counts(bigrams)] + b, computed sparsely.
@@ -53,8 +55,6 @@ class BagOfWordsClassifier(nn.Module):
         """The lecture's Idea 2 literally: each text's sparse bag-of-words count vector, (B, V + num_bigrams)
         (:func:`rnnkit.text.features.bag_of_words`). ``forward`` equals ``features @ W.T + b`` with W the
         unigram and bigram weights side by side; it sums weight rows instead, never building the vector."""
-        from rnnkit.text.features import BigramVocab, bag_of_words
-
         bigrams = BigramVocab.from_keys(self.bigram_keys, self.vocab_size) if self.num_bigrams else None
         texts = [row[:n].tolist() for row, n in zip(tokens, lengths.tolist(), strict=True)]
         return bag_of_words(texts, self.vocab_size, bigrams)

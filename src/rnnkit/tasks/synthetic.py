@@ -15,6 +15,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from rnnkit.nn import Recurrent
+
 
 def adding_problem(batch: int, T: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
     """Inputs (T, B, 2): a random value in [0, 1) and a marker that is 1 at exactly two steps, one in
@@ -55,8 +57,6 @@ class LastStepRegressor(torch.nn.Module):
 
     def __init__(self, cell: str, input_size: int, hidden_size: int) -> None:
         super().__init__()
-        from rnnkit.nn import Recurrent
-
         self.rnn = Recurrent(cell, input_size, hidden_size)
         self.readout = torch.nn.Linear(hidden_size, 1)
 
@@ -70,8 +70,6 @@ class StepClassifier(torch.nn.Module):
 
     def __init__(self, cell: str, num_tokens: int, hidden_size: int, num_classes: int) -> None:
         super().__init__()
-        from rnnkit.nn import Recurrent
-
         self.num_tokens = num_tokens
         self.rnn = Recurrent(cell, num_tokens, hidden_size)
         self.readout = torch.nn.Linear(hidden_size, num_classes)

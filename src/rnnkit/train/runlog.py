@@ -28,6 +28,8 @@ from typing import Any
 
 import torch
 
+from rnnkit.files import atomic_write
+
 STEPS = "steps.csv"
 COLUMNS = ("step", "epoch", "elapsed_s", "tag", "value")
 TARGETS = ("tensorboard", "csv")
@@ -172,8 +174,6 @@ def _drop_rows_after(path: Path, step: int, evaluated: bool) -> None:
     """Keep the header and the rows the checkpoint being resumed has seen: steps < ``step``, and at ``step``
     the training rows (and the validation, if ``evaluated``); never the final test rows (a resumed run
     evaluates the test split again)."""
-    from rnnkit.files import atomic_write
-
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     header, body = rows[0], [row for row in rows[1:] if row]
