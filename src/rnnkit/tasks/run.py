@@ -65,10 +65,7 @@ def train(opts: Any, cfg: TrainConfig, out: Path | str, *, log: Callable[[str], 
 
     A run that fails before it trained anything (bad data, bad options) leaves no folder it made."""
     app = app_for_options(opts)
-    opts = absolute_options(opts)  # config.json must find the data from any folder (rnnkit evaluate)
     with distributed(cfg.device) as ctx:
-        if cfg.amp and not uses_amp(cfg, ctx.device):  # config.json saves what really runs
-            cfg = replace(cfg, amp=False)
         made = new_run(Path(out), ctx, log)  # locks ``out`` before any data is loaded
         with removed_if_untrained(Path(out), made, ctx):
             return _train_new(app, opts, cfg, Path(out), ctx, rank_log(ctx, log))
@@ -77,6 +74,9 @@ def train(opts: Any, cfg: TrainConfig, out: Path | str, *, log: Callable[[str], 
 def _train_new(app: App, opts: Any, cfg: TrainConfig, out: Path, ctx: DistContext,
                log: Callable[[str], None]) -> dict[str, Any]:
     """:func:`train` in the locked ``out``: prepare the data, build and seed the model, write config.json, train."""
+    opts = absolute_options(opts)  # config.json must find the data from any folder (rnnkit evaluate)
+    if cfg.amp and not uses_amp(cfg, ctx.device):  # config.json saves what really runs
+        cfg = replace(cfg, amp=False)
     prepared = app.prepare(Run(opts, cfg, out, log, is_main=ctx.is_main, barrier=ctx.barrier))
     torch.manual_seed(cfg.seed)
     model = build_model(prepared.spec)
