@@ -29,8 +29,7 @@ import torch
 from rnnkit.bench.timing import machine_tag, write_results
 from rnnkit.metrics.classification import classification_report
 from rnnkit.tasks.run import train as train_sentiment
-from rnnkit.tasks.sentiment import SentimentOptions, load_data
-from rnnkit.tasks.sentiment import SentimentEnsemble
+from rnnkit.tasks.sentiment import SentimentEnsemble, SentimentOptions, load_data
 from rnnkit.train.config import TrainConfig
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "reviews.csv"
