@@ -18,6 +18,7 @@ model, {D} the reviews CSV, {U} the sentinel user folder, {tmp} the case's folde
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import json
@@ -764,8 +765,6 @@ def sweep_counts(request):
     for name, outcome in sorted(RESULTS.items()):
         if outcome not in ("clear", "handled"):
             lines.append(f"  {outcome:9} {name}")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        for line in lines:
-            reporter.write_line(line)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        print("\n" + "\n".join(lines))
