@@ -1,14 +1,15 @@
 """The cells torch.nn cannot run — LayerNorm-LSTM, LSTM + zoneout, LSTM + variational dropout — timed next
-to nn.LSTM, each on its fast path (``hoisted`` with gradients; for the LayerNorm-LSTM's CPU inference the compiled
-C++ loop) and on the reference loop, in one interleaved run; each record names the backend that ran.
+to nn.LSTM, each on its fast path (``bptt`` with gradients; for the LayerNorm-LSTM's CPU inference the ``cpp``
+loop) and on the reference loop, in one interleaved run; each record names the backend that ran.
 
     python benchmarks/bench_new_cells.py --threads 1     # writes benchmarks/results/new-cells-<machine>.json
     python benchmarks/bench_new_cells.py --quick         # seconds; prints only
 
 Forward+backward (training mode, so zoneout and dropout draw their masks) and inference (eval, no_grad);
 wall time (``time_interleaved``) and, on the CPU, this process's CPU time. Then the LayerNorm-LSTM at batch 1
-(streaming), µs per step: the compiled C++ loop against the hoisted and reference loops over a whole
-sequence, and the compiled step() against the reference step(), nn.LSTM beside them.
+(streaming), µs per step: the C++ loop (``cpp``) against the ``bptt`` and reference loops over a whole
+sequence, and the C++ step() against the reference step(), nn.LSTM beside them. (Records written before issue 25
+call ``cpp`` "compiled" and ``bptt`` "hoisted".)
 ``benchmarks/gpu_session.py`` calls :func:`new_cell_times` on CUDA.
 """
 
@@ -95,7 +96,7 @@ def new_cell_times(device: str, B: int, T: int, E: int, H: int, repeats: int,
 def batch_one_times(T: int, E: int, H: int, repeats: int) -> list[dict]:
     """The LayerNorm-LSTM's inference at batch 1 on each CPU path, called directly (so every candidate pays the
     same Python around it), interleaved with nn.LSTM over the same sequence; µs per step."""
-    from rnnkit.nn.backends import compiled, hoisted
+    from rnnkit.nn.kernels import cpp
 
     torch.manual_seed(0)
     layer = Recurrent("lstm-layernorm", E, H).eval()
@@ -108,10 +109,10 @@ def batch_one_times(T: int, E: int, H: int, repeats: int) -> list[dict]:
 
     calls = {
         "nn.LSTM whole sequence": lambda: lstm(x),
-        "lstm-layernorm compiled whole sequence": whole(compiled.lstm_layernorm_sequence),
-        "lstm-layernorm hoisted whole sequence": whole(hoisted.lstm_sequence),
+        "lstm-layernorm cpp whole sequence": whole(layer.cell.kernels.cpp_sequence),
+        "lstm-layernorm bptt whole sequence": whole(layer.cell.kernels.bptt),
         "lstm-layernorm reference whole sequence": whole(None),
-        "lstm-layernorm compiled step()": stepper(lambda xt, s: compiled.stack_step(layer, xt, s), x, state),
+        "lstm-layernorm cpp step()": stepper(lambda xt, s: cpp.stack_step(layer, xt, s), x, state),
         "lstm-layernorm reference step()": stepper(lambda xt, s: layer.step_layers(xt, s, layer.cell.step), x, state),
     }
     with torch.no_grad():

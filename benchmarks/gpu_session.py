@@ -30,7 +30,7 @@ import torch
 
 from rnnkit.bench.timing import machine_info, machine_tag, time_interleaved
 from rnnkit.nn import Recurrent
-from rnnkit.nn.backends import cuda_graphs, fused, native
+from rnnkit.nn.kernels import bptt_gru, cuda_graphs, fused
 
 SHAPES = [dict(B=64, T=256, E=256, H=512), dict(B=128, T=64, E=512, H=1024)]
 SMOKE_SHAPES = [dict(B=4, T=8, E=8, H=16)]
@@ -58,17 +58,17 @@ def _run_gru(apply: Callable, args: list[torch.Tensor], mask: torch.Tensor) -> l
 
 
 def correctness(device: str, smoke: bool) -> dict:
-    """Max abs errors: Triton vs the CPU native kernel; graphed vs eager Triton (two calls of one shape
+    """Max abs errors: Triton vs the CPU ``bptt`` kernel; graphed vs eager Triton (two calls of one shape
     before their backwards, as a 2-layer or bidirectional net does); graphed vs eager step()."""
-    from rnnkit.nn.backends.triton_gru import TritonGRUResetBefore
+    from rnnkit.nn.kernels.triton_gru import TritonGRUResetBefore
 
     T, B, H = (5, 3, 40) if smoke else (33, 19, 200)
     names = ["out", "h_T", "d_gi", "d_h0", "d_weight_hh", "d_bias_hh"]
     args, mask = _gru_problem(T, B, H, "cpu")
-    expected = _run_gru(native.GRUResetBeforeSequence.apply, args, mask)
+    expected = _run_gru(bptt_gru.GRUResetBeforeSequence.apply, args, mask)
     dev_args, dev_mask = _gru_problem(T, B, H, device)
-    result = {"triton_vs_cpu_native": _errors(names, _run_gru(TritonGRUResetBefore.apply, dev_args, dev_mask),
-                                              expected)}
+    result = {"triton_vs_cpu_bptt": _errors(names, _run_gru(TritonGRUResetBefore.apply, dev_args, dev_mask),
+                                            expected)}
     first = cuda_graphs.GraphedOrEager.apply(*dev_args, dev_mask)
     second = cuda_graphs.GraphedOrEager.apply(*(a * 0.5 for a in dev_args), dev_mask)  # overwrites the buffers
     weights = torch.linspace(-1, 1, first[0].numel(), device=device).view_as(first[0])
@@ -97,7 +97,7 @@ def _fwd_bwd(run: Callable[[], tuple]) -> Callable[[], None]:
 
 def layer_times(device: str, shapes: list[dict], repeats: int, sync: Callable[[], None]) -> list[dict]:
     """Forward+backward of one layer: cuDNN, Triton eager, Triton graphed, the reference loop."""
-    from rnnkit.nn.backends.triton_gru import TritonGRUResetBefore
+    from rnnkit.nn.kernels.triton_gru import TritonGRUResetBefore
 
     records = []
     for shape in shapes:
@@ -106,8 +106,8 @@ def layer_times(device: str, shapes: list[dict], repeats: int, sync: Callable[[]
         rb = Recurrent("gru-reset-before", E, H, backend="native").to(device)
         reference = Recurrent("gru-reset-before", E, H, backend="reference").to(device)
         gru, lstm = torch.nn.GRU(E, H).to(device), torch.nn.LSTM(E, H).to(device)
-        eager = partial(native.gru_reset_before_sequence, function=TritonGRUResetBefore)
-        graphed = partial(native.gru_reset_before_sequence, function=cuda_graphs.GraphedOrEager)
+        eager = partial(bptt_gru.gru_reset_before_sequence, function=TritonGRUResetBefore)
+        graphed = partial(bptt_gru.gru_reset_before_sequence, function=cuda_graphs.GraphedOrEager)
         h0 = rb.zero_state(B, like=x)
         candidates = {"nn.GRU (cuDNN)": _fwd_bwd(partial(gru, x)), "nn.LSTM (cuDNN)": _fwd_bwd(partial(lstm, x)),
                       "gru-reset-before Triton eager": _fwd_bwd(partial(rb.run_directions, x, h0, None, eager)),
@@ -142,7 +142,7 @@ def streaming(device: str, T: int, E: int, H: int, sync: Callable[[], None]) -> 
         result[name] = _per_step(lambda t, m=module: m(x), 1, sync) / T  # one call for all T steps
     for cell in ("lstm", "gru", "gru-reset-before", "lstm-layernorm"):
         layer = Recurrent(cell, E, H).to(device).eval()
-        step = partial(fused.fused_step, layer.cell.fused_mode) if layer.backend == "fused" else layer.cell.step
+        step = partial(fused.fused_step, layer.cell.kernels.fused) if layer.backend == "fused" else layer.cell.step
         box = {"state": layer.zero_state(1, like=x)}
 
         def eager(t: int, layer: Recurrent = layer, step: Callable = step, box: dict = box) -> None:

@@ -29,7 +29,7 @@ import torch
 from rnnkit.bench.timing import machine_tag, time_interleaved, write_results
 from rnnkit.export.layer import layer_graph
 from rnnkit.nn import Recurrent
-from rnnkit.nn.backends import compiled
+from rnnkit.nn.kernels import cpp
 
 CELLS = ("lstm", "gru", "gru-reset-before")
 TORCH = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
@@ -104,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_flush_denormal(True)
     load_before = os.getloadavg()[0]  # a shared machine: the 1-min load says how far to trust the numbers
-    built = compiled.available()  # build rnnkit's C++ inference loop now, not inside a timed call
+    built = cpp.available()  # build rnnkit's C++ inference loop now, not inside a timed call
     E, H, T = (16, 32, 16) if args.quick else (128, 256, 256)
     repeats = 1 if args.quick else args.repeats
     records = []

@@ -96,6 +96,12 @@ SECTIONS = (
         Entry("rnnkit.nn.cells:LayerNormLSTMCell"),
         Entry("rnnkit.nn.cells:get_cell"),
         Entry("rnnkit.nn.cells:register_cell"),
+        Entry("rnnkit.nn.capabilities:"),
+        Entry("rnnkit.nn.capabilities:Kernels", ("own",)),
+        Entry("rnnkit.nn.capabilities:OnnxMapping"),
+        Entry("rnnkit.nn.backends:"),
+        Entry("rnnkit.nn.backends:pick"),
+        Entry("rnnkit.nn.backends:rows_for"),
     ), cells_table=True),
     Section("ONNX export", (
         Entry("rnnkit.nn:export_onnx"),
@@ -324,14 +330,19 @@ def tasks_table() -> str:
 
 
 def cells_table() -> str:
-    from rnnkit.nn import CELLS
+    from rnnkit.nn import CELLS, backends
 
-    rows = ["The cells by name (`rnnkit.nn.CELLS`; any of these names is a `cell=` of `Recurrent`):", "",
-            "| name | class | gates | state | torch.nn kernel | equation |", "|---|---|---|---|---|---|"]
+    rows = ["The cells by name (`rnnkit.nn.CELLS`; any of these names is a `cell=` of `Recurrent`), with the "
+            "backends that run them (read from each cell's `kernels` by `rnnkit.nn.backends.rows_for`) and their "
+            "ONNX operator:", "",
+            "| name | class | gates | state | whole sequences | `step()` | ONNX | equation |",
+            "|---|---|---|---|---|---|---|---|"]
     for name, cls in CELLS.items():
         state = "(h, c)" if cls.has_cell_state else "h"
-        rows.append(f"| `{name}` | `{cls.__name__}` | {', '.join(cls.gate_names)} | {state} | "
-                    f"{cls.fused_mode or '—'} | {cell(cls.equation)} |")
+        runs = {call: ", ".join(row.name for row in backends.rows_for(cls, call)) for call in ("forward", "step")}
+        onnx = cls.onnx.operator if cls.onnx else "—"
+        rows.append(f"| `{name}` | `{cls.__name__}` | {', '.join(cls.gate_names)} | {state} | {runs['forward']} | "
+                    f"{runs['step']} | {onnx} | {cell(cls.equation)} |")
     return "\n".join(rows)
 
 

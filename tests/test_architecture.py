@@ -20,11 +20,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 
-# Cycles being removed by the cells work of issue 25 (nn must not import export; nn.backends and its CUDA-graph
-# module). The test fails when one of them is gone, so that its line is deleted with it.
+# Cycles being removed by the cells work of issue 25 (nn must not import export). The test fails when one of
+# them is gone, so that its line is deleted with it.
 PENDING: set[frozenset[str]] = {
     frozenset({"rnnkit.nn", "rnnkit.nn.layers", "rnnkit.export.layer"}),
-    frozenset({"rnnkit.nn.backends", "rnnkit.nn.backends.cuda_graphs"}),
 }
 
 

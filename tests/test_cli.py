@@ -26,10 +26,10 @@ def test_bench_quick_writes_results(tmp_path, capsys):
     assert main(["bench", "--quick", "--out", str(out), "--markdown", str(md), "--plot", str(png)]) == 0
     payload = json.loads(out.read_text())
     backends = {(r["cell"], r["backend"]) for r in payload["records"]}
-    assert ("gru-reset-before", "native") in backends and ("lstm", "fused") in backends
+    assert ("gru-reset-before", "bptt") in backends and ("lstm", "fused") in backends
     assert {s["cell"] for s in payload["streaming"]} == {"rnn", "rnn-relu", "lstm", "gru", "gru-reset-before",
                                                          "lstm-layernorm"}
-    assert ("gru-reset-before", "compiled") in {(s["cell"], s["backend"]) for s in payload["streaming"]}
+    assert ("gru-reset-before", "cpp") in {(s["cell"], s["backend"]) for s in payload["streaming"]}
     assert [loop["task"] for loop in payload["training_loop"]] == ["sentiment", "translate"]
     assert all(loop["ratio"] > 0 for loop in payload["training_loop"]) and "cpu" in payload["machine"]
     assert "Streaming at batch 1" in md.read_text() and png.stat().st_size > 1000

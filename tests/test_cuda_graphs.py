@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from rnnkit.nn import Recurrent, get_cell
-from rnnkit.nn.backends import HAVE_TRITON, cuda_graphs, pick
+from rnnkit.nn.backends import HAVE_TRITON, pick
+from rnnkit.nn.kernels import cuda_graphs
 
 
 def test_graph_key_separates_every_shape_dtype_and_flag():
@@ -68,7 +69,7 @@ def test_cpu_never_captures(monkeypatch):
     assert not cuda_graphs.can_capture(x)
     assert cuda_graphs.enabled() == torch.cuda.is_available()
     key = (get_cell("gru-reset-before"), "cpu", True, "native", True)
-    assert pick(*key)[0] == "native"
+    assert pick(*key)[0] == "bptt"
     assert pick(get_cell("lstm"), "cpu", False, "fused", True, "step")[0] != "cuda-graph"
 
 
@@ -77,11 +78,11 @@ def test_graph_rows_are_opt_in_and_cuda_only(monkeypatch):
     pick.cache_clear()
     try:
         monkeypatch.setattr(cuda_graphs, "enabled", lambda: False)
-        assert pick(rb, "cuda", True, "native", True)[0] == ("triton" if HAVE_TRITON else "native")
+        assert pick(rb, "cuda", True, "native", True)[0] == ("triton" if HAVE_TRITON else "bptt")
         assert pick(lstm, "cuda", False, "fused", True, "step")[0] == "fused"
         pick.cache_clear()
         monkeypatch.setattr(cuda_graphs, "enabled", lambda: True)
-        assert pick(rb, "cuda", True, "native", True)[0] == ("triton-graph" if HAVE_TRITON else "native")
+        assert pick(rb, "cuda", True, "native", True)[0] == ("triton-graph" if HAVE_TRITON else "bptt")
         assert pick(lstm, "cuda", False, "fused", True, "step")[0] == "cuda-graph"
         assert pick(lstm, "cuda", True, "fused", True, "step")[0] == "fused"  # graphs record no autograd graph
         assert pick(lstm, "cuda", False, "fused", True, "step", dropout=True)[0] == "fused"  # random masks
@@ -95,8 +96,8 @@ import json, os, types
 os.environ["RNNKIT_CUDA_GRAPHS"] = "1"
 import torch
 from rnnkit.nn import Recurrent
-from rnnkit.nn.backends import cuda_graphs, fused
-from rnnkit.nn.backends.triton_gru import TritonGRUResetBefore
+from rnnkit.nn.kernels import cuda_graphs, fused
+from rnnkit.nn.kernels.triton_gru import TritonGRUResetBefore
 from functools import partial
 
 # A stand-in for torch.cuda.graph: "capture" runs the loop once, "replay" runs it again into the same static
@@ -168,7 +169,7 @@ def test_gpu_session_script_runs_in_cpu_smoke_mode(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     session = json.loads(next((tmp_path / "results").glob("gpu-session-*-smoke.json")).read_text())
     assert set(session) >= {"correctness", "layers", "streaming_us_per_step", "new_cells"} and not session["skipped"]
-    assert max(session["correctness"]["triton_vs_cpu_native"].values()) < 1e-5
+    assert max(session["correctness"]["triton_vs_cpu_bptt"].values()) < 1e-5
     assert max(session["correctness"]["graphed_vs_eager_triton"].values()) < 1e-5
     assert {r["candidate"] for r in session["layers"]} >= {"gru-reset-before Triton CUDA graph", "nn.GRU (cuDNN)"}
     assert "Outcome" in (tmp_path / "gpu-notes-outcome.md").read_text()

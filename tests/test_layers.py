@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnkit.nn import Recurrent
+from rnnkit.nn import CELLS, Recurrent
 
 TORCH_TWINS = {
     "rnn": lambda *a, **k: torch.nn.RNN(*a, nonlinearity="tanh", **k),
@@ -141,8 +141,11 @@ def test_backend_selection():
     assert Recurrent("lstm", E, H, backend="reference").backend == "reference"
     with pytest.raises(ValueError, match="gru-reset-before.*no fused kernel"):
         Recurrent("gru-reset-before", E, H, backend="fused")
-    with pytest.raises(ValueError, match="lstm' cell has no native kernel"):
-        Recurrent("lstm", E, H, backend="native")
+    with pytest.raises(ValueError, match="gru' cell has no native kernel"):
+        Recurrent("gru", E, H, backend="native")
+    lstm = Recurrent("lstm", E, H, backend="native")  # the LSTM has a kernel of rnnkit's own too (bptt)
+    lstm(torch.randn(3, 2, E))
+    assert lstm.backend == "native" and lstm.last_backend == "bptt"
     with pytest.raises(ValueError, match="valid backends: auto, reference, fused, native"):
         Recurrent("lstm", E, H, backend="cudnn")
 
@@ -156,13 +159,13 @@ def test_last_backend_reports_what_ran():
     assert gru.last_backend == "fused"  # gradients needed: torch's kernel
     with torch.no_grad():
         gru(x)
-        assert gru.last_backend == ("compiled" if _compiled_available() else "fused")
+        assert gru.last_backend == ("cpp" if _cpp_available() else "fused")
         gru(x, lengths=lens)
-        assert gru.last_backend == "fused"  # the compiled loop runs unpadded batches only
+        assert gru.last_backend == "fused"  # the C++ loop runs unpadded batches only
         gru(x, lengths=[4, 4])  # nothing padded: same as no lengths
-        assert gru.last_backend == ("compiled" if _compiled_available() else "fused")
+        assert gru.last_backend == ("cpp" if _cpp_available() else "fused")
         gru.step(x[0])
-        assert gru.last_backend == ("compiled" if _compiled_available() else "fused")
+        assert gru.last_backend == ("cpp" if _cpp_available() else "fused")
     gru.step(x[0])
     assert gru.last_backend == "fused"
     gru(x, record=True)
@@ -170,7 +173,7 @@ def test_last_backend_reports_what_ran():
     assert gru.backend == "fused"
     reset_before = Recurrent("gru-reset-before", E, H)
     reset_before(x, lengths=lens)
-    assert reset_before.last_backend == "native"
+    assert reset_before.last_backend == "bptt"
     reset_before.step(x[0])
     assert reset_before.last_backend == "reference"  # one step with gradients: the cell's own step
     reference = Recurrent("gru", E, H, backend="reference")
@@ -182,7 +185,7 @@ def test_last_backend_reports_what_ran():
     lstm = Recurrent("lstm", E, H).eval()
     with torch.no_grad():
         lstm(x)
-        assert lstm.last_backend == "fused"  # oneDNN's LSTM is as fast as the compiled loop
+        assert lstm.last_backend == "fused"  # oneDNN's LSTM is as fast as the C++ loop
 
 
 def test_backend_table_rows_for_other_devices_and_export():
@@ -191,12 +194,12 @@ def test_backend_table_rows_for_other_devices_and_export():
     from rnnkit.nn.cells import GRUCell, GRUResetBeforeCell, LSTMCell
 
     cuda = backends.pick(GRUResetBeforeCell, "cuda", True, requested="native", float32=True)[0]
-    assert cuda == ("triton" if backends.HAVE_TRITON else "native")
-    assert backends.pick(GRUResetBeforeCell, "cuda", True, requested="native", float32=False)[0] == "native"
+    assert cuda == ("triton" if backends.HAVE_TRITON else "bptt")
+    assert backends.pick(GRUResetBeforeCell, "cuda", True, requested="native", float32=False)[0] == "bptt"
     assert backends.pick(GRUCell, "cuda", False, requested="fused", float32=True)[0] == "fused"
     assert backends.pick(GRUCell, "cpu", False, requested="fused", float32=False)[0] == "fused"
     assert backends.pick(LSTMCell, "cpu", False, requested="fused", float32=True, call="step",
-                         dropout=True)[0] == "fused"  # the compiled stack step cannot apply dropout
+                         dropout=True)[0] == "fused"  # the C++ stack step cannot apply dropout
     exported = dict(exporting=True, lengths=True)
     assert backends.pick(LSTMCell, "cpu", False, requested="fused", float32=True, **exported)[0] == "reference"
     assert backends.pick(LSTMCell, "cpu", False, requested="fused", float32=True, exporting=True)[0] == "fused"
@@ -302,8 +305,8 @@ def test_dropout_without_layers_warns():
 
 @pytest.mark.parametrize("lengths", [None, [9, 1, 4, 9, 2, 6]])
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_native_reset_before_gru_matches_reference(lengths, bidirectional):
-    """The native kernel's hand-written BPTT against autograd through the reference loop (float64)."""
+def test_bptt_reset_before_gru_matches_reference(lengths, bidirectional):
+    """The bptt kernel's hand-written BPTT against autograd through the reference loop (float64)."""
     torch.manual_seed(4)
     ref = Recurrent("gru-reset-before", E, H, 2, bidirectional=bidirectional, backend="reference").double()
     native = Recurrent("gru-reset-before", E, H, 2, bidirectional=bidirectional, backend="native").double()
@@ -329,7 +332,7 @@ def test_native_reset_before_gru_matches_reference(lengths, bidirectional):
         torch.testing.assert_close(gp2[name], gp1[name], **tight, msg=lambda m, n=name: f"{n}: {m}")
 
 
-def test_native_kernel_without_bias():
+def test_bptt_kernel_without_bias():
     torch.manual_seed(5)
     ref = Recurrent("gru-reset-before", E, H, bias=False, backend="reference").double()
     native = Recurrent("gru-reset-before", E, H, bias=False, backend="native").double()
@@ -341,12 +344,12 @@ def test_native_kernel_without_bias():
     torch.testing.assert_close(g2, g1, atol=1e-12, rtol=1e-10)
 
 
-def _compiled_available():
-    from rnnkit.nn.backends import compiled
+def _cpp_available():
+    from rnnkit.nn.kernels import cpp
 
     if os.environ.get("CI"):
-        assert compiled.load() is not None, "CI must build the compiled CPU inference loop (g++ and ninja)"
-    return compiled.load() is not None
+        assert cpp.load() is not None, "CI must build the C++ CPU inference loop (g++ and ninja)"
+    return cpp.load() is not None
 
 
 def _random_layer_norm(*layers: Recurrent) -> None:
@@ -362,12 +365,16 @@ def _random_layer_norm(*layers: Recurrent) -> None:
                 getattr(layer, name).copy_(value)
 
 
-@pytest.mark.parametrize("cell", ["gru", "gru-reset-before", "lstm-layernorm"])
+CPP_SEQUENCE = [name for name, cell in CELLS.items() if cell.kernels.cpp_sequence]  # what the cells declare
+CPP_STEP = [name for name, cell in CELLS.items() if cell.kernels.cpp]
+
+
+@pytest.mark.parametrize("cell", CPP_SEQUENCE)
 @pytest.mark.parametrize("bidirectional,bias,batch", [(False, True, 1), (True, True, 3), (False, False, 2),
                                                      (False, True, 33)])
-def test_compiled_inference_equals_the_reference(cell, bidirectional, bias, batch):
-    if not _compiled_available():
-        pytest.skip("no C++ toolchain for the compiled inference loop")
+def test_cpp_inference_equals_the_reference(cell, bidirectional, bias, batch):
+    if not _cpp_available():
+        pytest.skip("no C++ toolchain for the C++ inference loop")
     torch.manual_seed(6)
     ref = Recurrent(cell, E, H, 2, bidirectional=bidirectional, bias=bias, backend="reference").eval()
     fast = Recurrent(cell, E, H, 2, bidirectional=bidirectional, bias=bias).eval()
@@ -380,7 +387,7 @@ def test_compiled_inference_equals_the_reference(cell, bidirectional, bias, batc
     with torch.no_grad():
         expected, expected_h = ref(x, h0)
         out, h = fast(x, h0)
-        assert fast.last_backend == "compiled"
+        assert fast.last_backend == "cpp"
         with torch.no_grad():  # the weight cache follows in-place updates of the weights
             fast.weight_hh_l0.mul_(0.5)
             ref.weight_hh_l0.mul_(0.5)
@@ -391,10 +398,10 @@ def test_compiled_inference_equals_the_reference(cell, bidirectional, bias, batc
     torch.testing.assert_close(again, ref(x, h0)[0].detach(), **TOL)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "rnn-relu", "lstm", "gru", "gru-reset-before", "lstm-layernorm"])
-def test_compiled_step_equals_forward(cell):
-    if not _compiled_available():
-        pytest.skip("no C++ toolchain for the compiled inference loop")
+@pytest.mark.parametrize("cell", CPP_STEP)
+def test_cpp_step_equals_forward(cell):
+    if not _cpp_available():
+        pytest.skip("no C++ toolchain for the C++ inference loop")
     torch.manual_seed(7)
     layer = Recurrent(cell, E, H, 2).eval()
     _random_layer_norm(layer)
@@ -409,12 +416,12 @@ def test_compiled_step_equals_forward(cell):
         torch.testing.assert_close(a, b, **TOL)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "rnn-relu", "lstm", "gru", "gru-reset-before", "lstm-layernorm"])
-def test_compiled_batch_one_step_equals_the_reference(cell):
+@pytest.mark.parametrize("cell", CPP_STEP)
+def test_cpp_batch_one_step_equals_the_reference(cell):
     # Batch 1 takes the C++ loop's own GEMV over 64-column panels: H = 70 gives full panels and a ragged last
     # one (and the reset-before GRU's split at 2H = 140 falls inside a panel); whole-sequence forward too.
-    if not _compiled_available():
-        pytest.skip("no C++ toolchain for the compiled inference loop")
+    if not _cpp_available():
+        pytest.skip("no C++ toolchain for the C++ inference loop")
     torch.manual_seed(8)
     ref = Recurrent(cell, 33, 70, 2, backend="reference").eval()
     fast = Recurrent(cell, 33, 70, 2).eval()
@@ -427,18 +434,18 @@ def test_compiled_batch_one_step_equals_the_reference(cell):
         state = None
         for t in range(5):
             y, state = fast.step(x[t], state)
-            assert fast.last_backend == "compiled"
+            assert fast.last_backend == "cpp"
             torch.testing.assert_close(y, expected[t], **TOL)
     torch.testing.assert_close(out, expected, **TOL)
     for a, b in zip(_flat(state), _flat(expected_state), strict=True):
         torch.testing.assert_close(a, b, **TOL)
 
 
-def test_compiled_step_follows_weight_dtype_and_mode_changes():
+def test_cpp_step_follows_weight_dtype_and_mode_changes():
     # step() caches the packed weights per layer and pick() its decision per call signature: neither may be
     # stale after the weights change in place, a parameter is replaced, the dtype changes or training starts.
-    if not _compiled_available():
-        pytest.skip("no C++ toolchain for the compiled inference loop")
+    if not _cpp_available():
+        pytest.skip("no C++ toolchain for the C++ inference loop")
     torch.manual_seed(9)
     fast = Recurrent("gru", E, H, 2, dropout=0.5).eval()
     ref = Recurrent("gru", E, H, 2, dropout=0.5, backend="reference").eval()
@@ -453,7 +460,7 @@ def test_compiled_step_follows_weight_dtype_and_mode_changes():
             torch.testing.assert_close(a, b, **TOL)
 
     check()
-    assert fast.last_backend == "compiled"
+    assert fast.last_backend == "cpp"
     with torch.no_grad():
         fast.weight_hh_l1.mul_(0.5)
         ref.weight_hh_l1.mul_(0.5)
@@ -464,12 +471,12 @@ def test_compiled_step_follows_weight_dtype_and_mode_changes():
     fast.double()
     ref.double()
     check(torch.float64)
-    assert fast.last_backend != "compiled"  # the compiled loop is float32 only
+    assert fast.last_backend != "cpp"  # the C++ loop is float32 only
     fast.float()
     ref.float()
     check()
-    assert fast.last_backend == "compiled"
+    assert fast.last_backend == "cpp"
     fast.train()
     with torch.no_grad():
         fast.step(x, h)
-    assert fast.last_backend != "compiled"  # dropout between layers is active in training: not in the C++ loop
+    assert fast.last_backend != "cpp"  # dropout between layers is active in training: not in the C++ loop

@@ -37,7 +37,7 @@ def test_torch_layer_matches_numpy_bptt(cell, backend):
     state = (h, torch.from_numpy(c0)[None].requires_grad_(True)) if c0 is not None else h
     out, _ = layer(x, state)
     if backend == "auto" and cell == "lstm-layernorm":
-        assert layer.last_backend == "hoisted"
+        assert layer.last_backend == "bptt"
     loss = torch.nn.functional.cross_entropy(readout(out).reshape(T * B, K), torch.from_numpy(targets).reshape(-1))
     loss.backward()
 

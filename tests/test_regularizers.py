@@ -1,5 +1,5 @@
 """The LayerNorm-LSTM, zoneout and variational dropout: each against a hand computation, and the
-``hoisted`` fast path against the reference loop (outputs, states, gradients; training noise included)."""
+``bptt`` fast path against the reference loop (outputs, states, gradients; training noise included)."""
 
 from __future__ import annotations
 
@@ -37,13 +37,13 @@ def _run(layer: Recurrent, x: torch.Tensor, seed: int) -> tuple[torch.Tensor, li
     ("lstm", {"zoneout": 0.2, "recurrent_dropout": 0.4}, True),
     ("lstm", {"zoneout": 0.2}, False),
 ])
-def test_hoisted_loop_equals_reference_loop(cell, options, train):
+def test_bptt_loop_equals_reference_loop(cell, options, train):
     fast, slow = _pair(cell, **options)
     fast.train(train)
     slow.train(train)
     x = torch.randn(6, 4, 3, dtype=torch.double, requires_grad=True)
     values, grads = _run(fast, x, seed=3)
-    assert fast.last_backend == "hoisted"
+    assert fast.last_backend == "bptt"
     expected, expected_grads = _run(slow, x, seed=3)  # the same seed draws the same masks in the same order
     assert slow.last_backend == "reference"
     torch.testing.assert_close(values, expected, rtol=1e-10, atol=1e-12)
@@ -179,7 +179,7 @@ def test_backend_rows_and_errors():
     x = torch.randn(2, 1, 3)
     lstm.train()
     lstm(x)
-    assert lstm.last_backend == "hoisted"
+    assert lstm.last_backend == "bptt"
     lstm.eval()
     lstm(x)
     assert lstm.last_backend == "fused"  # at evaluation variational dropout is the plain LSTM
@@ -190,8 +190,8 @@ def test_backend_rows_and_errors():
     with pytest.raises(ValueError, match="recurrent_dropout must be a probability"):
         Recurrent("gru", 3, 4, recurrent_dropout=-0.1)
     ln = get_cell("lstm-layernorm")
-    assert pick(ln, "cpu", True, "native", True)[0] == "hoisted"
-    assert pick(ln, "cuda", True, "native", True)[0] == "hoisted"  # never the GRU's Triton kernel
+    assert pick(ln, "cpu", True, "native", True)[0] == "bptt"
+    assert pick(ln, "cuda", True, "native", True)[0] == "bptt"  # never the GRU's Triton kernel
     assert pick(ln, "cpu", False, "native", True, "forward", False, True)[0] == "reference"  # record
     with pytest.raises(ValueError, match="no fused kernel"):
         Recurrent("lstm-layernorm", 3, 4, backend="fused")

@@ -221,12 +221,12 @@ def test_help_says_max_minutes_bounds_training_only(capsys):
 
 
 def test_the_cpp_build_is_announced_only_when_it_compiles(tmp_path, monkeypatch, capsys):
-    from rnnkit.nn.backends import compiled
+    from rnnkit.nn.kernels import cpp
 
     monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
-    compiled._announce_build("rnnkit_cpu_infer")
+    cpp._announce_build("rnnkit_cpu_infer")
     assert "rnnkit: compiling the C++ inference loop (once" in capsys.readouterr().err
     build = next(tmp_path.rglob("rnnkit_cpu_infer"))  # the folder torch builds it in
     (build / "rnnkit_cpu_infer.so").write_bytes(b"")  # built: torch loads it without compiling
-    compiled._announce_build("rnnkit_cpu_infer")
+    cpp._announce_build("rnnkit_cpu_infer")
     assert capsys.readouterr().err == ""

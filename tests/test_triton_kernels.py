@@ -1,4 +1,4 @@
-"""The Triton reset-before GRU kernels against the native CPU kernel, run by Triton's interpreter on the CPU.
+"""The Triton reset-before GRU kernels against the CPU ``bptt`` kernel, run by Triton's interpreter on the CPU.
 
 TRITON_INTERPRET must be set before triton is imported, so the check runs in a subprocess."""
 
@@ -18,8 +18,8 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("triton") is None,
 
 CHECK = r"""
 import json, torch
-from rnnkit.nn.backends.native import GRUResetBeforeSequence
-from rnnkit.nn.backends.triton_gru import TritonGRUResetBefore
+from rnnkit.nn.kernels.bptt_gru import GRUResetBeforeSequence
+from rnnkit.nn.kernels.triton_gru import TritonGRUResetBefore
 torch.manual_seed(0)
 T, B, H = 5, 3, 40  # H not a multiple of the tile sizes, B < the batch tile: masks are exercised
 errors = {}
@@ -42,7 +42,7 @@ print(json.dumps(errors))
 """
 
 
-def test_triton_kernels_match_the_native_kernel_under_the_interpreter():
+def test_triton_kernels_match_the_bptt_kernel_under_the_interpreter():
     src = str(Path(__file__).resolve().parents[1] / "src")
     env = {**os.environ, "TRITON_INTERPRET": "1", "PYTHONPATH": src, "OMP_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, "-c", CHECK], env=env, capture_output=True, text=True, timeout=600)

@@ -3,15 +3,15 @@
 Every cell is a pure function of the input, the previous state and four parameter tensors laid out
 exactly like ``torch.nn`` (so weights of ``torch.nn.RNN/LSTM/GRU`` mean the same thing here):
 
-=========  =====  ==============  =========================================
-cell       gates  gate order      state
-=========  =====  ==============  =========================================
-rnn        1      (h)             h
-lstm       4      i, f, g, o      (h, c)
-gru        3      r, z, n         h
-=========  =====  ==============  =========================================
-
-``lstm-layernorm`` (:class:`LayerNormLSTMCell`) adds layer-norm gains (``extra_parameters``).
+================  =====  ==============  =========================================
+cell              gates  gate order      state
+================  =====  ==============  =========================================
+rnn, rnn-relu     1      (h)             h
+lstm              4      i, f, g, o      (h, c)
+gru               3      r, z, n         h       (reset-after, = torch.nn.GRU)
+gru-reset-before  3      r, z, n         h       (the lecture's GRU)
+lstm-layernorm    4      i, f, g, o      (h, c)  (+ layer-norm gains: ``extra_parameters``)
+================  =====  ==============  =========================================
 
 ``weight_ih``: (G*H, I), ``weight_hh``: (G*H, H), ``bias_ih``/``bias_hh``: (G*H,).
 
@@ -22,6 +22,13 @@ while the :class:`~rnnkit.nn.layers.Recurrent` layer owns ``weight_ih_l{k}`` …
 static :meth:`RecurrentCell.step` with them (the ``reference`` backend; faster backends compute the
 same function, see :mod:`rnnkit.nn.backends`). The two GRU variants differ only in where the reset gate
 acts; see ``docs/cells.md``.
+
+Besides its equations a cell class declares what it can do, and nothing else in rnnkit names cells:
+``kernels`` (the fast paths that compute it, :class:`~rnnkit.nn.capabilities.Kernels`), ``onnx`` (the ONNX
+operator that computes it, or ``None`` and ``onnx_missing`` saying why not), ``trace_titles`` /
+``trace_names`` / ``picture_gates`` (how a gate trace names and pictures what ``step`` records) and
+``torch_twin`` (the ``torch.nn`` layer its speed is compared with). A new cell is its class, its tests and one
+:func:`register_cell` line; with no kernels it runs on the reference loop.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.nn.capabilities import Kernels, OnnxMapping
+from rnnkit.nn.kernels import bptt_gru, bptt_lstm, cpp
+from rnnkit.nn.layernorm import LN_EPS, block_layer_norm
 from rnnkit.nn.state import State
 
 Trace = dict[str, Tensor]
@@ -41,18 +51,31 @@ Trace = dict[str, Tensor]
 class RecurrentCell(nn.Module):
     """Base class: one time step ``(x_t, state_{t-1}) -> state_t``.
 
-    Subclasses set the class attributes and implement :meth:`step`. ``fused_mode`` names the
-    ``torch.nn`` kernel that computes *exactly* the same function (``None`` if none does).
+    Subclasses set the class attributes and implement :meth:`step`; the defaults below are those of a cell
+    that only the reference loop runs, with no ONNX operator and nothing recorded but h.
     """
 
     name: ClassVar[str]
     num_gates: ClassVar[int]
-    gate_names: ClassVar[tuple[str, ...]]
+    gate_names: ClassVar[tuple[str, ...]]  # the weight blocks, in torch's order
     has_cell_state: ClassVar[bool] = False
-    fused_mode: ClassVar[str | None] = None
     equation: ClassVar[str]
     # Parameters beyond the four of torch.nn: (name, size in units of H, initial value), each a vector.
     extra_parameters: ClassVar[tuple[tuple[str, int, float], ...]] = ()
+    # The fast paths that compute this function (rnnkit.nn.backends turns them into rows of its table).
+    kernels: ClassVar[Kernels] = Kernels()
+    # ONNX's operator for this cell (rnnkit.nn.onnx), or None and why not.
+    onnx: ClassVar[OnnxMapping | None] = None
+    onnx_missing: ClassVar[str] = "none of ONNX's RNN, LSTM and GRU operators computes it"
+    # What step() records besides h, as a gate trace names it → its title in pictures, in the order recorded.
+    trace_titles: ClassVar[dict[str, str]] = {}
+    # A recorded key → the name a gate trace gives it, where the lecture writes it differently.
+    trace_names: ClassVar[dict[str, str]] = {}
+    # The sigmoid gates, in [0, 1], that a picture of a trace shows (in this order); none: it shows h.
+    picture_gates: ClassVar[tuple[str, ...]] = ()
+    # The torch.nn layer ("RNN_TANH", "LSTM", "GRU", …) its speed is compared with: ``kernels.fused`` if set,
+    # else this one, the nearest layer a user would reach for (it computes a different function).
+    torch_twin: ClassVar[str] = "LSTM"
 
     def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True) -> None:
         super().__init__()
@@ -120,8 +143,9 @@ class ElmanCell(RecurrentCell):
     name = "rnn"
     num_gates = 1
     gate_names = ("h",)
-    fused_mode = "RNN_TANH"
     equation = "h_t = tanh(V x_t + W h_{t-1} + b_h)"
+    kernels = Kernels(fused="RNN_TANH", cpp="rnn")
+    onnx = OnnxMapping("RNN", (0,), {"activations": ["Tanh"]})
     activation: ClassVar = staticmethod(torch.tanh)
 
     @classmethod
@@ -137,8 +161,9 @@ class ElmanReLUCell(ElmanCell):
     """Elman RNN with ReLU: h_t = relu(V x_t + W h_{t-1} + b_h)."""
 
     name = "rnn-relu"
-    fused_mode = "RNN_RELU"
     equation = "h_t = relu(V x_t + W h_{t-1} + b_h)"
+    kernels = Kernels(fused="RNN_RELU", cpp="rnn-relu")
+    onnx = OnnxMapping("RNN", (0,), {"activations": ["Relu"]})
     activation: ClassVar = staticmethod(torch.relu)
 
 
@@ -159,8 +184,14 @@ class LSTMCell(RecurrentCell):
     num_gates = 4
     gate_names = ("i", "f", "g", "o")
     has_cell_state = True
-    fused_mode = "LSTM"
     equation = "c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ tanh(c_t)"
+    # Whole sequences stay on torch.nn's kernel (oneDNN's LSTM is as fast as the C++ loop); ``bptt`` runs it
+    # with zoneout or variational dropout, which torch.nn's kernel cannot apply.
+    kernels = Kernels(fused="LSTM", cpp="lstm", bptt=bptt_lstm.lstm_sequence, bptt_regularizes=True)
+    onnx = OnnxMapping("LSTM", (0, 3, 1, 2))  # ONNX's gate order i, o, f, c
+    trace_titles = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
+                    "c": "cell state c"}
+    picture_gates = ("f", "i", "o")
 
     @classmethod
     def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, trace=None, h_in=None):
@@ -194,8 +225,13 @@ class GRUCell(RecurrentCell):
     name = "gru"
     num_gates = 3
     gate_names = ("r", "z", "n")
-    fused_mode = "GRU"
     equation = "n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn));  h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}"
+    # The C++ loop runs whole sequences too: faster than nn.GRU at every batch measured (T=128, H=128/256,
+    # B=1..64, 2 threads: 1.3-7x), since its gates are squashed by one vectorised call per block.
+    kernels = Kernels(fused="GRU", cpp="gru", cpp_sequence=cpp.gru_sequence)
+    onnx = OnnxMapping("GRU", (1, 0, 2), {"linear_before_reset": 1})  # ONNX's gate order z, r, h
+    trace_titles = {"r": "reset gate r", "z": "update gate z", "n": "candidate n"}
+    picture_gates = ("r", "z")
 
     @classmethod
     def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, trace=None, h_in=None):
@@ -223,16 +259,22 @@ class GRUResetBeforeCell(RecurrentCell):
     Same parameter names and shapes as :class:`GRUCell` (gate order r, z, n; b = b_ih + b_hh), but a
     different function: W_hn (r ⊙ h) depends on r, so the recurrent matmul of the candidate cannot be
     batched with those of r and z. Keras ``GRU(reset_after=False)`` computes it step by step, but no
-    fused cuDNN/oneDNN kernel does: rnnkit's ``native`` kernel (hand-written
-    BPTT; Triton on CUDA) trains it and its compiled C++ loop runs CPU inference, both held to this
-    ``step`` by the tests (the table is in :mod:`rnnkit.nn.backends`).
+    fused cuDNN/oneDNN kernel does: rnnkit's ``bptt`` kernel (hand-written BPTT; ``triton`` on CUDA)
+    trains it and its ``cpp`` loop runs CPU inference, all held to this ``step`` by the tests.
     """
 
     name = "gru-reset-before"
     num_gates = 3
     gate_names = ("r", "z", "n")
-    fused_mode = None
     equation = "h̃ = tanh(W_xh x + W_hh (r ⊙ h) + b_h);  h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h̃"
+    kernels = Kernels(cpp="gru-reset-before", cpp_sequence=cpp.gru_reset_before_sequence,
+                      bptt=bptt_gru.gru_reset_before_sequence, triton=bptt_gru.triton_sequence,
+                      triton_graphed=bptt_gru.graphed_sequence)
+    onnx = OnnxMapping("GRU", (1, 0, 2), {"linear_before_reset": 0})  # ONNX's GRU with the reset before R_h
+    trace_titles = {"r": "reset gate r", "z": "update gate z", "h~": "candidate h̃"}
+    trace_names = {"n": "h~"}  # the lecture writes the candidate h̃; step records it under its weight name n
+    picture_gates = ("r", "z")
+    torch_twin = "GRU"
 
     @classmethod
     def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, trace=None, h_in=None):
@@ -251,17 +293,6 @@ class GRUResetBeforeCell(RecurrentCell):
         return h
 
 
-LN_EPS = 1e-5  # ε of every layer norm in LayerNormLSTMCell (torch.nn.LayerNorm's default)
-
-
-def block_layer_norm(v: Tensor, gain: Tensor, blocks: int) -> Tensor:
-    """LN per gate block, no shift: v (B, blocks*H) → γ ⊙ (v − μ_k) / √(σ²_k + ε) with μ_k, σ²_k the mean and
-    (biased) variance over the H units of block k; gain γ (blocks*H,)."""
-    B = v.shape[0]
-    normed = F.layer_norm(v.reshape(B, blocks, -1), (v.shape[1] // blocks,), eps=LN_EPS)
-    return normed.reshape(B, -1) * gain
-
-
 class LayerNormLSTMCell(RecurrentCell):
     """LSTM with layer normalisation (Ba, Kiros & Hinton 2016, "Layer Normalization", §3.1 / Appendix).
 
@@ -277,18 +308,22 @@ class LayerNormLSTMCell(RecurrentCell):
     write one LN over the 4H vector), and the biases b = b_ih + b_hh act as the shift of both, so the
     extra parameters are the gains γx = ``ln_weight_ih`` (4H), γh = ``ln_weight_hh`` (4H), γc =
     ``ln_weight_c`` (H), all starting at 1, and β_c = ``ln_bias_c`` (H), starting at 0. The forget bias
-    starts at 1 as in :class:`LSTMCell`. No library fuses it: it runs on rnnkit's ``hoisted`` loop or the
-    reference loop (see :mod:`rnnkit.nn.backends`).
+    starts at 1 as in :class:`LSTMCell`. No library fuses it: it trains on rnnkit's ``bptt`` kernel and runs
+    CPU inference on the ``cpp`` loop, both held to this ``step`` by the tests.
     """
 
     name = "lstm-layernorm"
     num_gates = 4
     gate_names = ("i", "f", "g", "o")
     has_cell_state = True
-    fused_mode = None
     equation = "a = LN(W_i x) + LN(W_h h) + b;  c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ tanh(LN(c_t))"
     extra_parameters = (("ln_weight_ih", 4, 1.0), ("ln_weight_hh", 4, 1.0), ("ln_weight_c", 1, 1.0),
                         ("ln_bias_c", 1, 0.0))
+    kernels = Kernels(cpp="lstm-layernorm", cpp_sequence=cpp.lstm_layernorm_sequence, bptt=bptt_lstm.lstm_sequence,
+                      bptt_regularizes=True)
+    onnx_missing = "ONNX's LSTM operator has no layer normalisation"
+    trace_titles = LSTMCell.trace_titles
+    picture_gates = LSTMCell.picture_gates
 
     @classmethod
     def step(cls, x, state, weight_ih, weight_hh, bias_ih, bias_hh, ln_weight_ih, ln_weight_hh, ln_weight_c,

@@ -16,8 +16,8 @@ from torch.nn import functional as F
 
 from rnnkit.nn import backends
 from rnnkit.nn.backends import BACKENDS
-from rnnkit.nn.backends.fused import flatten_for_cudnn
 from rnnkit.nn.cells import RecurrentCell, Trace, get_cell, init_parameters
+from rnnkit.nn.kernels.fused import flatten_for_cudnn
 from rnnkit.nn.regularizers import check_probability, variational_mask, zoneout
 from rnnkit.nn.state import State, hidden, is_pair, map_state, stack
 
@@ -44,12 +44,13 @@ class Recurrent(nn.Module):
             :class:`RecurrentCell` subclass.
         dropout: dropout on the outputs of every layer but the last (as ``torch.nn``).
         batch_first: inputs and outputs are (B, T, ·) instead of (T, B, ·); states stay (L*D, B, H).
-        backend: ``"reference"`` (the Python loop over :meth:`RecurrentCell.step`), ``"fused"``
-            (the ``torch.nn`` kernel, only for cells it computes exactly), ``"native"`` (rnnkit's own
-            sequence kernel with hand-written BPTT, for cells no fused library kernel computes: the reset-before GRU)
-            or ``"auto"`` (fused, else native, else reference). The resolved setting is ``self.backend``;
+        backend: which kernels the layer may use: ``"reference"`` (the Python loop over
+            :meth:`RecurrentCell.step`), ``"fused"`` (``torch.nn``'s kernel, only for cells it computes
+            exactly, and rnnkit's where it is faster or torch.nn's cannot run the call), ``"native"`` (rnnkit's
+            own kernels only, never torch.nn's: for cells whose ``kernels`` declare a ``bptt`` kernel) or
+            ``"auto"`` (fused, else native, else reference). The resolved setting is ``self.backend``;
             each call runs the first backend of the table in :mod:`rnnkit.nn.backends` that the setting
-            allows and the call fits (e.g. the compiled CPU loop for inference without gradients), and
+            allows and the call fits (e.g. the ``cpp`` loop for CPU inference without gradients), and
             ``self.last_backend`` names the one that ran.
         forget_bias: initial LSTM forget-gate bias (Jozefowicz et al. 2015).
         zoneout: probability that a unit keeps its previous h (and c) at a step (Krueger et al. 2017);
@@ -130,7 +131,7 @@ class Recurrent(nn.Module):
 
     def _flatten(self) -> None:
         if self.backend == "fused":
-            flatten_for_cudnn(self.cell.fused_mode, self._flat_weights(), has_bias=self.bias,
+            flatten_for_cudnn(self.cell.kernels.fused, self._flat_weights(), has_bias=self.bias,
                               input_size=self.input_size,
                               hidden_size=self.hidden_size, num_layers=self.num_layers,
                               bidirectional=self.bidirectional)

@@ -1,4 +1,4 @@
-"""The ``compiled`` backend: CPU inference as a C++ loop (``csrc/infer.cpp``), when no gradient is needed.
+"""The ``cpp`` backend: CPU inference as a C++ loop (``csrc/infer.cpp``), when no gradient is needed.
 
 At batch 1 a GRU step is a few microseconds of arithmetic and ~8 Python-dispatched tensor operations;
 the compiled loop removes the dispatch. It is built on first use with ``torch.utils.cpp_extension``
@@ -7,7 +7,7 @@ warns once and keeps the Python paths, which compute the same function.
 
 It runs float32 CPU inference: the whole-sequence forward of both GRUs (where ``torch.nn.GRU`` itself is
 slower at batch 1 than ``torch.nn.LSTM``) and of the LayerNorm-LSTM (which no library runs), and ``step()``
-of every cell (the whole stack in one call).
+of every cell whose ``kernels.cpp`` names its C++ code (the whole stack in one call).
 At batch 1 the C++ side makes no ATen call per layer: its GEMV reads Wᵀ packed in 64-column panels
 (``pack``, made once per weight version and cached per layer here) and squashes the gates in one pass.
 """
@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 
-from rnnkit.nn.cells import block_layer_norm
+from rnnkit.nn.layernorm import block_layer_norm
 from rnnkit.nn.state import State
 
 _SOURCE = Path(__file__).parent / "csrc" / "infer.cpp"
@@ -87,16 +87,23 @@ def _bias(bias: Tensor | None, rows: int, like: Tensor) -> Tensor:
     return bias.detach().contiguous() if bias is not None else like.new_zeros(rows)
 
 
-def gru_sequence(cell: str, x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
-                 bias_hh: Tensor | None, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """x (T, B, I), h0 (B, H) → out (T, B, H), h_T: one direction of one GRU layer (either form), no lengths."""
+def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+                 bias_hh: Tensor | None, mask: Tensor | None = None, *, reset_before: bool = False,
+                 ) -> tuple[Tensor, Tensor]:
+    """x (T, B, I), h0 (B, H) → out (T, B, H), h_T: one direction of one layer of the reset-after GRU
+    (:class:`~rnnkit.nn.cells.GRUCell`), or with ``reset_before`` the lecture's GRU; no lengths."""
     if mask is not None:
-        raise ValueError("the compiled GRU loop runs unpadded batches only; pass mask=None")
+        raise ValueError("the C++ GRU loop runs unpadded batches only; pass mask=None")
     T, B, _ = x.shape
     G = weight_ih.shape[0]
     gi = torch.addmm(_bias(bias_ih, G, x), x.reshape(T * B, -1), _transposed(weight_ih)).view(T, B, G)
-    return load().gru_sequence(gi, h0.contiguous(), _transposed(weight_hh), _bias(bias_hh, G, x),
-                               cell == "gru-reset-before")
+    return load().gru_sequence(gi, h0.contiguous(), _transposed(weight_hh), _bias(bias_hh, G, x), reset_before)
+
+
+def gru_reset_before_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+                              bias_hh: Tensor | None, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """:func:`gru_sequence` of :class:`~rnnkit.nn.cells.GRUResetBeforeCell`: the reset gate acts before W_hn."""
+    return gru_sequence(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, mask, reset_before=True)
 
 
 def lstm_layernorm_sequence(x: Tensor, state: State, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
@@ -106,7 +113,7 @@ def lstm_layernorm_sequence(x: Tensor, state: State, weight_ih: Tensor, weight_h
     lengths. The input side of all steps, LN_{γx}(W_i x_t) + b_i + b_h, is one GEMM and one layer norm here;
     the C++ loop adds LN_{γh}(W_h h) and the gates (:class:`~rnnkit.nn.cells.LayerNormLSTMCell`)."""
     if mask is not None:
-        raise ValueError("the compiled LayerNorm-LSTM loop runs unpadded batches only; pass mask=None")
+        raise ValueError("the C++ LayerNorm-LSTM loop runs unpadded batches only; pass mask=None")
     T, B, _ = x.shape
     G = weight_ih.shape[0]
     gx = torch.mm(x.reshape(T * B, -1), _transposed(weight_ih))
@@ -130,7 +137,8 @@ def _step_weights(layer: torch.nn.Module) -> list[Tensor]:
     if entry is not None and entry[0] == key:
         return entry[2]
     weights = []
-    split = 2 * layer.hidden_size if layer.cell.name == "gru-reset-before" else 0  # W_h[r|z] h, then W_hn (r ⊙ h)
+    # The reset-before GRU reads W_h[r|z] h, then W_hn (r ⊙ h): its W_hh is packed in two parts.
+    split = 2 * layer.hidden_size if layer.cell.kernels.cpp == "gru-reset-before" else 0
     for index in range(layer.num_layers):
         w_ih, w_hh, b_ih, b_hh = layer._weights(index)[:4]
         G = w_ih.shape[0]
@@ -143,12 +151,13 @@ def _step_weights(layer: torch.nn.Module) -> list[Tensor]:
 
 def stack_step(layer: torch.nn.Module, x: Tensor, state: State) -> tuple[Tensor, State]:
     """One step of every layer of a unidirectional ``Recurrent``: x (B, I), state (L, B, H) or a pair
-    (h, c) → (top output (B, H), new state). Each layer's equation is its cell's (``rnnkit/nn/cells.py``)."""
+    (h, c) → (top output (B, H), new state). Each layer's equation is its cell's (``rnnkit/nn/cells.py``), run
+    by the C++ code its ``kernels.cpp`` names."""
     weights = _step_weights(layer)
+    kind = layer.cell.kernels.cpp
     if isinstance(state, tuple):
-        out, h, c = _module.stack_step(layer.cell.name, x.contiguous(), state[0].contiguous(), state[1].contiguous(),
-                                       weights)
+        out, h, c = _module.stack_step(kind, x.contiguous(), state[0].contiguous(), state[1].contiguous(), weights)
         return out, (h, c)
     h = state.contiguous()
-    out, h = _module.stack_step(layer.cell.name, x.contiguous(), h, h, weights)
+    out, h = _module.stack_step(kind, x.contiguous(), h, h, weights)
     return out, h

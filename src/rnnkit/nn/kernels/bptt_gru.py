@@ -1,5 +1,5 @@
-"""The ``native`` backend: rnnkit's own sequence kernels, with hand-written BPTT, for cells that no
-library kernel computes — today the lecture's reset-before GRU.
+"""The ``bptt`` backend for the lecture's reset-before GRU, which no library kernel computes: a sequence
+kernel with hand-written BPTT (``bptt_lstm.py`` is the same idea for the two LSTMs), and its Triton twin.
 
 What makes it faster than the reference loop (measured in ``benchmarks/bench_cells.py``):
 
@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torch.nn import functional as F
+
+from rnnkit.nn.kernels import cuda_graphs
 
 
 class GRUResetBeforeSequence(torch.autograd.Function):
@@ -114,7 +116,24 @@ def gru_reset_before_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_h
     """x (T, B, I), h0 (B, H), mask (T, B, 1) or None → out (T, B, H), h_T (B, H).
 
     ``function`` is the sequence kernel: :class:`GRUResetBeforeSequence` here, or the Triton one on CUDA
-    (``rnnkit.nn.backends.triton_gru.TritonGRUResetBefore``, the same interface)."""
+    (:func:`triton_sequence`, :func:`graphed_sequence`: the same interface)."""
     gi = F.linear(x, weight_ih, bias_ih)  # (T, B, 3H): every step's input projection in one GEMM
     mask = None if mask is None else mask.to(x.dtype)
     return function.apply(gi, h0, weight_hh, bias_hh, mask)
+
+
+def triton_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+                    bias_hh: Tensor | None, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    """:func:`gru_reset_before_sequence` on the Triton kernels (CUDA, float32). Triton is an optional extra
+    (~1 GB), so its module is imported here, on the first call, never by ``import rnnkit``."""
+    from rnnkit.nn.kernels.triton_gru import TritonGRUResetBefore
+
+    return gru_reset_before_sequence(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, mask,
+                                     function=TritonGRUResetBefore)
+
+
+def graphed_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+                     bias_hh: Tensor | None, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    """:func:`triton_sequence` with its launch loops replayed from CUDA graphs (:mod:`.cuda_graphs`)."""
+    return gru_reset_before_sequence(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, mask,
+                                     function=cuda_graphs.GraphedOrEager)

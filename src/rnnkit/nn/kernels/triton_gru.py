@@ -7,7 +7,7 @@ Per time step the forward pass is two kernels, because W_hn (r ⊙ h) needs all 
 
 and the backward pass three (pointwise; GEMM + pointwise; GEMM + pointwise). The input projections of
 all steps (gi = x W_ihᵀ + b_ih) and the weight gradients are single large GEMMs outside the loop, as in
-the CPU ``native`` kernel, whose algebra (and the NumPy BPTT in ``rnnkit.nn.reference``) this follows.
+the CPU ``bptt`` kernel (``bptt_gru.py``), whose algebra (and the NumPy BPTT in ``rnnkit.nn.reference``) this follows.
 
 fp32 only for now; CI checks these kernels on the CPU with ``TRITON_INTERPRET=1`` against the
 reference loop. GPU timings belong in ``benchmarks/gpu-notes.md``.
@@ -197,7 +197,7 @@ def weight_gradient(d_gi: Tensor, hs: Tensor, rh: Tensor) -> Tensor:
 
 
 class TritonGRUResetBefore(torch.autograd.Function):
-    """Same interface and function as :class:`rnnkit.nn.backends.native.GRUResetBeforeSequence`, on Triton."""
+    """Same interface and function as :class:`rnnkit.nn.kernels.bptt_gru.GRUResetBeforeSequence`, on Triton."""
 
     @staticmethod
     def forward(ctx, gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,

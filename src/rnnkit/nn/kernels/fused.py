@@ -37,7 +37,7 @@ def run(layer, x: Tensor, hx: State, lengths: Tensor | None, trace: None = None)
     Returns out (T, B, D*H) with zeros past each length, and the final state like ``torch.nn``.
     The parameters go in torch's flat order (per layer, per direction: weight_ih, weight_hh[, biases]).
     """
-    mode, weights = layer.cell.fused_mode, layer._flat_weights()
+    mode, weights = layer.cell.kernels.fused, layer._flat_weights()
     kernel = _KERNELS[mode]
     args = (weights, layer.bias, layer.num_layers, layer.dropout, layer.training, layer.bidirectional)
     if lengths is None:

@@ -1,8 +1,8 @@
-"""The ``hoisted`` backend: the LSTM and the LayerNorm-LSTM over a whole sequence, with hand-written BPTT.
+"""The ``bptt`` backend for the LSTM and the LayerNorm-LSTM: a whole sequence with hand-written BPTT.
 
 For what ``torch.nn`` cannot run — the LayerNorm-LSTM, and any LSTM with zoneout or variational dropout —
-this is the reference loop made cheaper without changing the function, the way the ``native`` kernel does
-it for the reset-before GRU:
+this is the reference loop made cheaper without changing the function, the way ``bptt_gru.py`` does it for
+the reset-before GRU:
 
 * the input side of all T steps — W_i x_t, for the LayerNorm-LSTM LN_{γx}(W_i x_t), plus both biases — is
   one GEMM (and one layer-norm call) over T·B rows before the loop, differentiated by autograd;
@@ -21,11 +21,9 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnkit.nn.cells import LN_EPS, block_layer_norm
+from rnnkit.nn.layernorm import LN_EPS, block_layer_norm
 from rnnkit.nn.regularizers import variational_mask
 from rnnkit.nn.state import State
-
-CELLS = ("lstm", "lstm-layernorm")
 
 
 def _normalise(v: Tensor) -> tuple[Tensor, Tensor]:

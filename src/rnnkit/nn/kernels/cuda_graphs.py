@@ -102,7 +102,7 @@ class _GRUGraphs:
     """Static buffers of one shape and the two captured loops (forward: 2T launches; backward: 3T)."""
 
     def __init__(self, key: tuple, gi: Tensor) -> None:
-        from rnnkit.nn.backends import triton_gru
+        from rnnkit.nn.kernels.triton_gru import backward_loop, forward_loop  # Triton: an optional extra
 
         T, B, H, dtype, _, self.has_bias, self.has_mask = key
         new = partial_empty(gi)
@@ -114,10 +114,10 @@ class _GRUGraphs:
         for t in (self.gi, self.w, self.b, self.m, self.hs, self.d_out, self.dh):
             t.zero_()
         self.owner: object = None  # the forward call whose intermediates the buffers hold now
-        self.forward = _capture(lambda: triton_gru.forward_loop(
+        self.forward = _capture(lambda: forward_loop(
             self.gi, self.w, self.b, self.m, self.hs, self.rs, self.zs, self.ns, self.rh, self.out, self.has_bias,
             self.has_mask))
-        self.backward = _capture(lambda: triton_gru.backward_loop(
+        self.backward = _capture(lambda: backward_loop(
             self.d_out, self.dh, self.m, self.hs, self.rs, self.zs, self.ns, self.w, self.d_gi, self.dh_acc,
             self.has_mask))
 
@@ -131,7 +131,7 @@ GRU_GRAPHS = GraphCache(_GRUGraphs, "the Triton reset-before GRU")
 
 
 class GraphedGRUResetBefore(torch.autograd.Function):
-    """:class:`~rnnkit.nn.backends.triton_gru.TritonGRUResetBefore` with both launch loops replayed from a
+    """:class:`~rnnkit.nn.kernels.triton_gru.TritonGRUResetBefore` with both launch loops replayed from a
     CUDA graph; same interface and function. Only reached through :func:`gru_reset_before`."""
 
     @staticmethod
@@ -158,7 +158,7 @@ class GraphedGRUResetBefore(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, d_out: Tensor, d_hT: Tensor):
-        from rnnkit.nn.backends.triton_gru import weight_gradient
+        from rnnkit.nn.kernels.triton_gru import weight_gradient  # Triton: an optional extra
 
         hs, rs, zs, ns, rh, weight_hh, mask = ctx.saved_tensors
         graphs: _GRUGraphs = ctx.graphs
@@ -184,7 +184,7 @@ def gru_reset_before(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor 
                      mask: Tensor | None) -> tuple[Tensor, Tensor]:
     """gi (T, B, 3H), h0 (B, H), weight_hh (3H, H), bias_hh (3H,) | None, mask (T, B, 1) | None → (out, h_T),
     from a CUDA graph where possible, else the eager Triton kernels (same function)."""
-    from rnnkit.nn.backends.triton_gru import TritonGRUResetBefore
+    from rnnkit.nn.kernels.triton_gru import TritonGRUResetBefore  # Triton: an optional extra
 
     graphs = None
     if can_capture(gi) and gi.dtype == torch.float32:
@@ -195,7 +195,7 @@ def gru_reset_before(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor 
 
 
 class GraphedOrEager:
-    """What :func:`rnnkit.nn.backends.native.gru_reset_before_sequence` takes as ``function``: its ``apply``
+    """What :func:`rnnkit.nn.kernels.bptt_gru.gru_reset_before_sequence` takes as ``function``: its ``apply``
     replays a graph when one exists (or can be captured) for the shape, else runs the eager kernels."""
 
     apply = staticmethod(gru_reset_before)
