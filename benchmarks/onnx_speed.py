@@ -27,9 +27,9 @@ import onnxruntime as ort
 import torch
 
 from rnnkit.bench.timing import machine_tag, time_interleaved, write_results
-from rnnkit.export.layer import layer_graph
 from rnnkit.nn import Recurrent
 from rnnkit.nn.kernels import cpp
+from rnnkit.nn.onnx import layer_graph
 
 CELLS = ("lstm", "gru", "gru-reset-before")
 TORCH = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}

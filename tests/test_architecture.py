@@ -20,12 +20,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 
-# Cycles being removed by the cells work of issue 25 (nn must not import export). The test fails when one of
-# them is gone, so that its line is deleted with it.
-PENDING: set[frozenset[str]] = {
-    frozenset({"rnnkit.nn", "rnnkit.nn.layers", "rnnkit.export.layer"}),
-}
-
 
 def _modules() -> dict[str, Path]:
     """Every module of the rnnkit package by its dotted name (a package by its own name)."""
@@ -121,11 +115,8 @@ def _one_cycle(graph: dict[str, dict[str, int]], component: frozenset[str]) -> s
 
 def test_no_import_cycle_between_modules():
     graph = import_graph()
-    found = cycles(graph)
-    new = [_one_cycle(graph, component) for component in found - PENDING]
-    assert not new, "modules that import each other:\n" + "\n".join(new)
-    gone = [", ".join(sorted(component)) for component in PENDING - found]
-    assert not gone, f"these cycles are gone; delete them from PENDING: {gone}"
+    found = [_one_cycle(graph, component) for component in cycles(graph)]
+    assert not found, "modules that import each other:\n" + "\n".join(found)
 
 
 def test_the_cycle_finder_finds_a_cycle():

@@ -16,7 +16,6 @@ import torch
 from rnnkit.cli import main
 from rnnkit.decode.seq2seq import beam_search, greedy
 from rnnkit.export.bundle import export_directory
-from rnnkit.export.layer import layer_graph
 from rnnkit.export.runtime import OnnxTranslator
 from rnnkit.models import (
     BagOfWordsClassifier,
@@ -28,12 +27,15 @@ from rnnkit.models import (
     model_spec,
 )
 from rnnkit.models.seq2seq import sequence_loss
+from rnnkit.nn import CELLS as REGISTRY
 from rnnkit.nn import Recurrent, export_onnx
+from rnnkit.nn.onnx import layer_graph
 from rnnkit.text import BOS, EOS, PadCollator, TextEncoder
 from rnnkit.train.checkpoint import CONFIG, load_weights, new_config, save_weights, write_json
 
-CELLS = ("rnn", "rnn-relu", "lstm", "gru", "gru-reset-before")
-OPERATOR = {"rnn": "RNN", "rnn-relu": "RNN", "lstm": "LSTM", "gru": "GRU", "gru-reset-before": "GRU"}
+# What the cells declare (``cell.onnx``): every cell with an ONNX operator is run on onnxruntime below.
+CELLS = tuple(name for name, cell in REGISTRY.items() if cell.onnx is not None)
+NOT_EXPORTABLE = tuple(name for name, cell in REGISTRY.items() if cell.onnx is None)
 TEXTS = ["a moving and beautifully acted film", "dull , lifeless and far too long", "the cast is superb",
          "i did not like it at all", "a warm funny story", "the plot makes no sense"]
 
@@ -64,8 +66,9 @@ def test_layer_matches_rnnkit_on_onnxruntime(cell, layers, bidirectional):
     torch.manual_seed(0)
     layer = Recurrent(cell, 5, 4, layers, bidirectional=bidirectional).eval()
     graph = layer_graph(layer)
-    assert OPERATOR[cell] in ops(graph) and not ops(graph) & {"Loop", "Scan"}
-    assert sum(node.op_type == OPERATOR[cell] for node in graph.graph.node) == layers  # one node per layer
+    operator = REGISTRY[cell].onnx.operator
+    assert operator in ops(graph) and not ops(graph) & {"Loop", "Scan"}
+    assert sum(node.op_type == operator for node in graph.graph.node) == layers  # one node per layer
     run = session(graph)
     T, B, S = 7, 3, layers * (2 if bidirectional else 1)
     x = torch.randn(T, B, 5)
@@ -73,14 +76,15 @@ def test_layer_matches_rnnkit_on_onnxruntime(cell, layers, bidirectional):
     for given in (False, True):
         h0 = torch.randn(S, B, 4) if given else torch.zeros(S, B, 4)
         c0 = torch.randn(S, B, 4) if given else torch.zeros(S, B, 4)
-        state = (h0, c0) if cell == "lstm" else h0
+        with_c = layer.cell.has_cell_state
+        state = (h0, c0) if with_c else h0
         with torch.no_grad():
             y, final = layer(x, state if given else None, lengths=lengths)
         feed = {"x": x.numpy(), "lengths": lengths.numpy(), "h0": h0.numpy()}
-        if cell == "lstm":
+        if with_c:
             feed["c0"] = c0.numpy()
         got = run.run(None, feed)
-        want = [y, *final] if cell == "lstm" else [y, final]
+        want = [y, *final] if with_c else [y, final]
         assert len(got) == len(want)
         for g, w in zip(got, want, strict=True):
             assert g.shape == tuple(w.shape)
@@ -103,6 +107,14 @@ def test_export_onnx_writes_file_and_description_batch_first(tmp_path):
         y, h = layer(x, lengths=[6, 3])
     got = session(path).run(None, {"x": x.numpy(), "lengths": np.array([6, 3]), "h0": np.zeros((2, 2, 4), "f4")})
     assert np.abs(got[0] - y.numpy()).max() <= 1e-5 and np.abs(got[1] - h.numpy()).max() <= 1e-5
+
+
+@pytest.mark.parametrize("cell", NOT_EXPORTABLE)
+def test_a_cell_without_an_onnx_operator_is_refused_saying_why(tmp_path, cell):
+    with pytest.raises(ValueError, match="no standard ONNX operator") as error:
+        export_onnx(Recurrent(cell, 3, 4).eval(), tmp_path / "x.onnx")
+    assert REGISTRY[cell].onnx_missing in str(error.value) and "\n" not in str(error.value)
+    assert not (tmp_path / "x.onnx").exists()
 
 
 def test_torch_gru_exports_with_linear_before_reset_1_and_custom_cells_are_refused(tmp_path):

@@ -1,7 +1,8 @@
-"""ONNX export: recurrent layers on ONNX's own LSTM/GRU/RNN operators, and whole models from a directory.
+"""ONNX export of whole models from a model directory (``rnnkit export``), built on :mod:`rnnkit.nn.onnx`, which
+maps a recurrent layer to ONNX's own LSTM/GRU/RNN operators (re-exported here).
 
 Needs the ``export`` extra (``pip install rnnkit[export]``: onnx and onnxruntime)."""
 
-from rnnkit.export.layer import export_onnx, layer_graph, onnx_operator
+from rnnkit.nn.onnx import export_onnx, layer_graph, onnx_operator
 
 __all__ = ["export_onnx", "layer_graph", "onnx_operator"]

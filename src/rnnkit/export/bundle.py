@@ -16,7 +16,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from rnnkit.export.graph import OPSET, io_spec, save_model, sidecar_path
 from rnnkit.export.models import (
     classifier_graph,
     language_model_graph,
@@ -33,6 +32,7 @@ from rnnkit.models import (
     SequenceClassifier,
     build_model,
 )
+from rnnkit.nn.onnx.graph import OPSET, io_spec, save_model, sidecar_path
 from rnnkit.train.checkpoint import ModelDirError, load_weights, read_config
 
 FORMATS = ("onnx",)

@@ -1,7 +1,7 @@
 """Whole models as ONNX graphs: classifiers, the language model, the translator's encoder and decoder step.
 
 Embedding, pooling, attention and heads are plain ONNX ops (Gather, MatMul, Softmax, …); every recurrent
-part is one standard ``LSTM``/``GRU``/``RNN`` node per layer (:func:`rnnkit.export.layer.add_recurrent`).
+part is one standard ``LSTM``/``GRU``/``RNN`` node per layer (:func:`rnnkit.nn.onnx.add_recurrent`).
 Graphs are time-major inside (T, B, ·), batch-first at their inputs and outputs like the rnnkit models.
 Dropout is the identity (inference).
 """
@@ -12,13 +12,13 @@ import numpy as np
 import onnx
 from torch import nn
 
-from rnnkit.export.graph import BOOL, FLOAT, INT64, Graph
-from rnnkit.export.layer import add_recurrent
 from rnnkit.models.baselines import BagOfWordsClassifier
 from rnnkit.models.classifier import RecurrentClassifier
 from rnnkit.models.lm import LanguageModel
 from rnnkit.models.seq2seq import Seq2Seq
 from rnnkit.models.sequence_classifier import ConvFrontEnd, SequenceClassifier
+from rnnkit.nn.onnx.graph import BOOL, FLOAT, INT64, Graph
+from rnnkit.nn.onnx.layer import add_recurrent
 
 
 def _np(t) -> np.ndarray:  # noqa: ANN001 - a tensor or parameter

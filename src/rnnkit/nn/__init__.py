@@ -32,9 +32,10 @@ __all__ = [
 
 
 def __getattr__(name: str):  # noqa: ANN202 - module __getattr__ (PEP 562)
-    """``rnnkit.nn.export_onnx`` is imported on first use, so ``import rnnkit.nn`` never needs onnx."""
+    """``rnnkit.nn.export_onnx`` is imported on first use, so ``import rnnkit.nn`` never needs onnx (the
+    ``export`` extra)."""
     if name == "export_onnx":
-        from rnnkit.export.layer import export_onnx
+        from rnnkit.nn.onnx import export_onnx
 
         return export_onnx
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,8 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.nn import backends
-from rnnkit.nn.backends import BACKENDS
+from rnnkit.nn.backends import BACKENDS, pick, resolve
 from rnnkit.nn.cells import RecurrentCell, Trace, get_cell, init_parameters
 from rnnkit.nn.kernels.fused import flatten_for_cudnn
 from rnnkit.nn.regularizers import check_probability, variational_mask, zoneout
@@ -80,7 +79,7 @@ class Recurrent(nn.Module):
         self.zoneout = check_probability("zoneout", zoneout)
         self.recurrent_dropout = check_probability("recurrent_dropout", recurrent_dropout)
         self.num_directions = 2 if bidirectional else 1
-        self.backend = backends.resolve(self.cell, backend)
+        self.backend = resolve(self.cell, backend)
         self.last_backend: str | None = None  # the backend that ran the last forward or step
 
         self._weight_names: list[list[str]] = []  # per (layer, direction), in torch's flat order
@@ -146,7 +145,7 @@ class Recurrent(nn.Module):
         needs_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self._flat_weights()))
         device = "cpu" if x.is_cpu else x.device.type
         regularized = self.zoneout > 0 or (self.training and self.recurrent_dropout > 0)
-        name, run = backends.pick(self.cell, device, needs_grad, self.backend, x.dtype == torch.float32, call,
+        name, run = pick(self.cell, device, needs_grad, self.backend, x.dtype == torch.float32, call,
                                   lengths, record, torch.compiler.is_exporting(), self.training and self.dropout > 0,
                                   regularized)
         object.__setattr__(self, "last_backend", name)  # a plain attribute: skip nn.Module's slower __setattr__

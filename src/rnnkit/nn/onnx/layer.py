@@ -1,7 +1,9 @@
 """A :class:`~rnnkit.nn.Recurrent` layer as ONNX's own ``LSTM`` / ``GRU`` / ``RNN`` operators.
 
 One standard node per layer (both directions in it), never an unrolled graph or a ``Loop``, so any ONNX
-runtime runs it with its own fused kernel. What changes on the way is only the layout of the weights:
+runtime runs it with its own fused kernel. What changes on the way is only the layout of the weights. Each cell
+declares its operator on its class (``cell.onnx``, :class:`~rnnkit.nn.capabilities.OnnxMapping`; a cell without
+one says why in ``cell.onnx_missing``); today:
 
 =====================  =====================  ==================  =========================================
 rnnkit cell            ONNX operator          ONNX gate order     rnnkit (torch) gate order → ONNX
@@ -12,6 +14,7 @@ gru                    GRU, linear_before_    z, r, h             r, z, n → z,
                        reset = 1
 gru-reset-before       GRU, linear_before_    z, r, h             r, z, n → z, r, n
                        reset = 0
+lstm-layernorm         none (no layer norm in ONNX's LSTM)
 =====================  =====================  ==================  =========================================
 
 ONNX's GRU (operator spec, "Equations") computes, with ``linear_before_reset = 0``,
@@ -40,28 +43,29 @@ import numpy as np
 import onnx
 import torch
 
-from rnnkit.export.graph import FLOAT, INT64, Graph, save_model
+from rnnkit.nn.capabilities import OnnxMapping
+from rnnkit.nn.cells import CELLS, RecurrentCell, get_cell
 from rnnkit.nn.layers import Recurrent
-
-# cell name → (ONNX operator, rnnkit gate index for each ONNX gate, extra attributes)
-_OPS: dict[str, tuple[str, list[int], dict]] = {
-    "rnn": ("RNN", [0], {"activations": ["Tanh"]}),
-    "rnn-relu": ("RNN", [0], {"activations": ["Relu"]}),
-    "lstm": ("LSTM", [0, 3, 1, 2], {}),
-    "gru": ("GRU", [1, 0, 2], {"linear_before_reset": 1}),
-    "gru-reset-before": ("GRU", [1, 0, 2], {"linear_before_reset": 0}),
-}
+from rnnkit.nn.onnx.graph import FLOAT, INT64, Graph, save_model
 
 
-def onnx_operator(cell_name: str) -> str:
-    """The ONNX operator a cell exports to; a cell without one is a one-line ``ValueError``."""
-    if cell_name not in _OPS:
-        raise ValueError(f"the {cell_name!r} cell has no standard ONNX operator; exportable cells: "
-                         f"{', '.join(_OPS)}")
-    return _OPS[cell_name][0]
+def mapping(cell: str | type[RecurrentCell]) -> OnnxMapping:
+    """The ONNX operator a cell declares (``cell.onnx``); a cell without one is a one-line ``ValueError`` that
+    says why (``cell.onnx_missing``) and which cells have one."""
+    cls = get_cell(cell)
+    if cls.onnx is None:
+        exportable = [name for name, other in CELLS.items() if other.onnx is not None]
+        raise ValueError(f"the {cls.name!r} cell has no standard ONNX operator ({cls.onnx_missing}); exportable "
+                         f"cells: {', '.join(exportable)}")
+    return cls.onnx
 
 
-def _reorder(tensor: torch.Tensor, order: list[int]) -> np.ndarray:
+def onnx_operator(cell: str | type[RecurrentCell]) -> str:
+    """The ONNX operator a cell exports to ("RNN", "LSTM", "GRU"); a cell without one is a one-line ``ValueError``."""
+    return mapping(cell).operator
+
+
+def _reorder(tensor: torch.Tensor, order: tuple[int, ...]) -> np.ndarray:
     """Gate blocks of a (G*H, …) tensor from rnnkit's order into ONNX's."""
     blocks = tensor.detach().to("cpu", torch.float32).numpy().reshape(len(order), -1, *tensor.shape[1:])
     return np.concatenate([blocks[i] for i in order], axis=0)
@@ -69,10 +73,10 @@ def _reorder(tensor: torch.Tensor, order: list[int]) -> np.ndarray:
 
 def _layer_weights(layer: Recurrent, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """W (D, G*H, I_l), R (D, G*H, H) and B (D, 2*G*H) of layer ``index`` in ONNX's gate order."""
-    _, order, _ = _OPS[layer.cell.name]
+    order = mapping(layer.cell).gate_order
     W, R, B = [], [], []
     for direction in range(layer.num_directions):
-        w_ih, w_hh, b_ih, b_hh = layer._weights(index * layer.num_directions + direction)
+        w_ih, w_hh, b_ih, b_hh = layer._weights(index * layer.num_directions + direction)[:4]
         W.append(_reorder(w_ih, order))
         R.append(_reorder(w_hh, order))
         if b_ih is not None:
@@ -100,14 +104,13 @@ def add_recurrent(g: Graph, layer: Recurrent, x: str, *, lengths: str | None = N
     Returns:
         names of y (T, B, D*H) (zero past each length), h_n (L*D, B, H) and c_n (LSTM) or ``None``.
     """
-    op, _, attrs = _OPS.get(layer.cell.name, (None, None, None))
-    if op is None:
-        onnx_operator(layer.cell.name)
-    if getattr(layer, "zoneout", 0.0) > 0:  # evaluation mixes in h_{t-1}: not the ONNX operator's function
+    declared = mapping(layer.cell)
+    op = declared.operator
+    if layer.zoneout > 0:  # evaluation mixes in h_{t-1}: not the ONNX operator's function
         raise ValueError(f"a layer with zoneout ({layer.zoneout}) has no standard ONNX operator; export a model "
                          "trained without --zoneout")
     D, H = layer.num_directions, layer.hidden_size
-    attrs = dict(attrs)
+    attrs = dict(declared.attributes)
     if "activations" in attrs:
         attrs["activations"] = attrs["activations"] * D
     direction = "bidirectional" if D == 2 else "forward"
@@ -144,7 +147,7 @@ def layer_graph(layer: Recurrent, *, lengths: bool = True) -> onnx.ModelProto:
     x and y are (T, B, ·), or (B, T, ·) if the layer is ``batch_first``; lengths (B,) int64 in [1, T];
     states (L*D, B, H). Pass zeros as h0/c0 for the zero initial state.
     """
-    onnx_operator(layer.cell.name)
+    mapping(layer.cell)
     g = Graph(f"rnnkit_{layer.cell.name}")
     S = layer.num_layers * layer.num_directions
     time_batch = ["B", "T"] if layer.batch_first else ["T", "B"]
@@ -178,7 +181,7 @@ def export_onnx(layer: Recurrent, path: str | os.PathLike[str], *, lengths: bool
         raise ValueError(f"export_onnx exports an rnnkit.nn.Recurrent layer, got {type(layer).__name__}")
     model = layer_graph(layer, lengths=lengths)
     path = Path(path)
-    save_model(model, path, {"kind": "layer", "cell": layer.cell.name, "operator": onnx_operator(layer.cell.name),
+    save_model(model, path, {"kind": "layer", "cell": layer.cell.name, "operator": onnx_operator(layer.cell),
                              "num_layers": layer.num_layers, "bidirectional": layer.bidirectional,
                              "hidden_size": layer.hidden_size, "batch_first": layer.batch_first})
     return path
