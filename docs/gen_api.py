@@ -54,7 +54,7 @@ class Section:
     tasks_table: bool = False  # add the table of applications (rnnkit.tasks.TASKS)
     predictors: bool = False  # add one entry per predictor class of rnnkit.tasks.TASKS
     options: bool = False  # add one entry per application's options dataclass
-    cells_table: bool = False  # add the table of registered cells (rnnkit.nn.CELLS)
+    cells_table: bool = False  # add the table of registered cells (rnnkit.nn.CELLS) and one entry per cell class
 
 
 CELL_MEMBERS = ("step", "zero_state", "forward")
@@ -72,7 +72,7 @@ SECTIONS = (
         Entry("rnnkit.tracing:"),
         Entry("rnnkit.tracing.trace:GateTrace", None),
         Entry("rnnkit.tracing.trace:LayerTrace", None),
-        Entry("rnnkit.tracing.trace:GATE_TITLES"),
+        Entry("rnnkit.tracing.trace:gate_titles"),
         Entry("rnnkit.tracing.trace:trace_texts"),
         Entry("rnnkit.tracing.trace:trace_ids"),
         Entry("rnnkit.tracing.trace:trace_sequences"),
@@ -87,13 +87,7 @@ SECTIONS = (
     )),
     Section("Cells (rnnkit.nn.cells)", (
         Entry("rnnkit.nn.cells:"),
-        Entry("rnnkit.nn.cells:RecurrentCell", CELL_MEMBERS),
-        Entry("rnnkit.nn.cells:ElmanCell"),
-        Entry("rnnkit.nn.cells:ElmanReLUCell"),
-        Entry("rnnkit.nn.cells:LSTMCell"),
-        Entry("rnnkit.nn.cells:GRUCell"),
-        Entry("rnnkit.nn.cells:GRUResetBeforeCell"),
-        Entry("rnnkit.nn.cells:LayerNormLSTMCell"),
+        Entry("rnnkit.nn.cells:RecurrentCell", CELL_MEMBERS),  # then every registered cell class
         Entry("rnnkit.nn.cells:get_cell"),
         Entry("rnnkit.nn.cells:register_cell"),
         Entry("rnnkit.nn.capabilities:"),
@@ -346,6 +340,12 @@ def cells_table() -> str:
     return "\n".join(rows)
 
 
+def cell_entries() -> list[Entry]:
+    from rnnkit.nn import CELLS
+
+    return [Entry(f"{cls.__module__}:{cls.__qualname__}") for cls in CELLS.values()]
+
+
 def task_entries(kind: str) -> list[Entry]:
     from rnnkit.tasks import TASKS
 
@@ -370,9 +370,11 @@ def render() -> str:
             body.append(section.intro)
         if section.tasks_table:
             body.append(tasks_table())
+        entries = list(section.entries)
         if section.cells_table:
             body.append(cells_table())
-        entries = list(section.entries)
+            after = next(i for i, e in enumerate(entries) if e.path.endswith(":RecurrentCell")) + 1
+            entries[after:after] = cell_entries()
         if section.predictors:
             entries = task_entries("predictor") + entries
         if section.options:

@@ -11,12 +11,14 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.nn import CELLS, Recurrent
 
-TORCH_TWINS = {
-    "rnn": lambda *a, **k: torch.nn.RNN(*a, nonlinearity="tanh", **k),
-    "rnn-relu": lambda *a, **k: torch.nn.RNN(*a, nonlinearity="relu", **k),
-    "lstm": torch.nn.LSTM,
-    "gru": torch.nn.GRU,
+MODULES = {  # torch.nn's layer for each mode a cell may declare as its fused kernel
+    "RNN_TANH": lambda *a, **k: torch.nn.RNN(*a, nonlinearity="tanh", **k),
+    "RNN_RELU": lambda *a, **k: torch.nn.RNN(*a, nonlinearity="relu", **k),
+    "LSTM": torch.nn.LSTM,
+    "GRU": torch.nn.GRU,
 }
+# The cells that declare torch.nn computes them: each is checked to be exactly that torch.nn layer's function.
+TORCH_TWINS = {name: MODULES[cell.kernels.fused] for name, cell in CELLS.items() if cell.kernels.fused}
 E, H = 5, 6
 TOL = dict(atol=1e-5, rtol=1e-5)
 

@@ -26,7 +26,12 @@ from rnnkit.tracing.trace import recurrent_encoder
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GATES = {"lstm": ["i", "f", "g", "o", "c"], "gru": ["r", "z", "n"], "gru-reset-before": ["r", "z", "h~"],
-         "rnn": [], "rnn-relu": [], "lstm-layernorm": ["i", "f", "g", "o", "c"]}
+         "rnn": [], "rnn-relu": [], "lstm-layernorm": ["i", "f", "g", "o", "c"]}  # the lecture's names
+
+
+def test_the_cells_declare_the_lecture_gate_names():
+    for cell, names in GATES.items():
+        assert list(CELLS[cell].trace_titles) == names
 
 
 def sigmoid(x):
@@ -41,11 +46,13 @@ def test_trace_is_batch_first_cut_to_each_length_and_named_by_cell(cell):
     traces = trace_encoder(layer, x, lengths=[6, 4], tokens=[list("abcdef"), list("wxyz")])
     assert [t.tokens for t in traces] == [list("abcdef"), list("wxyz")]
     for trace, n in zip(traces, (6, 4), strict=True):
-        assert trace.cell == cell and trace.gate_names == GATES[cell]
+        assert trace.cell == cell and trace.gate_names == list(CELLS[cell].trace_titles)  # what the cell declares
         assert [(p.layer, p.direction) for p in trace.layers] == [(0, "forward"), (0, "backward"),
                                                                   (1, "forward"), (1, "backward")]
         for part in trace.layers:
             assert part.h.shape == (n, 5) and all(v.shape == (n, 5) for v in part.gates.values())
+            for name in CELLS[cell].picture_gates:  # a picture shows them on a [0, 1] scale: sigmoid gates
+                assert 0 <= part.gates[name].min() and part.gates[name].max() <= 1
     # Sequence 2 traced inside a padded batch = traced alone: padding never leaks into a trace.
     alone = trace_encoder(layer, x[1:, :4])[0]
     for padded, single in zip(traces[1].layers, alone.layers, strict=True):  # (layer norm: rounding to 1e-6)
@@ -102,7 +109,10 @@ def test_to_dict_is_the_http_contract():
     np.testing.assert_allclose(layer["gate_means"]["f"], part.gates["f"].mean(axis=1), atol=1e-4)
     with pytest.raises(ValueError, match="no layer 1"):
         trace.get(1)
-    assert GateTrace("rnn", ["a"], []).to_dict() == {"cell": "rnn", "tokens": ["a"], "layers": []}
+    assert d["titles"]["f"] == "forget gate f" and d["titles"]["h"] == "hidden state h"
+    assert d["picture_gates"] == ["f", "i", "o"]
+    assert GateTrace("rnn", ["a"], []).to_dict() == {"cell": "rnn", "tokens": ["a"], "layers": [],
+                                                     "titles": {"h": "hidden state h"}, "picture_gates": []}
 
 
 TEXTS = ["a great and moving film", "dull", "the plot is dull but the acting is great"]

@@ -19,22 +19,23 @@ from pathlib import Path
 import torch
 
 from rnnkit.bench.timing import time_interleaved
-from rnnkit.nn import CELLS, Recurrent
+from rnnkit.nn import CELLS, Recurrent, get_cell
 from rnnkit.train.task import Task
 
-# The torch.nn layer a user would reach for instead: the same function where torch.nn has it; nn.GRU for
-# the reset-before GRU and nn.LSTM for the LayerNorm-LSTM (different functions, the practical anchors).
-TORCH_TWIN = {"rnn": "RNN_TANH", "rnn-relu": "RNN_RELU", "lstm": "LSTM", "gru": "GRU", "gru-reset-before": "GRU",
-              "lstm-layernorm": "LSTM"}
+
+def torch_twin(cell: str) -> str:
+    """The torch.nn layer a user would reach for instead, as each cell declares it: the same function where
+    torch.nn has it (``kernels.fused``), else its ``torch_twin`` — nn.GRU for the reset-before GRU, nn.LSTM for
+    the LayerNorm-LSTM (different functions, the practical anchors)."""
+    declared = get_cell(cell)
+    return declared.kernels.fused or declared.torch_twin
 
 
 def _torch_module(cell: str, E: int, H: int) -> torch.nn.Module:
-    mode = TORCH_TWIN[cell]
+    mode = torch_twin(cell)
     if mode.startswith("RNN"):
         return torch.nn.RNN(E, H, nonlinearity=mode[4:].lower())
     return getattr(torch.nn, mode)(E, H)
-
-
 
 
 def _sync(device: str):

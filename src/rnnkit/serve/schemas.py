@@ -52,6 +52,9 @@ class TraceResponse(BaseModel):
     tokens: list[str]
     layers: list[dict[str, Any]] = Field(description="per layer and direction: gates {name: [T][H]}, h [T][H], "
                                                      "h_norm [T], gate_means {name: [T]}")
+    titles: dict[str, str] = Field(description="gate name (and h) -> its title, as the cell declares it")
+    picture_gates: list[str] = Field(description="the cell's sigmoid gates, in [0, 1], in the order the page "
+                                                 "draws them (none: it draws h)")
 
 
 class NextTokensRequest(_Strict):

@@ -5,9 +5,9 @@ and plots one; ``rnnkit serve`` sends ``GateTrace.to_dict()`` to the web page.
 """
 
 from rnnkit.tracing.trace import (
-    GATE_TITLES,
     GateTrace,
     LayerTrace,
+    gate_titles,
     trace_encoder,
     trace_ids,
     trace_model,
@@ -15,5 +15,5 @@ from rnnkit.tracing.trace import (
     trace_texts,
 )
 
-__all__ = ["GATE_TITLES", "GateTrace", "LayerTrace", "trace_encoder", "trace_ids", "trace_model", "trace_sequences",
+__all__ = ["GateTrace", "LayerTrace", "gate_titles", "trace_encoder", "trace_ids", "trace_model", "trace_sequences",
            "trace_texts"]

@@ -5,7 +5,8 @@
     │ output gate o   …                                             │
     └ ‖h_t‖₂          one line per layer and direction              ┘
 
-LSTM shows f, i, o; both GRUs r, z; an Elman RNN (no gates) its hidden state h in [-1, 1]. With more
+LSTM shows f, i, o; both GRUs r, z; an Elman RNN (no gates) its hidden state h in [-1, 1] (each cell declares
+its sigmoid gates in ``cell.picture_gates``). With more
 than ``max_units`` units the rows are the ``max_units`` units whose activation varies most over this
 text — the ones that react to it (LSTMVis's idea of selecting the cells that change), in unit order.
 ``summary=True`` draws one row per gate instead: its mean over all units.
@@ -18,14 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.files import atomic_write
-from rnnkit.tracing.trace import GATE_TITLES, GateTrace
-
-SHOWN_GATES = ("f", "i", "o", "r", "z")  # the sigmoid gates, in [0, 1], that decide what is kept and what enters
+from rnnkit.nn import get_cell
+from rnnkit.tracing.trace import GateTrace, gate_titles
 
 
 def shown_gates(trace: GateTrace) -> list[str]:
     """The gates the picture shows: the sigmoid gates the cell has, else ``h`` (an Elman RNN has none)."""
-    names = [name for name in SHOWN_GATES if name in trace.gate_names]
+    names = [name for name in get_cell(trace.cell).picture_gates if name in trace.gate_names]
     return names or ["h"]
 
 
@@ -45,7 +45,7 @@ def _scale(name: str, values: np.ndarray) -> tuple[float, float, str]:
     return -bound, bound, "RdBu_r"
 
 
-def _unit_panel(fig, ax, part, name: str, max_units: int) -> None:  # noqa: ANN001 - matplotlib objects
+def _unit_panel(fig, ax, part, name: str, title: str, max_units: int) -> None:  # noqa: ANN001 - matplotlib objects
     """One gate: a row per unit (the ``max_units`` most varying), a column per token."""
     values = part.h if name == "h" else part.gates[name]  # (T, H)
     low, high, cmap = _scale(name, values)
@@ -55,11 +55,11 @@ def _unit_panel(fig, ax, part, name: str, max_units: int) -> None:  # noqa: ANN0
     ax.set_yticks(range(0, len(units), step), [str(u) for u in units[::step]])
     ax.set_ylabel("unit")
     shown = "all" if len(units) == values.shape[1] else f"{len(units)} most varying of"
-    ax.set_title(f"{GATE_TITLES[name]} ({shown} {values.shape[1]} units)", loc="left", fontsize=10)
+    ax.set_title(f"{title} ({shown} {values.shape[1]} units)", loc="left", fontsize=10)
     fig.colorbar(picture, ax=ax, pad=0.01, fraction=0.03)
 
 
-def _summary_panel(fig, ax, part, names: list[str]) -> None:  # noqa: ANN001 - matplotlib objects
+def _summary_panel(fig, ax, part, names: list[str], titles: dict[str, str]) -> None:  # noqa: ANN001 - matplotlib objects
     """Every shown gate's mean over the units: a row per gate, a column per token, the value in each cell."""
     values = np.stack([(part.h if n == "h" else part.gates[n]).mean(axis=1) for n in names])  # (G, T)
     low, high, cmap = _scale(names[0], values)
@@ -68,7 +68,7 @@ def _summary_panel(fig, ax, part, names: list[str]) -> None:  # noqa: ANN001 - m
         shade = (v - low) / (high - low)
         ax.text(col, row, f"{v:.2f}", ha="center", va="center", fontsize=8,
                 color="black" if shade > 0.55 or cmap == "RdBu_r" else "white")
-    ax.set_yticks(range(len(names)), [GATE_TITLES[n] for n in names])
+    ax.set_yticks(range(len(names)), [titles[n] for n in names])
     ax.set_title(f"mean over {part.h.shape[1]} units", loc="left", fontsize=10)
     fig.colorbar(picture, ax=ax, pad=0.01, fraction=0.03)
 
@@ -84,6 +84,7 @@ def plot_trace(trace: GateTrace, path: str | Path, *, layer: int = -1, direction
 
     chosen = trace.get(layer, direction)
     names = shown_gates(trace)
+    titles = gate_titles(trace.cell)
     T = len(trace.tokens)
     width = min(24.0, max(7.5, 2.5 + 0.42 * T))
     panels = 1 if summary else len(names)
@@ -91,10 +92,10 @@ def plot_trace(trace: GateTrace, path: str | Path, *, layer: int = -1, direction
     fig, axes = plt.subplots(panels + 1, 1, figsize=(width, sum(heights) + 1.0), sharex=True,
                              gridspec_kw={"height_ratios": heights}, squeeze=False, layout="constrained")
     if summary:
-        _summary_panel(fig, axes[0, 0], chosen, names)
+        _summary_panel(fig, axes[0, 0], chosen, names, titles)
     else:
         for ax, name in zip(axes[:-1, 0], names, strict=True):
-            _unit_panel(fig, ax, chosen, name, max_units)
+            _unit_panel(fig, ax, chosen, name, titles[name], max_units)
     norm_ax = axes[-1, 0]
     for part in trace.layers:
         style = "-" if part.direction == "forward" else "--"

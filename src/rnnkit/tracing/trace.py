@@ -6,7 +6,8 @@
 its arrays is (T_b, H), row t = token t (T_b its own length, so padding never shows), in both directions
 (the backward direction's rows are in token order too: row t is the state after reading tokens T_b-1 … t).
 
-Gates by cell, named as ``nn/cells.py`` computes them:
+Gates by cell, named as ``nn/cells.py`` computes them (each cell declares them: ``cell.trace_titles``, with
+``cell.trace_names`` for the lecture's names):
 
 =====================  =================================================================
 LSTM                   i, f, g, o (gates and candidate), c (cell state c_t = f ⊙ c_{t-1} + i ⊙ g)
@@ -29,13 +30,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rnnkit.nn import Recurrent
+from rnnkit.nn import Recurrent, get_cell
 
-# The lecture writes the reset-before GRU's candidate as h̃; the cell records it under its weight name n.
-RENAMED = {"gru-reset-before": {"n": "h~"}}
-GATE_TITLES = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
-               "c": "cell state c", "r": "reset gate r", "z": "update gate z", "n": "candidate n",
-               "h~": "candidate h̃", "h": "hidden state h"}
 DECIMALS = 4  # to_dict rounds to 1e-4: far below what a colour or a printed table can show
 
 
@@ -91,8 +87,15 @@ class GateTrace:
         raise ValueError(f"no layer {layer} in direction {direction!r}; this trace has {have}")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain lists for JSON (the shape the HTTP API returns; numbers rounded to 1e-4)."""
-        return {"cell": self.cell, "tokens": list(self.tokens), "layers": [t.to_dict() for t in self.layers]}
+        """Plain lists for JSON (the shape the HTTP API returns; numbers rounded to 1e-4), with what the cell
+        declares a picture shows: ``titles`` (name → title of every array) and ``picture_gates``."""
+        return {"cell": self.cell, "tokens": list(self.tokens), "layers": [t.to_dict() for t in self.layers],
+                "titles": gate_titles(self.cell), "picture_gates": list(get_cell(self.cell).picture_gates)}
+
+
+def gate_titles(cell: str) -> dict[str, str]:
+    """What a picture calls each array of a ``cell``'s trace — its gates (the cell's ``trace_titles``) and h."""
+    return {**get_cell(cell).trace_titles, "h": "hidden state h"}
 
 
 def _rounded(values: np.ndarray) -> list:
@@ -112,7 +115,7 @@ def _token_labels(tokens: Sequence[Sequence[str]] | None, lengths: list[int]) ->
 def split_trace(raw: dict[str, Tensor], cell: str, num_layers: int, bidirectional: bool, lengths: list[int],
                 tokens: Sequence[Sequence[str]] | None = None) -> list[GateTrace]:
     """A recorded trace ``{"l0.f": (T, B, H), …}`` → B batch-first :class:`GateTrace` s cut to their lengths."""
-    rename = RENAMED.get(cell, {})
+    rename = get_cell(cell).trace_names  # e.g. the lecture's h~ for the reset-before GRU's candidate n
     labels = _token_labels(tokens, lengths)
     out = [GateTrace(cell=cell, tokens=labels[b]) for b in range(len(lengths))]
     directions = ("forward", "backward") if bidirectional else ("forward",)

@@ -4,9 +4,8 @@
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
-const SIGMOID_GATES = ["f", "i", "o", "r", "z"];  // in [0, 1]: what is forgotten, what enters, what is shown
-const TITLES = {i: "input gate i", f: "forget gate f", o: "output gate o", r: "reset gate r", z: "update gate z",
-                h: "hidden state h"};
+// Which gates to draw and what to call them come with each trace (trace.picture_gates, trace.titles): every
+// cell declares them on its class, so the page knows no cell by name.
 const VIRIDIS = [[0, [68, 1, 84]], [0.25, [59, 82, 139]], [0.5, [33, 145, 140]], [0.75, [94, 201, 98]],
                  [1, [253, 231, 37]]];
 const BLUES = [[0, [247, 251, 255]], [0.5, [107, 174, 214]], [1, [8, 48, 107]]];
@@ -172,7 +171,7 @@ function chosenLayer() {
 
 // The rows to draw: per gate either every unit or the mean over units, then h.
 function gateBlocks(layer, view) {
-  const names = SIGMOID_GATES.filter((g) => g in layer.gates);
+  const names = state.trace.picture_gates.filter((g) => g in layer.gates);  // sigmoid gates, in [0, 1]
   const blocks = names.map((g) => ({name: g, values: layer.gates[g], scale: gateScale()}));
   blocks.push({name: "h", values: layer.h, scale: stateScale(layer.h)});
   return blocks.map((b) => {
@@ -215,7 +214,7 @@ function renderGates() {
   const svg = el("svg:svg", {width, height, id: "gates-svg", "data-tokens": T});
   // Block titles and row labels (left).
   for (const b of placed) {
-    svg.append(el("svg:text", {x: 4, y: b.y - 4, class: "block-title"}, TITLES[b.name] || b.name));
+    svg.append(el("svg:text", {x: 4, y: b.y - 4, class: "block-title"}, state.trace.titles[b.name] || b.name));
     if (view === "summary") continue;
     const step = Math.max(1, Math.ceil(14 / rowHeight));
     b.rows.forEach((r, k) => {
@@ -300,7 +299,7 @@ function renderUnit() {
   const {gate, unit} = state.unit;
   const values = gate === "h" ? layer.h : layer.gates[gate];
   const scale = gate === "h" ? stateScale(values) : gateScale();
-  $("unit-title").textContent = `${TITLES[gate] || gate}, unit ${unit} (layer ${layer.layer}, ${layer.direction})`;
+  $("unit-title").textContent = `${state.trace.titles[gate] || gate}, unit ${unit} (layer ${layer.layer}, ${layer.direction})`;
   const box = $("unit-text");
   box.replaceChildren();
   state.trace.tokens.forEach((token, t) => {
