@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from rnnkit.cli import main
+from rnnkit.nn import CELLS
 
 
 def test_python_dash_m_shows_help():
@@ -27,8 +28,7 @@ def test_bench_quick_writes_results(tmp_path, capsys):
     payload = json.loads(out.read_text())
     backends = {(r["cell"], r["backend"]) for r in payload["records"]}
     assert ("gru-reset-before", "bptt") in backends and ("lstm", "fused") in backends
-    assert {s["cell"] for s in payload["streaming"]} == {"rnn", "rnn-relu", "lstm", "gru", "gru-reset-before",
-                                                         "lstm-layernorm"}
+    assert {s["cell"] for s in payload["streaming"]} == set(CELLS)  # every registered cell
     assert ("gru-reset-before", "cpp") in {(s["cell"], s["backend"]) for s in payload["streaming"]}
     assert [loop["task"] for loop in payload["training_loop"]] == ["sentiment", "translate"]
     assert all(loop["ratio"] > 0 for loop in payload["training_loop"]) and "cpu" in payload["machine"]

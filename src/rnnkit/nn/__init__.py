@@ -1,5 +1,6 @@
-"""Recurrent building blocks: cells (one step, the equations) and the ``Recurrent`` layer."""
+"""Recurrent building blocks: cells (one step, the equations, and what each can do) and the ``Recurrent`` layer."""
 
+from rnnkit.nn.capabilities import Kernels, OnnxMapping
 from rnnkit.nn.cells import (
     CELLS,
     ElmanCell,
@@ -21,8 +22,10 @@ __all__ = [
     "ElmanReLUCell",
     "GRUCell",
     "GRUResetBeforeCell",
+    "Kernels",
     "LSTMCell",
     "LayerNormLSTMCell",
+    "OnnxMapping",
     "Recurrent",
     "RecurrentCell",
     "export_onnx",
