@@ -38,9 +38,9 @@ class Recurrent(nn.Module):
     """A recurrent layer: ``cell`` run over time, ``num_layers`` deep, optionally in both directions.
 
     Args:
-        cell: ``"rnn"``, ``"rnn-relu"``, ``"lstm"``, ``"gru"`` (reset-after, = ``torch.nn.GRU``) or
-            ``"gru-reset-before"`` (the lecture's GRU), ``"lstm-layernorm"`` (Ba et al. 2016), or a
-            :class:`RecurrentCell` subclass.
+        cell: a registered cell's name (:data:`rnnkit.nn.CELLS`: ``"rnn"``, ``"rnn-relu"``, ``"lstm"``,
+            ``"gru"`` (reset-after, = ``torch.nn.GRU``), ``"gru-reset-before"`` (the lecture's GRU),
+            ``"lstm-layernorm"`` (Ba et al. 2016), …) or a :class:`RecurrentCell` subclass.
         dropout: dropout on the outputs of every layer but the last (as ``torch.nn``).
         batch_first: inputs and outputs are (B, T, ·) instead of (T, B, ·); states stay (L*D, B, H).
         backend: which kernels the layer may use: ``"reference"`` (the Python loop over
