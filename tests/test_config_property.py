@@ -61,3 +61,15 @@ def test_any_edit_of_config_json_loads_or_fails_in_one_line(trained, tmp_path_fa
     except ModelDirError as exc:
         message = str(exc)
         assert "\n" not in message and "config.json" in message or str(folder) in message
+
+
+@pytest.mark.parametrize("name", [[], {}, 3, None])
+def test_a_model_class_that_is_not_a_string_is_one_line(trained, tmp_path, name):
+    """Found by the property test above: an unhashable ``model.class`` raised TypeError from the lookup."""
+    config = json.loads((trained / "config.json").read_text(encoding="utf-8"))
+    config["model"]["class"] = name
+    shutil.copytree(trained, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ModelDirError, match="model.class") as error:
+        read_config(tmp_path)
+    assert "\n" not in str(error.value)

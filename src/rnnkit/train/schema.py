@@ -115,7 +115,7 @@ def check_config(config: Any, path: Path, directory: Path, format_version: int,
 
 def _check_model(model: dict, fail) -> None:
     name = model.get("class")
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:  # a list or an object is not a name (and not hashable)
         fail("model.class", f"must name a model rnnkit knows ({', '.join(MODELS)}), got {name!r:.40}")
     kwargs = model.get("kwargs", {})
     if not isinstance(kwargs, dict):
