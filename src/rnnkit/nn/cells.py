@@ -23,12 +23,13 @@ static :meth:`RecurrentCell.step` with them (the ``reference`` backend; faster b
 same function, see :mod:`rnnkit.nn.backends`). The two GRU variants differ only in where the reset gate
 acts; see ``docs/cells.md``.
 
-Besides its equations a cell class declares what it can do, and nothing else in rnnkit names cells:
-``kernels`` (the fast paths that compute it, :class:`~rnnkit.nn.capabilities.Kernels`), ``onnx`` (the ONNX
-operator that computes it, or ``None`` and ``onnx_missing`` saying why not), ``trace_titles`` /
+Besides its equations a cell class declares what it can do, and no table elsewhere lists cells by name to
+say it: ``kernels`` (the fast paths that compute it, :class:`~rnnkit.nn.capabilities.Kernels`), ``onnx`` (the
+ONNX operator that computes it, or ``None`` and ``onnx_missing`` saying why not), ``trace_titles`` /
 ``trace_names`` / ``picture_gates`` (how a gate trace names and pictures what ``step`` records) and
-``torch_twin`` (the ``torch.nn`` layer its speed is compared with). A new cell is its class, its tests and one
-:func:`register_cell` line; with no kernels it runs on the reference loop.
+``torch_twin`` (the ``torch.nn`` layer its speed is compared with). A new cell is its class (here, or in a
+module of its own, imported by ``rnnkit/nn/__init__.py``), its tests and one :func:`register_cell` line; with
+no kernels it runs on the reference loop.
 """
 
 from __future__ import annotations
