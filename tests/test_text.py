@@ -248,6 +248,28 @@ def test_bucket_sampler_rank_split(drop_last: bool) -> None:
         BucketBatchSampler(LENGTHS, batch_size=8, num_replicas=2, rank=2)
 
 
+@pytest.mark.parametrize("world", [2, 3])
+def test_ranks_split_the_batches_of_one_process_with_world_times_the_batch(world: int) -> None:
+    """Step i of W ranks with batch_size B trains on batch i of one process with batch_size W·B: the same
+    examples, each rank a strided slice of equal size (the short batch padded with its own first examples
+    to a multiple of W), so DDP's mean of the ranks' mean gradients is the batch's mean gradient."""
+    one = list(BucketBatchSampler(LENGTHS, batch_size=4 * world, seed=5))
+    ranks = [list(BucketBatchSampler(LENGTHS, batch_size=4, seed=5, num_replicas=world, rank=r))
+             for r in range(world)]
+    assert all(len(batches) == len(one) for batches in ranks)
+    padded = 0
+    for i, batch in enumerate(one):
+        shards = [batches[i] for batches in ranks]
+        assert len({len(s) for s in shards}) == 1  # equal slices: the mean of means is the batch's mean
+        seen = [index for shard in shards for index in shard]
+        if len(batch) % world == 0:
+            assert sorted(seen) == sorted(batch)
+        else:  # the one short batch (103 = 12·8 + 7 = 8·12 + 7): padded by repeating its first examples
+            padded += 1
+            assert set(seen) == set(batch) and len(seen) == world * -(-len(batch) // world)
+    assert padded == 1
+
+
 def test_collate_pads_and_reports_lengths() -> None:
     batch = collate([([5, 6, 7], 1), ([8], 0), ([9, 4], 1)])
     assert batch.tokens.dtype == torch.long and batch.tokens.shape == (3, 3)

@@ -30,17 +30,28 @@ class BucketBatchSampler(Sampler[list[int]]):
     near-uniform in length yet differ between epochs. With ``shuffle=False`` all indices are sorted by
     length (stable), which minimises padding for evaluation.
 
-    For distributed training pass ``num_replicas`` (world size) and ``rank``: like
-    ``DistributedSampler``, the batch list is padded by repeating its first batches (or, with
-    ``drop_last``, trimmed) so every rank gets exactly ``len(self)`` batches and ranks never share one.
+    For distributed training pass ``num_replicas`` (world size W) and ``rank``: the batches are those of
+    one process with ``batch_size`` W·B (the *global batch*), and each rank takes a strided slice of B of
+    every one (``global[rank::W]``; strided, so every rank gets a similar mix of lengths)::
+
+        global batch i (W·B, length-sorted)   a b c d e f g h      W = 2, B = 4
+        rank 0                                a   c   e   g
+        rank 1                                  b   d   f   h
+
+    Every rank runs the same number of steps and the slices of a batch are equal, so DDP's average of the
+    ranks' mean gradients is the mean gradient of the global batch: W processes with batch size B train as
+    one process with W·B. The one short batch of an epoch (N mod W·B examples), when W does not divide
+    it, is padded with its own first examples to a multiple of W (as ``DistributedSampler`` pads), and
+    there the two differ by those few repeats; ``drop_last`` drops it.
 
     Args:
         lengths: length of every example, shape (N,).
-        batch_size: examples per batch (the last batch of an epoch may be smaller unless ``drop_last``).
+        batch_size: examples per batch and rank (the last batch of an epoch may be smaller unless
+            ``drop_last``).
         shuffle: randomise (training) or sort (evaluation).
         seed: base seed; epoch ``e`` uses ``seed + e`` (call :meth:`set_epoch`).
-        pool_factor: pool size in batches; larger pools give tighter length buckets, less randomness.
-        drop_last: drop the one short batch, and trim batches that do not divide among the ranks.
+        pool_factor: pool size in global batches; larger pools give tighter length buckets, less randomness.
+        drop_last: drop the one short batch.
         num_replicas, rank: world size and this process's rank.
     """
 
@@ -76,20 +87,15 @@ class BucketBatchSampler(Sampler[list[int]]):
         """Reshuffle for a new epoch (every rank must call it with the same epoch)."""
         self.epoch = epoch
 
-    def _num_global_batches(self) -> int:
-        n = len(self.lengths)
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
-
     def __len__(self) -> int:
-        """Batches this rank yields per epoch."""
-        total = self._num_global_batches()
-        if self.drop_last:
-            return total // self.num_replicas
-        return math.ceil(total / self.num_replicas)
+        """Batches this rank yields per epoch: the number of global batches."""
+        n, bs = len(self.lengths), self.batch_size * self.num_replicas
+        return n // bs if self.drop_last else math.ceil(n / bs)
 
     def global_batches(self) -> list[list[int]]:
-        """All batches of this epoch, before the split across ranks."""
-        n, bs = len(self.lengths), self.batch_size
+        """All batches of this epoch (``batch_size`` × ``num_replicas`` examples each), before the split
+        across ranks."""
+        n, bs = len(self.lengths), self.batch_size * self.num_replicas
         by_length = self.lengths.__getitem__
         if not self.shuffle:
             order = sorted(range(n), key=by_length)
@@ -108,12 +114,11 @@ class BucketBatchSampler(Sampler[list[int]]):
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
-        batches = self.global_batches()
-        per_rank = len(self)
-        wanted = per_rank * self.num_replicas
-        if batches and len(batches) < wanted:  # pad by cycling from the start
-            batches = (batches * math.ceil(wanted / len(batches)))[:wanted]
-        yield from batches[self.rank : wanted : self.num_replicas]
+        world = self.num_replicas
+        for batch in self.global_batches():
+            wanted = world * math.ceil(len(batch) / world)  # equal slices: pad a short batch with its start
+            padded = (batch * math.ceil(wanted / len(batch)))[:wanted]
+            yield padded[self.rank :: world]
 
 
 @dataclass
