@@ -43,19 +43,24 @@ class DistContext:
 
     def any(self, flag: bool) -> bool:
         """True on every rank if ``flag`` is true on any rank (so all ranks stop together)."""
-        if not self.enabled:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0])
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return bool(t.item() > 0)
+        return self._all_reduce(int(flag), torch.int64, dist.ReduceOp.MAX) > 0
+
+    def mean(self, value: float) -> float:
+        """The mean of ``value`` over all ranks, on every rank (NaN or ±inf on any rank makes it so)."""
+        return self._all_reduce(value, torch.float64, dist.ReduceOp.SUM) / self.world_size
 
     def minimum(self, value: int) -> int:
         """The smallest ``value`` over all ranks, on every rank (so all ranks agree on a plan)."""
+        return int(self._all_reduce(value, torch.int64, dist.ReduceOp.MIN))
+
+    def _all_reduce(self, value: float, dtype: torch.dtype, op: dist.ReduceOp) -> float:
+        """``op`` over every rank's ``value``; the tensor lives on this rank's device, as NCCL (CUDA tensors
+        only) and gloo (here, CPU) each need."""
         if not self.enabled:
             return value
-        t = torch.tensor([value], dtype=torch.int64)
-        dist.all_reduce(t, op=dist.ReduceOp.MIN)
-        return int(t.item())
+        t = torch.tensor([value], dtype=dtype, device=self.device)
+        dist.all_reduce(t, op=op)
+        return t.item()
 
     def barrier(self) -> None:
         if self.enabled:
@@ -88,9 +93,11 @@ def init_distributed(device: str = "auto") -> DistContext:
     if backend == "nccl":
         torch.cuda.set_device(local_rank)
     dist.init_process_group(backend=backend)
-    # Two CPU-bound processes each with all cores' threads oversubscribe the machine (10× slower, measured).
+    # Two CPU-bound processes each with all cores' threads oversubscribe the machine (10× slower, measured);
+    # the cores are this machine's, shared by its processes (LOCAL_WORLD_SIZE), not by every machine's.
     if where.type != "cuda":
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
     return DistContext(rank, world, local_rank, where, owns_group=True)
 
 

@@ -53,8 +53,9 @@ def train_step(model: torch.nn.Module, train_model: torch.nn.Module, task: Task,
                optimizer: torch.optim.Optimizer, scheduler: Any, *, cfg: TrainConfig, step: int, ctx: DistContext,
                frozen: Sequence[torch.nn.Parameter] = (),
                autocast: Any = None) -> tuple[float, int, torch.Tensor | None]:
-    """One step on ``batch``: loss, backward, clipping, AdamW, schedule. Returns the loss, the items it
-    covered and the gradient norm before clipping (None without clipping).
+    """One step on ``batch``: loss, backward, clipping, AdamW, schedule. Returns the loss (under DDP, the
+    mean over the ranks: the global batch's), the items this rank's batch covered and the gradient norm
+    before clipping (None without clipping).
 
     ``model`` is the network, ``train_model`` what computes the loss (``model`` or its DDP wrapper);
     ``frozen``: parameters that keep their values this epoch (gradual unfreezing); ``autocast``: the
@@ -64,8 +65,10 @@ def train_step(model: torch.nn.Module, train_model: torch.nn.Module, task: Task,
     train_model.train()
     with autocast if autocast is not None else contextlib.nullcontext():
         loss, items = task.loss(train_model, batch, ctx.device)
-    value = loss.item()
-    if ctx.any(not math.isfinite(value)):
+    # The global batch's loss (the ranks' slices are equal: rnnkit.text.BucketBatchSampler), on every rank;
+    # NaN or ±inf on any rank makes it so, and every rank stops together.
+    value = ctx.mean(loss.item())
+    if not math.isfinite(value):
         raise DivergedError("the training loss", value, step)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
