@@ -120,6 +120,19 @@ def test_resume_refuses_changed_settings(reviews_csv, tmp_path):
     assert "drop --lr" in result.stderr
 
 
+def test_a_resume_on_another_number_of_processes_is_refused(reviews_csv, tmp_path):
+    """A step's batch is --batch-size × processes: the counters of a 2-process run mean other batches on 1."""
+    out = tmp_path / "m"
+    opts = SentimentOptions(data=str(reviews_csv), text_col="text", label_col="label", model="bow")
+    run.train(opts, TrainConfig(epochs=1, progress=False), out, log=lambda _: None)
+    state = load_training_state(out)
+    assert state["counters"]["world_size"] == 1
+    state["counters"]["world_size"] = 2
+    torch.save(state, out / "checkpoint.pt")
+    with pytest.raises(ValueError, match=r"trained on 2 process\(es\) and this resume runs on 1; .* resume it on 2"):
+        run.resume(out, log=lambda _: None)
+
+
 def test_ddp_two_processes_on_gloo(reviews_csv, tmp_path):
     out = tmp_path / "ddp"
     result = subprocess.run(

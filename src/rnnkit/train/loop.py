@@ -16,8 +16,9 @@ the model, optimizer, scheduler, task state and counters. A run killed at any po
 The counters (saved in ``checkpoint.pt``; their types in :data:`rnnkit.train.schema.COUNTERS`): epoch and
 batch (where the run is), step (optimizer steps done), best / best_epoch / bad_evals (the validation metric
 and early stopping), elapsed_s, items, loss_sum / loss_count (the epoch's mean loss), done, warmup_steps and
-planned_epochs (the plan), evaluated_at (the step of the last validation), and — until the next history
-record states it — extended; a run stopped by its divergence guard also records diverged.
+planned_epochs (the plan), evaluated_at (the step of the last validation), world_size (the processes it
+trains on, which a resume must match), and — until the next history record states it — extended; a run
+stopped by its divergence guard also records diverged.
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def _setup(model: torch.nn.Module, task: Task, cfg: TrainConfig, directory: Path
         optimizer, lambda s: lr_factor(s, plan.total, plan.warmup, cfg.schedule))
     counters: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "best": None, "best_epoch": -1,
                                 "bad_evals": 0, "elapsed_s": 0.0, "items": 0, "loss_sum": 0.0,
-                                "loss_count": 0, "done": False, "warmup_steps": plan.warmup, "planned_epochs": None}
+                                "loss_count": 0, "done": False, "warmup_steps": plan.warmup, "planned_epochs": None,
+                                "world_size": ctx.world_size}
     if resume:
         _resume(directory, cfg, model, optimizer, scheduler, task, plan, counters, ctx, log)
     counters.setdefault("evaluated_at", -1)  # the step of the last validation, saved with the counters
@@ -150,7 +152,7 @@ def _resume(directory: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer
     extension) of the resumed run; drop the history lines written after the checkpoint (a kill between the
     two writes)."""
     state = load_training_state(directory)
-    before = resumable(state, cfg, directory)
+    before = resumable(state, cfg, directory, ctx.world_size)
     counters.update(restore_training_state(directory, state, model, optimizer, scheduler, task))
     resume_plan(plan, cfg, counters, before, directory, log)
     if ctx.is_main:

@@ -65,14 +65,21 @@ def plan_budget(plan: Plan, cfg: TrainConfig, counters: dict[str, Any], spent: f
         f"{cfg.max_minutes:g}; the LR schedule now decays to 0 at the end of epoch {fit}")
 
 
-def resumable(state: dict[str, Any], cfg: TrainConfig, directory: Path) -> int | None:
-    """Check that ``cfg`` may continue the saved training ``state``; return the epochs the run was started
-    for (None: a budget run stopped before it planned them). Refused: other settings, fewer epochs, and a
-    run stopped by its divergence guard (resuming would repeat the same steps)."""
+def resumable(state: dict[str, Any], cfg: TrainConfig, directory: Path, world_size: int = 1) -> int | None:
+    """Check that ``cfg`` on ``world_size`` processes may continue the saved training ``state``; return the
+    epochs the run was started for (None: a budget run stopped before it planned them). Refused: other
+    settings, fewer epochs, another number of processes (a step's batch is --batch-size × processes: the
+    steps of an epoch and the schedule would change under the counters), and a run stopped by its
+    divergence guard (resuming would repeat the same steps)."""
     saved = {**TrainConfig().fingerprint(), **state.get("train_config", {})}  # defaults: fields added later
     if {**saved, "epochs": cfg.epochs} != cfg.fingerprint():
         raise ModelDirError(f"{directory} was trained with other settings; resume without changing them "
                             f"(saved: {state.get('train_config')})")
+    trained_on = state["counters"].get("world_size")  # checkpoints from before it was recorded: not checked
+    if trained_on is not None and trained_on != world_size:
+        raise ModelDirError(f"{directory} was trained on {trained_on} process(es) and this resume runs on "
+                            f"{world_size}; a step's batch is --batch-size × processes, so resume it on "
+                            f"{trained_on} (torchrun: --nnodes × --nproc-per-node)")
     diverged = state["counters"].get("diverged")
     if diverged is not None:
         raise ModelDirError(f"{directory} stopped at step {diverged.get('step')} because {diverged.get('what')} "

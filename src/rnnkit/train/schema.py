@@ -55,7 +55,7 @@ COUNTERS: dict[str, tuple[type, ...]] = {
     "epoch": (int,), "batch": (int,), "step": (int,), "best": (int, float, type(None)), "best_epoch": (int,),
     "bad_evals": (int,), "elapsed_s": (int, float), "items": (int,), "loss_sum": (int, float),
     "loss_count": (int,), "done": (bool,), "evaluated_at": (int,),
-    "planned_epochs": (int, type(None)), "diverged": (dict,),
+    "planned_epochs": (int, type(None)), "diverged": (dict,), "world_size": (int,),
 }
 STATE_KEYS = ("model", "optimizer", "scheduler", "task", "counters")
 
