@@ -1,6 +1,7 @@
 """The lifecycle of every application, written once: train, resume, load a model directory, evaluate.
 
     train(opts, cfg, out)       new_run → app.prepare → build the model → config.json → train_loop
+                                (a worker group torchrun restarted after a failure: resume(out) instead)
     resume(out)                 config.json → app.prepare(saved config) → the saved model → train_loop(resume=True)
     load(out)                   config.json → TASKS[config["task"]].predictor(out)
     evaluate_directory(out, …)  load → app.evaluate(predictor, data=…, split=…, beam=…)
@@ -14,7 +15,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -24,9 +25,17 @@ from rnnkit.tasks import TASKS
 from rnnkit.tasks.base import App, Prepared, Run
 from rnnkit.train.checkpoint import CONFIG, ModelDirError, new_config, read_config, write_json
 from rnnkit.train.config import TrainConfig, uses_amp
-from rnnkit.train.distributed import DistContext, distributed
+from rnnkit.train.distributed import DistContext, distributed, launch_rank
 from rnnkit.train.loop import train_loop
-from rnnkit.train.rundir import new_run, rank_log, removed_if_untrained, saved_settings, start_resume
+from rnnkit.train.rundir import (
+    check_visible,
+    elastic_restart,
+    new_run,
+    rank_log,
+    removed_if_untrained,
+    saved_settings,
+    start_resume,
+)
 from rnnkit.train.schema import NothingTrainedError
 
 
@@ -63,12 +72,26 @@ def app_for_options(opts: Any) -> App:
 def train(opts: Any, cfg: TrainConfig, out: Path | str, *, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train a new model of ``opts``' application into the model directory ``out``; return its metrics.
 
-    A run that fails before it trained anything (bad data, bad options) leaves no folder it made."""
+    A run that fails before it trained anything (bad data, bad options) leaves no folder it made. Under
+    torchrun, a worker group restarted after a worker died (``--max-restarts``) continues the run this
+    torchrun job started in ``out`` from its last checkpoint, as :func:`resume` does
+    (:func:`rnnkit.train.rundir.elastic_restart`)."""
     app = app_for_options(opts)
-    with distributed(cfg.device) as ctx:
+    with distributed(cfg.device, log) as ctx:
+        if elastic_restart(Path(out), ctx, log):
+            return _continue_restarted(Path(out), cfg, ctx, rank_log(ctx, log))
         made = new_run(Path(out), ctx, log)  # locks ``out`` before any data is loaded
         with removed_if_untrained(Path(out), made, ctx):
             return _train_new(app, opts, cfg, Path(out), ctx, rank_log(ctx, log))
+
+
+def _continue_restarted(out: Path, cfg: TrainConfig, ctx: DistContext, log: Callable[[str], None]) -> dict[str, Any]:
+    """:func:`train` in a worker group torchrun restarted: the run this torchrun job started in ``out``,
+    continued as :func:`resume` continues it, with this command's runtime settings."""
+    log(f"torchrun restarted the workers (restart {ctx.restart}): continuing {out} from its last checkpoint")
+    check_visible(out, ctx.rank)
+    runtime = {key: getattr(cfg, key) for key in TrainConfig.RUNTIME}
+    return _continue(out, _saved_run(out, {**runtime, "epochs": cfg.epochs}), ctx, log)
 
 
 def _train_new(app: App, opts: Any, cfg: TrainConfig, out: Path, ctx: DistContext,
@@ -101,6 +124,24 @@ def resume(out: Path | str, *, log: Callable[[str], None] = print, **overrides: 
     for the new total of steps; the first history record after that states ``"extended"``, and config.json
     records the new ``epochs``."""
     out = Path(out)
+    check_visible(out, launch_rank())
+    saved = _saved_run(out, overrides)
+    with distributed(saved.cfg.device, log) as ctx:
+        return _continue(out, saved, ctx, rank_log(ctx, log))
+
+
+class _Saved(NamedTuple):
+    """A run directory's ``config.json``, its application, and the settings it was started with."""
+
+    config: dict[str, Any]
+    app: App
+    opts: Any
+    cfg: TrainConfig
+    started_for: int | None  # the epochs config.json records (None: a run that fills --max-minutes)
+
+
+def _saved_run(out: Path, overrides: dict[str, Any]) -> _Saved:
+    """What :func:`resume` continues in ``out``, with the runtime ``overrides`` (and ``epochs``) applied."""
     config = read_model_config(out)
     app = app_of(config, out)
     started_for = config.get("train", {}).get("epochs") if isinstance(config.get("train"), dict) else None
@@ -108,19 +149,24 @@ def resume(out: Path | str, *, log: Callable[[str], None] = print, **overrides: 
         raise ValueError(f"{out} was started for {started_for} epochs; --resume --epochs can only extend a run "
                          f"(give {started_for} or more)")
     opts, cfg = saved_settings(config, app.options, overrides, f"{out}/{CONFIG}")
-    with distributed(cfg.device) as ctx:
-        log = rank_log(ctx, log)
-        try:  # locks ``out`` before any data is loaded (rnnkit.train.rundir)
-            if ctx.is_main:
-                start_resume(out, log)
-        except NothingTrainedError:  # stopped before its first checkpoint: start it again with its own settings
-            log(f"note: {out} was stopped before its first checkpoint; training it from the start with its settings")
-            new_run(out, ctx, log)
-            return _train_new(app, opts, cfg, out, ctx, log)
-        prepared = app.prepare(Run(opts, cfg, out, log, is_main=ctx.is_main, barrier=ctx.barrier, saved=config))
-        if ctx.is_main and cfg.epochs != started_for:  # an extension: later resumes and --from see the new total
-            write_json(out / CONFIG, {**config, "train": {**config["train"], "epochs": cfg.epochs}})
-        return _run_training(build_model(config["model"]), prepared, cfg, out, ctx, resume=True, log=log)
+    return _Saved(config, app, opts, cfg, started_for)
+
+
+def _continue(out: Path, saved: _Saved, ctx: DistContext, log: Callable[[str], None]) -> dict[str, Any]:
+    """:func:`resume` in the run's distributed context: lock ``out``, prepare the data from the saved
+    config, rebuild the saved model and train on from the checkpoint."""
+    config, app, opts, cfg = saved.config, saved.app, saved.opts, saved.cfg
+    try:  # locks ``out`` before any data is loaded (rnnkit.train.rundir)
+        if ctx.is_main:
+            start_resume(out, log)
+    except NothingTrainedError:  # stopped before its first checkpoint: start it again with its own settings
+        log(f"note: {out} was stopped before its first checkpoint; training it from the start with its settings")
+        new_run(out, ctx, log)
+        return _train_new(app, opts, cfg, out, ctx, log)
+    prepared = app.prepare(Run(opts, cfg, out, log, is_main=ctx.is_main, barrier=ctx.barrier, saved=config))
+    if ctx.is_main and cfg.epochs != saved.started_for:  # an extension: later resumes and --from see the new total
+        write_json(out / CONFIG, {**config, "train": {**config["train"], "epochs": cfg.epochs}})
+    return _run_training(build_model(config["model"]), prepared, cfg, out, ctx, resume=True, log=log)
 
 
 def _run_training(model: torch.nn.Module, prepared: Prepared, cfg: TrainConfig, out: Path, ctx: DistContext, *,

@@ -19,6 +19,10 @@ one in the same Python session); two threads training into one folder are not pr
 A new run that fails before it trained anything (bad data, bad options: no checkpoint, no weights yet) leaves
 no folder it made: :func:`removed_if_untrained` deletes the directory and the parents it created for it, never
 a folder that was there before.
+
+Under torchrun, rank 0 alone takes the lock and writes; the marker records the torchrun job
+(``--rdzv-id``) that started the run, so that a worker group torchrun restarts after a failure continues
+that run (:func:`elastic_restart`) while a new job into a used folder is still refused.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import fcntl
 import json
 import os
 import shutil
+import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import is_dataclass
@@ -44,6 +49,7 @@ from rnnkit.train.schema import NothingTrainedError, check_settings, nothing_tra
 LOCK = ".rnnkit.lock"
 MARKER = ".rnnkit-run.json"
 MARKER_FORMAT = "rnnkit-run"
+TORCHRUN_DEFAULT_ID = "none"  # torchrun's --rdzv-id when none is given: every job launched without one shares it
 BUSY_NEW = "wait for it to finish, or choose another --out"
 BUSY_RESUME = "--resume continues a run that was stopped; wait for this one to finish"
 
@@ -193,9 +199,10 @@ def trained(directory: Path) -> bool:
     return (Path(directory) / TRAINING_STATE).exists() or (Path(directory) / WEIGHTS).exists()
 
 
-def start_new(out: Path, log: Callable[[str], None]) -> None:
+def start_new(out: Path, log: Callable[[str], None], *, run_id: str | None = None) -> None:
     """Make ``out`` the directory of a new run: refuse a file, a folder of other things, a trained model or
-    a live run; then lock it and mark it. Call before loading any data."""
+    a live run; then lock it and mark it (``run_id``: the torchrun job starting it). Call before loading
+    any data."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ModelDirError(f"--out {out} is an existing file, not a folder; choose a new --out")
@@ -215,6 +222,8 @@ def start_new(out: Path, log: Callable[[str], None]) -> None:
         if (out / CONFIG).exists():
             log(f"note: the run in {out} was stopped before it trained anything; starting it anew")
         marker = {"format": MARKER_FORMAT, "pid": os.getpid(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        if run_id is not None:
+            marker["torchrun_run_id"] = run_id
         write_json(out / MARKER, marker, indent=None)
     except BaseException:
         release(out)
@@ -260,9 +269,45 @@ def new_run(out: Path, ctx: DistContext, log: Callable[[str], None]) -> list[Pat
     the run made (``out`` and missing parents, for :func:`removed_if_untrained`)."""
     made = _missing(Path(out))
     if ctx.is_main:
-        start_new(Path(out), log)
+        start_new(Path(out), log, run_id=ctx.run_id)
     ctx.barrier()
     return made
+
+
+def _started_by(out: Path, run_id: str | None) -> bool:
+    """Whether the run in ``out`` was started by the torchrun job ``run_id`` (its marker says so)."""
+    try:
+        marker = json.loads((out / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and run_id is not None and marker.get("torchrun_run_id") == run_id
+
+
+def elastic_restart(out: Path, ctx: DistContext, log: Callable[[str], None]) -> bool:
+    """True, on every rank, when torchrun restarted this worker group after a failure (``--max-restarts``;
+    ``ctx.restart`` > 0) and ``out`` holds a checkpoint of the run this torchrun job started: the restarted
+    workers then resume that run (from its last checkpoint) instead of starting a new one. Rank 0 decides.
+
+    torchrun's default ``--rdzv-id`` ("none") is shared by every job launched without one, so it cannot
+    tell this job's run from another's: such a run is not continued by itself (a note says how)."""
+    if ctx.restart == 0:
+        return False
+    ours = ctx.is_main and trained(out) and _started_by(out, ctx.run_id)
+    if ours and ctx.run_id == TORCHRUN_DEFAULT_ID:
+        ours = False
+        log(f"note: torchrun restarted the workers, but a job without --rdzv-id cannot tell its run in {out} from "
+            f"another job's; resume it by hand (rnnkit train TASK --resume {out}) and give torchrun --rdzv-id "
+            "JOB_ID (unique per job) for restarts to resume by themselves")
+    return ctx.any(ours)
+
+
+def check_visible(directory: Path, rank: int) -> None:
+    """Every process of a resumed run reads the run directory (config.json, the checkpoint): refuse in one
+    line, on a rank other than 0 that does not see it, with what the directory must be."""
+    if rank != 0 and not (Path(directory) / CONFIG).is_file():
+        raise ModelDirError(f"rank {rank} on {socket.gethostname()} does not see {Path(directory) / CONFIG}: every "
+                            "process of a resumed run reads the run directory, so --out must be on a filesystem "
+                            "all machines share (NFS, Lustre, …), at the same path on each")
 
 
 @contextlib.contextmanager
@@ -301,6 +346,6 @@ def saved_settings(config: dict, options: Callable[..., Any], overrides: dict[st
     return opts, cfg
 
 
-__all__ = ["BUSY_NEW", "BUSY_RESUME", "LOCK", "MARKER", "NothingTrainedError", "RunDirBusyError", "RunLock",
-           "acquire", "hold", "new_run", "rank_log", "release", "removed_if_untrained", "saved_settings",
-           "start_new", "start_resume", "trained"]
+__all__ = ["BUSY_NEW", "BUSY_RESUME", "LOCK", "MARKER", "TORCHRUN_DEFAULT_ID", "NothingTrainedError",
+           "RunDirBusyError", "RunLock", "acquire", "check_visible", "elastic_restart", "hold", "new_run",
+           "rank_log", "release", "removed_if_untrained", "saved_settings", "start_new", "start_resume", "trained"]
