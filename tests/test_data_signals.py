@@ -627,7 +627,7 @@ def test_real_hapt_counts_and_subjects() -> None:
 @pytest.mark.slow
 def test_fixture_pickler_names_the_same_globals_as_the_real_file() -> None:
     from rnnkit.data.catalog import HAPT as HAPT_MEMBER
-    from rnnkit.data.fetching.cache import fetch_member
+    from rnnkit.data.fetching import fetch_member
 
     def globals_and_proto(raw: bytes) -> tuple[list[str], int]:
         names, proto = [], 0

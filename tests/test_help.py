@@ -5,13 +5,13 @@ progress of a download)."""
 from __future__ import annotations
 
 import argparse
-import io
 import re
+from collections.abc import Iterator
 
 import pytest
 
 from rnnkit.cli import build_parser, main
-from rnnkit.data.fetching.cache import urllib_download
+from rnnkit.data.fetching import http_download
 
 SILENT_DEFAULTS = (None, False, "", [], argparse.SUPPRESS)  # nothing to state: off, empty or not given
 
@@ -107,27 +107,25 @@ def test_predict_warns_when_every_word_is_unknown(bow, capsys):
 
 
 class _Response:
-    """What ``urllib.request.urlopen`` returns, serving ``payload``."""
+    """What ``requests.get(url, stream=True)`` returns, serving ``payload``."""
 
     def __init__(self, payload: bytes) -> None:
-        self.headers = {"Content-Length": str(len(payload))}
-        self._stream = io.BytesIO(payload)
+        self.headers = {"content-length": str(len(payload))}
+        self.payload = payload
 
-    def read(self, size: int = -1) -> bytes:
-        return self._stream.read(size)
-
-    def __enter__(self) -> _Response:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def raise_for_status(self) -> None:
         return None
+
+    def iter_content(self, chunk_size: int) -> Iterator[bytes]:
+        for start in range(0, len(self.payload), chunk_size):
+            yield self.payload[start : start + chunk_size]
 
 
 @pytest.mark.parametrize("size, shown", [(3 << 20, True), (2048, False)])
 def test_a_download_shows_its_progress_in_bytes(monkeypatch, capsys, tmp_path, size, shown):
     payload = bytes(range(256)) * (size // 256)
-    monkeypatch.setattr("urllib.request.urlopen", lambda request, timeout: _Response(payload))
-    urllib_download("https://example.org/packages/corpus-1.0.whl", tmp_path / "corpus.whl")
+    monkeypatch.setattr("requests.get", lambda url, timeout, **kwargs: _Response(payload))
+    http_download("https://example.org/packages/corpus-1.0.whl", tmp_path / "corpus.whl")
     assert (tmp_path / "corpus.whl").read_bytes() == payload
     err = capsys.readouterr().err
     assert ("downloading corpus-1.0.whl" in err and "100%" in err and "3.00M/3.00M" in err) == shown, err

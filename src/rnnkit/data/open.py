@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.data.corpora import DEFAULT_MAX_WORDS, MT_FRACTIONS, make_parallel, read_basicmotions, read_fsdd
-from rnnkit.data.fetching.cache import Downloader
+from rnnkit.data.fetching import Downloader
 from rnnkit.data.own import is_frame, labelled_files, open_own, pick, read_labelled, read_parallel, require_two_labels
 from rnnkit.data.readers.text import (
     ANKI_LANGS,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.data.catalog import DATA
-from rnnkit.data.fetching.cache import Downloader, fetch_member
+from rnnkit.data.fetching import Downloader, fetch_member
 from rnnkit.data.spec import DatasetSpec
 
 _REGISTRY: dict[str, DatasetSpec] = {}
@@ -93,6 +93,7 @@ def dataset_info(name: str) -> dict[str, Any]:
             "filename": pkg.filename,
             "sha256": pkg.sha256,
             "size": pkg.size,
+            "url": pkg.url,
         },
         "files": {role: {"path": list(m.path), "sha256": m.sha256} for role, m in spec.files.items()},
         "license": spec.license,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnkit.data.fetching.cache import Downloader, Member, PinnedPackage, fetch_member
+from rnnkit.data.fetching import Downloader, Member, PinnedPackage, fetch_member
 
 
 @dataclass(frozen=True)

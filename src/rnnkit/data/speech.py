@@ -40,7 +40,7 @@ import numpy as np
 
 from rnnkit.data.catalog import REAL_CLIPS
 from rnnkit.data.corpora import read_real_clips
-from rnnkit.data.fetching.cache import DataUnavailableError, Downloader, cache_dir, fetch_members
+from rnnkit.data.fetching import DataUnavailableError, Downloader, cache_dir, fetch_members
 from rnnkit.data.readers.audio import read_sphinx_transcription  # noqa: F401  (rnnkit.data.speech's name)
 from rnnkit.data.registry import load
 

