@@ -1,9 +1,10 @@
-"""GNU gettext ``.mo`` catalogs, and LibreOffice's UI strings as English–French pairs.
+"""GNU gettext ``.mo`` catalogs (read by the standard library's :mod:`gettext`), and LibreOffice's UI
+strings as English–French pairs.
 
-The ``.mo`` layout: a little- or big-endian header ``magic, revision, N, O, T``; at ``O`` and ``T`` two
-tables of N ``(length, offset)`` entries for the original (``msgid``) and translated (``msgstr``)
-strings. A ``msgid`` may start with a context ``"ctx\\x04"`` and a plural entry is
-``"singular\\x00plural"`` (its ``msgstr`` one form per ``\\x00``). Entry ``""`` is the header.
+``gettext.GNUTranslations`` parses the file and decodes it with the header's charset. Its catalog keeps a
+key's context as a ``"ctx\\x04"`` prefix and stores a plural entry under ``(singular, n)`` for each form n;
+:func:`read_mo` lists the entries in file order (header ``""`` first), a plural entry once, as its singular
+with its forms joined by ``\\x00``.
 
 What LibreOffice's catalogs contain (libreoffice-l10n-fr 7.4.7, 33 files, 28,447 entries) and what
 :func:`libreoffice_pair` does about it:
@@ -20,49 +21,37 @@ What LibreOffice's catalogs contain (libreoffice-l10n-fr 7.4.7, 33 files, 28,447
 
 from __future__ import annotations
 
+import gettext
 import re
 import struct
 from pathlib import Path
 
-_MAGIC_LE, _MAGIC_BE = 0x950412DE, 0xDE120495
 _UI_ACCELERATOR = re.compile(r"_(?=\w)")
-_CHARSET = re.compile(r"charset=([\w.-]+)", re.IGNORECASE)
 
 
 def read_mo(path: str | Path) -> list[tuple[str, str]]:
-    """All ``(msgid, msgstr)`` entries of a ``.mo`` file as stored (context and plural parts included),
-    in file order, header entry first. Strings are decoded with the header's charset (UTF-8 if none).
+    """All ``(msgid, msgstr)`` entries of a ``.mo`` file, context prefixes kept, in file order, header entry
+    first; a plural entry is ``(singular, "form0\\x00form1…")``. Strings are decoded with the header's charset.
 
     Raises:
-        ValueError: not a ``.mo`` file, or a table/string that points outside the file (one line).
+        ValueError: not a ``.mo`` file, a truncated one, or strings that are not in its charset (one line).
     """
-    data = Path(path).read_bytes()
-    if len(data) < 20:
-        raise ValueError(f"{path}: not a gettext .mo file (only {len(data)} bytes)")
-    magic = struct.unpack("<I", data[:4])[0]
-    endian = "<" if magic == _MAGIC_LE else ">" if magic == _MAGIC_BE else None
-    if endian is None:
-        raise ValueError(f"{path}: not a gettext .mo file (magic {data[:4].hex()}, expected 950412de)")
-    _revision, count, originals, translations = struct.unpack(f"{endian}4I", data[4:20])
-
-    def string(table: int, i: int) -> bytes:
-        at = table + 8 * i
-        if at + 8 > len(data):
-            raise ValueError(f"{path}: truncated .mo file (string table entry {i} past the end)")
-        length, offset = struct.unpack(f"{endian}2I", data[at : at + 8])
-        if offset + length > len(data):
-            raise ValueError(f"{path}: truncated .mo file (string {i} past the end)")
-        return data[offset : offset + length]
-
-    raw = [(string(originals, i), string(translations, i)) for i in range(count)]
-    charset = "utf-8"
-    for key, value in raw:
-        if key == b"" and (m := _CHARSET.search(value.decode("ascii", "replace"))):
-            charset = m.group(1) if m.group(1).upper() != "CHARSET" else "utf-8"
     try:
-        return [(key.decode(charset), value.decode(charset)) for key, value in raw]
-    except (UnicodeDecodeError, LookupError) as err:
-        raise ValueError(f"{path}: strings are not valid {charset} ({err})") from None
+        with open(path, "rb") as f:
+            catalog = gettext.GNUTranslations(f)._catalog  # type: ignore[attr-defined]
+    except FileNotFoundError:
+        raise
+    except (OSError, struct.error) as err:  # gettext: "Bad magic number", "File is corrupt"; struct: tables cut
+        if isinstance(err, struct.error) or err.strerror == "File is corrupt":
+            raise ValueError(f"{path}: truncated or corrupt gettext .mo file (a string lies past its end)") from None
+        raise ValueError(f"{path}: not a gettext .mo file ({err.strerror})") from None
+    except (ValueError, LookupError) as err:  # undecodable strings, unknown charset, bad Plural-Forms
+        raise ValueError(f"{path}: unreadable strings in a gettext .mo file ({err})") from None
+    entries: dict[str, list[str]] = {}
+    for key, value in catalog.items():
+        msgid = key[0] if isinstance(key, tuple) else key  # (singular, n): the n-th plural form
+        entries.setdefault(msgid, []).append(value)
+    return [(msgid, "\x00".join(forms)) for msgid, forms in entries.items()]
 
 
 def _strip_accelerator(text: str) -> str:
