@@ -9,7 +9,6 @@ import os
 import random
 import shutil
 
-import jiwer
 import numpy as np
 import pytest
 import soundfile as sf
@@ -33,7 +32,7 @@ from rnnkit.data.speech import (
 )
 from rnnkit.decode.ctc import CharBigramLM, greedy_decode, prefix_beam_search
 from rnnkit.features.audio import FeatureConfig, compute_features, wav_features
-from rnnkit.metrics.wer import cer, edit_distance, error_rates, wer
+from rnnkit.metrics.wer import cer, error_rates, wer
 from rnnkit.models.ctc import CTCRecognizer, spec_augment
 from rnnkit.tasks.speech_ctc import NUM_CLASSES, SpeechCTCTask, collate, decode_text, encode_text
 
@@ -100,23 +99,42 @@ def test_bigram_lm_is_normalised_and_steers_the_beam():
 
 # --------------------------------------------------------------------------------------- metrics
 def test_error_rates_on_known_strings():
-    assert edit_distance("kitten", "sitting") == 3
+    assert cer("kitten", "sitting") == pytest.approx(3 / 6)
     assert cer("abc", "abc") == 0.0
+    assert cer(" ab", "ab") == pytest.approx(1 / 3)  # every character counts, spaces at the ends too
     assert wer("the cat sat", "the cat sat down") == pytest.approx(1 / 3)
     assert wer("the cat sat", "a cat") == pytest.approx(2 / 3)
+    assert wer("the\tcat  sat\n", " the cat sat") == 0.0  # words are str.split()'s
     report = error_rates(["ab cd", "ef"], ["ab", "xf"])
     assert report["char_errors"] == 4 and report["chars"] == 7 and report["wer"] == pytest.approx(2 / 3)
+    assert error_rates(["ab", ""], ["ab", "x"])["char_errors"] == 1  # an empty reference among others
     with pytest.raises(ValueError, match="references are empty"):
         cer([""], ["x"])
+    with pytest.raises(ValueError, match="2 references but 1 hypotheses"):
+        wer(["a", "b"], ["a"])
 
 
-def test_error_rates_match_jiwer():
+def _levenshtein(ref: list[str] | str, hyp: list[str] | str) -> int:
+    """The textbook dynamic programme: fewest substitutions + deletions + insertions (the test's oracle)."""
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        diagonal, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (r != h))
+    return row[-1]
+
+
+def test_error_rates_match_the_edit_distance():
     rng = random.Random(1)
-    words = ["the", "a", "cat", "sat", "on", "mat", "dog"]
-    refs = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 8))) for _ in range(30)]
-    hyps = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 8))) for _ in range(30)]
-    assert wer(refs, hyps) == pytest.approx(jiwer.wer(refs, [h or "" for h in hyps]))
-    assert cer(refs, hyps) == pytest.approx(jiwer.cer(refs, hyps))
+    pieces = ["the", "a", "cat", "sat", "on", "mat", "dog", " ", "  ", "\t", "\u00a0", "é"]
+    refs = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(40)]
+    hyps = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(40)]
+    report = error_rates(refs, hyps)
+    char_errors = sum(_levenshtein(r, h) for r, h in zip(refs, hyps, strict=True))
+    word_errors = sum(_levenshtein(r.split(), h.split()) for r, h in zip(refs, hyps, strict=True))
+    assert (report["char_errors"], report["chars"]) == (char_errors, sum(map(len, refs)))
+    assert (report["word_errors"], report["words"]) == (word_errors, sum(len(r.split()) for r in refs))
+    assert report["cer"] == pytest.approx(char_errors / report["chars"])
 
 
 # ------------------------------------------------------------------------------- audio, features
