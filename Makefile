@@ -4,27 +4,36 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
-# The extras `make setup` installs. dev is the lighter default (without Triton's ~1 GB); CI adds the Triton
-# interpreter tests with `make test EXTRAS=dev,triton` (.ci/run). To add an extra to an existing venv:
-#   .venv/bin/pip install -e '.[triton]'
+# `make train` installs rnnkit's core (what training and predicting text needs); `make test` adds EXTRAS, by
+# default dev (every extra, pytest, ruff, …; without Triton's ~1 GB). CI adds the Triton interpreter tests with
+# `make test EXTRAS=dev,triton` (.ci/run). To add an extra to an existing venv:
+#   .venv/bin/pip install -e '.[speech]'
 EXTRAS ?= dev
 BIN := $(VENV)/bin
 
-.PHONY: setup train test lint bench
-setup: $(VENV)/.installed
+.PHONY: setup setup-extras train test bench
+setup: $(VENV)/.installed-core
+setup-extras: $(VENV)/.installed-$(EXTRAS)
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.torch:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q $(TORCH_SPEC)
+	touch $@
+
+$(VENV)/.installed-core: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-$(EXTRAS): pyproject.toml $(VENV)/.installed-core
 	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
 	touch $@
 
 train: setup
 	$(BIN)/rnnkit train sentiment
 
-test: setup
+test: setup-extras
 	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/python -m pytest
 
-bench: setup
+bench: setup-extras
 	$(BIN)/python benchmarks/bench_speed.py

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rnnkit.extras import pyplot
+
 
 def layer_table(records: list[dict]) -> str:
     rows = ["| cell | backend | shape (B, T, E, H) | pass | median ms | tokens/s | speed vs torch.nn |",
@@ -63,11 +65,7 @@ def markdown(results: dict, machine: dict, command: str) -> str:
 
 def plot(results: dict, path: Path) -> Path:
     """Bar chart: forward+backward speed of each cell × backend relative to its torch.nn twin."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     records = [r for r in results["layers"] if r["pass"] == "forward+backward" and r["backend"] != "torch.nn"]
     first = (records[0]["B"], records[0]["T"], records[0]["E"], records[0]["H"])
     records = [r for r in records if (r["B"], r["T"], r["E"], r["H"]) == first]

@@ -60,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             label = "/".join(action.option_strings) if action is not None and action.option_strings else name
             command.error(f"argument {label} is not valid UTF-8; pass it as UTF-8")
     from rnnkit.data import DataUnavailableError
+    from rnnkit.extras import MissingExtraError
     from rnnkit.train.checkpoint import ModelDirError, verification
 
     try:
@@ -71,8 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `rnnkit predict … | head -1`: the reader left; stop quietly, as other tools do
         _silence_stdout()
         return 141
-    except (ModelDirError, DataUnavailableError, ValueError, OSError, FloatingPointError) as exc:
-        # Bad input, missing data or a foreign model directory: one line that says what to do.
+    except (ModelDirError, DataUnavailableError, MissingExtraError, ValueError, OSError, FloatingPointError) as exc:
+        # Bad input, missing data, an extra not installed or a foreign model directory: one line that says what
+        # to do.
         print(f"rnnkit {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

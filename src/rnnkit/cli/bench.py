@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rnnkit.cli.args import image_path, in_range
+from rnnkit.extras import require
 
 QUICK_WARNING = ("--quick times tiny shapes once, so its timings and ratios measure fixed overheads, not speed; "
                  "run `rnnkit bench` without --quick for numbers to compare")
@@ -27,6 +28,8 @@ def _bench(args: argparse.Namespace) -> int:
     for flag, path in (("--out", args.out), ("--markdown", args.markdown), ("--plot", args.plot)):
         if path is not None and path.is_dir():  # found before minutes of timing, not after
             raise ValueError(f"{flag} {path} is a folder; give a file name")
+    if args.plot is not None:
+        require("plot", "--plot")
     results = run_suite(quick=args.quick, device=args.device, repeats=args.repeats,
                         log=(lambda m: None) if args.json else print)
     command = "rnnkit bench" + (" --quick" if args.quick else "") + (f" --device {args.device}"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnkit.cli.args import in_range
+from rnnkit.extras import require
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Experiment:
     help: str
     takes_minutes: bool = False
     options: tuple[str, ...] = ()  # the flags of OPTIONS it takes, by keyword
+    extras: tuple[str, ...] = ("plot",)  # the extras it needs (rnnkit.extras), checked before it starts
 
     @property
     def accepts(self) -> tuple[str, ...]:
@@ -95,9 +97,10 @@ EXPERIMENTS: dict[str, Experiment] = {
     "examples": Experiment(_lazy("examples"), "the lecture's examples run on trained models: the France cloze (LM vs "
                                               "bigram), \"nothing to like\" and the food pair, \"Voulez-vous chanter "
                                               "avec moi ?\", \"The quick brown fox\" transcribed",
-                           options=("data", "models")),
+                           options=("data", "models"), extras=("plot", "speech")),
     "all": Experiment(_all, "every experiment, then lecture-claims.md (claims, plots, numbers, verdicts)",
-                      takes_minutes=True, options=("data", "signal_data", "docs", "readme", "reuse")),
+                      takes_minutes=True, options=("data", "signal_data", "docs", "readme", "reuse"),
+                      extras=("plot", "speech")),
 }
 
 
@@ -116,6 +119,8 @@ def _experiment(args: argparse.Namespace) -> int:
         raise ValueError(f"the {args.name} experiment does not take {_flags(foreign)} "
                          f"(its options: {_flags(experiment.options) or 'none'})")
     _check_out(Path(args.out))
+    for extra in experiment.extras:
+        require(extra, f"the {args.name} experiment")
     results = experiment.run(args.out, quick=args.quick, **budget, **given)
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rnnkit.extras import require
+
 
 def _export(args: argparse.Namespace) -> int:
-    try:
-        from rnnkit.export.bundle import export_directory
-    except ImportError as exc:  # onnx is an optional dependency
-        raise ValueError(f"ONNX export needs the onnx package ({exc.name} is not installed): "
-                         "pip install 'rnnkit[export]'") from None
+    require("export", "rnnkit export")
+    from rnnkit.export.bundle import export_directory
+
     for path in export_directory(args.dir, args.out, format=args.format):
         print(path)
     return 0

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from pathlib import Path
 
 from rnnkit.cli.args import in_range
-
-
-class ServeExtraMissing(ValueError):
-    """fastapi/uvicorn are not installed (printed as one line by ``rnnkit.cli.main``)."""
+from rnnkit.extras import require
 
 
 def _serve(args: argparse.Namespace) -> int:
-    missing = [name for name in ("fastapi", "uvicorn", "multipart") if importlib.util.find_spec(name) is None]
-    if missing:
-        raise ServeExtraMissing(f"{', '.join(missing)} not installed: run pip install 'rnnkit[serve]'")
+    require("serve", "rnnkit serve")
     from rnnkit.serve import serve
 
     if not 1 <= args.port <= 65535:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rnnkit.cli.args import image_path, in_range
+from rnnkit.extras import require
 
 if TYPE_CHECKING:  # the command line stays light: torch loads only when a command runs
     from rnnkit.tracing.trace import GateTrace
@@ -56,6 +57,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
     if args.units < 1:
         raise ValueError(f"--units must be at least 1, got {args.units}")
+    if args.plot is not None:
+        require("plot", "--plot")
     predictor = load(args.dir)
     if not hasattr(predictor, "trace"):
         raise ValueError(f"`rnnkit inspect` traces sentiment and language models; {args.dir} holds a "

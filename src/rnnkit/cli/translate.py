@@ -10,6 +10,7 @@ from pathlib import Path
 
 import rnnkit.cli.inputs as inputs_of
 from rnnkit.cli.args import image_path, in_range
+from rnnkit.extras import require
 
 MAX_BEAM = 256  # hypotheses kept per sentence; more only costs memory (B·K rows decoded together)
 
@@ -18,6 +19,8 @@ def _translate(args: argparse.Namespace) -> int:
     from rnnkit.tasks import run
     from rnnkit.tasks.translate import plot_attention
 
+    if args.plot is not None:
+        require("plot", "--plot")
     translator = None
     attention = args.json or args.plot is not None  # kept only when asked for: it grows with |source| x |target|
     count = 0

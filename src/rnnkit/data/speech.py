@@ -43,6 +43,7 @@ from rnnkit.data.corpora import read_real_clips
 from rnnkit.data.fetching import DataUnavailableError, Downloader, cache_dir, fetch_members
 from rnnkit.data.readers.audio import read_sphinx_transcription  # noqa: F401  (rnnkit.data.speech's name)
 from rnnkit.data.registry import load
+from rnnkit.extras import optional_import
 
 SPLITS = ("train", "val", "test")
 ALPHABET = " '" + "abcdefghijklmnopqrstuvwxyz"
@@ -122,8 +123,7 @@ def synthesize(text: str, voice: str, *, speed: int = 175, pitch: int = 50) -> t
 
     ``speed`` is in words per minute (80–450), ``pitch`` 0–99. The text goes in on stdin, so it is never
     parsed as an option."""
-    import soundfile as sf
-
+    sf = optional_import("soundfile", "synthesising speech")
     cmd = [espeak_binary(), "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout"]
     result = subprocess.run(cmd, input=text.encode(), capture_output=True, check=False)
     if result.returncode != 0 or len(result.stdout) <= 44:
@@ -233,9 +233,9 @@ def add_noise(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> n
 def synthesize_corpus(folder: Path, plan: Sequence[dict[str, Any]], *, seed: int = 0, sample_rate: int = 16_000,
                       meta: dict[str, Any] | None = None, log: Callable[[str], None] = print) -> Path:
     """Speak every utterance of ``plan`` into ``folder`` (built in a temporary folder, moved into place)."""
-    import soundfile as sf
-
     from rnnkit.data.readers.audio import resample
+
+    sf = optional_import("soundfile", "synthesising speech")
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ import torch
 
 from rnnkit.bench.timing import machine_info
 from rnnkit.experiments.record import save_figure
+from rnnkit.extras import pyplot
 from rnnkit.metrics.bleu import bucket_drop
 from rnnkit.tasks.run import train
 from rnnkit.tasks.translate import TranslateOptions
@@ -127,11 +128,7 @@ def _claim(within: dict[str, dict[str, Any]]) -> bool | None:
 
 def plot(arms: dict[str, Any], path: Path) -> Path:
     """Grouped bars: test BLEU per source-length bucket, without and with attention."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     buckets = list(dict.fromkeys(b for arm in arms.values() for b in arm["per_bucket"]))
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     width = 0.8 / len(arms)

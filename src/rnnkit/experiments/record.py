@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 import torch
 
 from rnnkit.bench.timing import machine_info
+from rnnkit.extras import pyplot
 from rnnkit.train.checkpoint import write_json
 
 
@@ -26,16 +27,6 @@ class Claim(TypedDict):
     claim: str
     holds: bool | None
     verdict: str
-
-
-def pyplot():  # noqa: ANN201 - matplotlib.pyplot, imported lazily with the file-only Agg backend
-    """``matplotlib.pyplot`` on the Agg backend (no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def save_figure(fig, path: Path) -> Path:  # noqa: ANN001 - a matplotlib Figure

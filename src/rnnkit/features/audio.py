@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.data.readers.audio import load_audio
+from rnnkit.extras import optional_import
 
 FEATURE_KINDS = ("logmel", "mfcc")
 
@@ -73,8 +74,7 @@ def compute_features(samples: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
 
     Frames are centred on multiples of the hop (the signal is reflect-padded by half a window).
     """
-    import librosa
-
+    librosa = optional_import("librosa", "audio features (log-mel, MFCC)")
     if samples.ndim != 1 or samples.shape[0] == 0:
         raise ValueError(f"expected a non-empty mono waveform (N,), got shape {samples.shape}")
     x = samples.astype(np.float32, copy=False)

@@ -2,6 +2,9 @@
 
     from rnnkit.serve import create_app, load_models
     app = create_app(load_models(["runs/sentiment"]))      # any ASGI server runs it; `serve` runs uvicorn
+
+Needs the ``serve`` extra (``pip install 'rnnkit[serve]'``: fastapi, uvicorn, python-multipart): importing any
+module of this package without it is one :class:`~rnnkit.extras.MissingExtraError` that says so.
 """
 
 from __future__ import annotations
@@ -9,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from rnnkit.serve.app import create_app
-from rnnkit.serve.registry import ServedModel, load_models
+from rnnkit.extras import require
+
+require("serve", "rnnkit serve")
+
+from rnnkit.serve.app import create_app  # noqa: E402 (after the check above)
+from rnnkit.serve.registry import ServedModel, load_models  # noqa: E402
 
 __all__ = ["ServedModel", "create_app", "load_models", "serve"]
 

@@ -24,6 +24,7 @@ from torch import Tensor
 from rnnkit.data.readers.audio import load_audio
 from rnnkit.data.speech import ALPHABET, SPLITS, SpeechCorpusConfig, build_speech_corpus, read_manifest
 from rnnkit.decode.ctc import BLANK, CharBigramLM, greedy_decode, prefix_beam_search
+from rnnkit.extras import require
 from rnnkit.features.audio import FEATURE_KINDS, FeatureConfig, compute_features
 from rnnkit.features.cache import cached_features
 from rnnkit.metrics.wer import error_rates
@@ -232,6 +233,7 @@ def make_task(opts: SpeechCTCOptions, splits, lm: CharBigramLM | None, seed: int
 
 def prepare(run: Run) -> Prepared:
     """The corpus (synthesised and cached once, by the main process) → features per split → the recognizer."""
+    require("speech", "speech recognition (speech-ctc)")  # before minutes of synthesis and training, not after
     opts, log = run.options, run.log
     saved = run.saved
     feature_cfg = FeatureConfig(**saved["features"]) if saved else opts.feature_config()

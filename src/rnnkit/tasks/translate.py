@@ -29,6 +29,7 @@ import torch
 from rnnkit.data.open import load_parallel
 from rnnkit.data.splits import Pair, ParallelData
 from rnnkit.decode.seq2seq import decode_all
+from rnnkit.extras import pyplot
 from rnnkit.metrics.bleu import bleu_report
 from rnnkit.models import Seq2Seq, model_spec
 from rnnkit.models.attention import ATTENTION_CHOICES
@@ -351,11 +352,7 @@ def evaluate(predictor: Translator, *, data: str | None = None, split: str = "te
 
 def plot_attention(result: dict[str, Any], path: Path) -> Path:
     """Draw a translation's attention as a heatmap (rows: target subwords, columns: source subwords)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     if result["attention"] is None:
         raise ValueError("this model has no attention (--attention none): there are no weights to plot")
     weights = result["attention"]

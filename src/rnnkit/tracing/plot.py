@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.extras import pyplot
 from rnnkit.files import atomic_write
 from rnnkit.nn import get_cell
 from rnnkit.tracing.trace import GateTrace, gate_titles
@@ -77,11 +78,7 @@ def plot_trace(trace: GateTrace, path: str | Path, *, layer: int = -1, direction
                summary: bool = False, max_units: int = 48, note: str | None = None) -> Path:
     """Draw the gates of one layer and direction (rows) over the tokens (columns) to ``path`` (PNG/SVG/PDF);
     ``note`` (e.g. the prediction) is added to the title."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     chosen = trace.get(layer, direction)
     names = shown_gates(trace)
     titles = gate_titles(trace.cell)

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnkit.extras import optional_import
 from rnnkit.files import atomic_write
 from rnnkit.train.checkpoint import HISTORY, METRICS, ModelDirError, read_jsonl
 from rnnkit.train.runlog import STEPS, read_steps
@@ -87,8 +88,7 @@ def choose_metric(runs: list[Curves], metric: str | None) -> str:
 def plot_curves(directories: list[Path], out: Path, *, metric: str | None = None, x: str = "step",
                 log_loss: bool = False) -> Path:
     """Draw the training loss and validation ``metric`` of every directory (overlaid) to the PNG ``out``."""
-    from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
-
+    Figure = optional_import("matplotlib.figure", "drawing plots").Figure  # no pyplot: no GUI backend, no globals
     runs = [read_curves(Path(d), x) for d in directories]
     _unique_names(runs, [Path(d) for d in directories])
     metric = choose_metric(runs, metric)

@@ -19,7 +19,6 @@ Logging never changes a result: it reads the loss, the LR and the gradient after
 from __future__ import annotations
 
 import csv
-import importlib.util
 import math
 import time
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from typing import Any
 
 import torch
 
+from rnnkit.extras import installed, require
 from rnnkit.files import atomic_write
 
 STEPS = "steps.csv"
@@ -36,8 +36,8 @@ TARGETS = ("tensorboard", "csv")
 
 
 def tensorboard_installed() -> bool:
-    """True when ``torch.utils.tensorboard`` can write event files (it needs the ``tensorboard`` package)."""
-    return importlib.util.find_spec("tensorboard") is not None
+    """True when ``torch.utils.tensorboard`` can write event files (it needs the ``log`` extra's tensorboard)."""
+    return installed("tensorboard")
 
 
 def parse_targets(spec: str) -> tuple[str, ...]:
@@ -159,9 +159,7 @@ class RunLog:
 
 
 def _tensorboard_writer(directory: Path, resume_step: int | None, evaluated: bool) -> Any:
-    if not tensorboard_installed():
-        raise ValueError("--log tensorboard needs the tensorboard package: pip install 'rnnkit[log]' "
-                         "(or pass --log csv)")
+    require("log", "--log tensorboard", alternative="pass --log csv")
     from torch.utils.tensorboard import SummaryWriter
 
     # A resumed run repeats the steps after its checkpoint (and the validation at it, when the checkpoint came

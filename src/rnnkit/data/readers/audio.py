@@ -1,5 +1,6 @@
 """Reading audio files: any WAV (mono or multichannel, any rate, integer or float samples) as float32 samples,
-mixed to mono and resampled (``soundfile`` reads, ``librosa``/``soxr`` resamples; both imported on first use).
+mixed to mono and resampled (``soundfile`` reads, ``librosa``/``soxr`` resamples; both of the ``speech`` extra,
+imported on first use).
 The frames a model sees are computed from these samples by :mod:`rnnkit.features.audio`. Also the
 transcription files of CMU Sphinx test data (:func:`read_sphinx_transcription`).
 """
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.extras import optional_import
+
 
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """The samples of an audio file as float32 in [-1, 1], shape (N,) or (N, channels), and its rate.
@@ -19,8 +22,7 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     Raises ``FileNotFoundError`` for a missing path and a one-line ``ValueError`` for a file that is
     not audio (a headerless .raw, a text file) or that holds no samples.
     """
-    import soundfile as sf
-
+    sf = optional_import("soundfile", "reading audio")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no audio file at {path}")
@@ -48,8 +50,7 @@ def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
     """(N,) at ``rate`` → (≈ N·target/rate,) at ``target`` (soxr, high quality); unchanged if equal."""
     if rate == target:
         return samples.astype(np.float32, copy=False)
-    import librosa
-
+    librosa = optional_import("librosa", "resampling audio")
     return librosa.resample(samples.astype(np.float32, copy=False), orig_sr=rate, target_sr=target).astype(np.float32)
 
 
