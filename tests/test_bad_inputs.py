@@ -466,12 +466,13 @@ def _cases() -> list[Case]:
 
 
 def _shuffle_vocab(d: Path) -> None:
-    path = next(p for p in d.iterdir() if "vocab" in p.name and p.suffix == ".json")
+    """Reverse the ids of the ordinary tokens in the model's tokenizer.json (a WordLevel vocabulary)."""
+    path = d / json.loads((d / "config.json").read_text())["text"]["tokenizer_file"]
     data = json.loads(path.read_text())
-    tokens = data["tokens"] if isinstance(data, dict) and "tokens" in data else None
-    if tokens is None:
-        raise AssertionError(f"unknown vocabulary layout in {path}")
-    data["tokens"] = [*tokens[:4], *reversed(tokens[4:])]
+    vocab = data["model"]["vocab"]
+    tokens = sorted((t for t in vocab if vocab[t] >= 4), key=vocab.get)
+    data["model"]["vocab"] = {**{t: i for t, i in vocab.items() if i < 4},
+                              **{t: i for t, i in zip(tokens, sorted(vocab[t] for t in tokens)[::-1], strict=True)}}
     path.write_text(json.dumps(data))
 
 

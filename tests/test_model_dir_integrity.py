@@ -64,7 +64,7 @@ def test_flipped_weight_bytes_are_detected(model_dir, capsys):
 
 
 def test_shuffled_vocabulary_is_detected(model_dir, capsys):
-    name = read_config(model_dir)["text"]["vocab_file"]
+    name = read_config(model_dir)["text"]["tokenizer_file"]
     path = model_dir / name
     vocab = json.loads(path.read_text(encoding="utf-8"))
     assert isinstance(vocab, dict) and vocab
@@ -114,9 +114,9 @@ def _edit(config: dict, change: str) -> None:
     elif change == "bad normaliser":
         config["text"]["tokenizer"]["normalizer"]["form"] = "NFX"
     elif change == "vocab outside":
-        config["text"]["vocab_file"] = "../../../etc/passwd"
+        config["text"]["tokenizer_file"] = "../../../etc/passwd"
     elif change == "vocab absolute":
-        config["text"]["vocab_file"] = "/etc/passwd"
+        config["text"]["tokenizer_file"] = "/etc/passwd"
     elif change == "model not a dict":
         config["model"] = "bow"
     else:
@@ -136,8 +136,8 @@ def _edit(config: dict, change: str) -> None:
     ("labels count", "labels"),
     ("labels not strings", "labels"),
     ("bad normaliser", "text.tokenizer.normalizer.form"),
-    ("vocab outside", "text.vocab_file"),
-    ("vocab absolute", "text.vocab_file"),
+    ("vocab outside", "text.tokenizer_file"),
+    ("vocab absolute", "text.tokenizer_file"),
     ("model not a dict", "model"),
 ])
 def test_each_config_shape_error_is_one_line_naming_file_and_key(model_dir, capsys, change, key):

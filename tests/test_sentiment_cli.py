@@ -33,7 +33,7 @@ def trained(reviews_csv, tmp_path_factory):
 @pytest.mark.parametrize("kind", ["bow", "gru"])
 def test_model_directory_contract(trained, kind):
     d = trained[kind]
-    for name in ("config.json", "model.safetensors", "rnnkit-vocab.json", "metrics.json", "history.jsonl",
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "metrics.json", "history.jsonl",
                  "checkpoint.pt"):
         assert (d / name).exists(), name
     config = read_config(d, task="sentiment")
@@ -156,7 +156,7 @@ def test_init_from_language_model(reviews_csv, tmp_path, capsys):
                  str(out)]) == 0
     log = capsys.readouterr().out
     assert "hidden 12" in log and "from the language model" in log
-    assert json.loads((out / "rnnkit-vocab.json").read_text()) == json.loads((lm_dir / "rnnkit-vocab.json").read_text())
+    assert json.loads((out / "tokenizer.json").read_text()) == json.loads((lm_dir / "tokenizer.json").read_text())
     # the transfer itself: forward direction and embedding copied, reverse direction left alone
     config = read_config(out)
     model = build_model(config["model"])

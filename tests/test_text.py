@@ -30,7 +30,6 @@ from rnnkit.text import (
     collate,
     normalize,
     one_hot,
-    save_tokenizer,
     sparse_nbytes,
     tokenizer_from_config,
 )
@@ -104,8 +103,9 @@ def test_bpe_trains_on_given_texts_and_never_crashes_on_unseen(fallback: str, tm
         assert tok.detokenize(unseen) == "日本語 ✨ film"
     else:
         assert BPETokenizer.UNK in unseen
-    config = save_tokenizer(tok, tmp_path)
-    again = tokenizer_from_config(json.loads(json.dumps(config)), tmp_path)
+    encoder = TextEncoder(tok, Vocab.build([tok.tokenize(t) for t in TRAIN_TEXTS]))
+    config = json.loads(json.dumps(encoder.save(tmp_path)))
+    again = TextEncoder.from_config(config, tmp_path).tokenizer
     assert again.tokenize("It's a remarkable 日本 film.") == tok.tokenize("It's a remarkable 日本 film.")
 
 

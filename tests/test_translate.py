@@ -227,7 +227,7 @@ def trained(tmp_path_factory):
 
 def test_train_writes_a_model_directory(trained):
     for name in ("config.json", "model.safetensors", "metrics.json", "history.jsonl", "checkpoint.pt",
-                 "src/rnnkit-vocab.json", "tgt/rnnkit-vocab.json"):
+                 "src/tokenizer.json", "tgt/tokenizer.json"):
         assert (trained / name).exists(), name
     metrics = json.loads((trained / "metrics.json").read_text())
     test = metrics["test"]

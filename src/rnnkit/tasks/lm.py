@@ -82,14 +82,12 @@ def build_encoder(opts: LMOptions, corpus: TextCorpus) -> TextEncoder:
 def encode_stream(encoder: TextEncoder, text: str) -> Tensor:
     """A whole split as one id stream (N,): characters as they are (newlines included), or words with
     ``<eos>`` closing every line."""
-    vocab, tok = encoder.vocab, encoder.tokenizer
-    if getattr(tok, "kind", "") == "char":
-        return torch.tensor(vocab.encode(tok.tokenize(text)), dtype=torch.long)
+    if encoder.tokenizer.kind == "char":
+        return torch.tensor(encoder.ids([text])[0], dtype=torch.long)
     ids: list[int] = []
-    for line in text.split("\n"):
-        if line.strip():
-            ids.extend(vocab.encode(tok.tokenize(line)))
-            ids.append(EOS)
+    for line_ids in encoder.ids([line for line in text.split("\n") if line.strip()]):
+        ids.extend(line_ids)
+        ids.append(EOS)
     return torch.tensor(ids, dtype=torch.long)
 
 

@@ -23,7 +23,7 @@ from rnnkit.nn import CELLS
 from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
 from rnnkit.tasks.base import App, Predictor, Prepared, Run
 from rnnkit.tasks.classify import ClassificationTask, check_split, describe, labelled, show, show_label
-from rnnkit.text import UNK, Batch, BigramVocab, EncodedDataset, PadCollator, TextEncoder
+from rnnkit.text import UNK, Batch, BigramVocab, EmptyTextError, EncodedDataset, PadCollator, TextEncoder
 from rnnkit.tracing import trace_texts
 from rnnkit.train.checkpoint import WEIGHTS, ModelDirError, read_config
 
@@ -217,14 +217,13 @@ class SentimentPredictor(Predictor):
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """``{"text", "label", "probability", "probs", "tokens", "unknown_tokens"}`` per text; an empty text, or
         one of more than :data:`MAX_TOKENS` tokens, raises ValueError naming its position."""
-        encoded = []
-        for i, text in enumerate(texts):
-            try:
-                encoded.append(self.encoder.encode(text))
-            except ValueError:
-                raise ValueError(f"input {i + 1} is empty: give a text with at least one word") from None
-            if len(encoded[-1]) > MAX_TOKENS:
-                raise ValueError(f"input {i + 1} has {len(encoded[-1])} tokens; a sentiment model labels at most "
+        try:
+            encoded = self.encoder.encode_batch(texts)
+        except EmptyTextError as err:
+            raise ValueError(f"input {err.index + 1} is empty: give a text with at least one word") from None
+        for i, ids in enumerate(encoded):
+            if len(ids) > MAX_TOKENS:
+                raise ValueError(f"input {i + 1} has {len(ids)} tokens; a sentiment model labels at most "
                                  f"{MAX_TOKENS} at a time: cut the text, or label its parts")
         probs = []
         for start in range(0, len(encoded), 256):

@@ -2,8 +2,9 @@
 
     DIR/config.json        everything needed to rebuild the model and its tokenizer (+ the run's config)
     DIR/model.safetensors  the best weights (safetensors: no code runs on load)
-    DIR/rnnkit-vocab.json  rnnkit's vocabulary (older directories: vocab.json), named in config.json
-    DIR/tokenizer.json     BPE models: a Hugging Face tokenizers file (``Tokenizer.from_file`` loads it)
+    DIR/tokenizer.json     text models: the tokenizer, a Hugging Face ``tokenizers`` file whose ids are the
+                           model's (a translator: src/tokenizer.json, tgt/tokenizer.json); format 1 directories
+                           hold rnnkit-vocab.json (or vocab.json) and, for BPE, a tokenizer.json with its own ids
     DIR/metrics.json       test metrics, data split, seed, time, device
     DIR/history.jsonl      one line per evaluation
     DIR/checkpoint.pt      resumable training state, loaded with ``torch.load(weights_only=True)``
@@ -40,14 +41,15 @@ from rnnkit.train.schema import TaskKeys, check_config, check_training_state, no
 from rnnkit.version import __version__
 
 FORMAT = "rnnkit-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a text model's vocabulary lives in its tokenizer.json (1: rnnkit-vocab.json beside it)
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 METRICS = "metrics.json"
 HISTORY = "history.jsonl"
 TRAINING_STATE = "checkpoint.pt"
 UNRECORDED = (CONFIG, METRICS)  # JSON files that change after the weights are saved (or may be edited)
-EXPORTED = ".onnx.json"  # `rnnkit export` writes FILE.onnx.json beside the weights later: not a training file
+EXPORTED_TOKENIZER = ".tokenizer.json"  # `rnnkit export` writes STEM.tokenizer.json and FILE.onnx.json, maybe
+EXPORTED = (".onnx.json", EXPORTED_TOKENIZER)  # beside the weights, later: not training files
 _VERIFY: contextvars.ContextVar[bool] = contextvars.ContextVar("rnnkit_verify", default=True)
 
 
@@ -104,7 +106,8 @@ def file_sha256(path: Path) -> str:
 
 def recorded_files(directory: Path) -> dict[str, str]:
     """``{relative path: sha256}`` of the vocabulary/tokenizer files of a model directory: every ``*.json``
-    in it or its sub-folders but config.json, metrics.json, exported ``*.onnx.json`` and hidden files."""
+    in it or its sub-folders but config.json, metrics.json, an export's ``*.onnx.json`` and ``*.tokenizer.json``
+    and hidden files."""
     directory = Path(directory)
     files = {}
     for path in sorted(directory.rglob("*.json")):
