@@ -30,7 +30,7 @@ from rnnkit.models.seq2seq import sequence_loss
 from rnnkit.nn import CELLS as REGISTRY
 from rnnkit.nn import Recurrent, export_onnx
 from rnnkit.nn.onnx import layer_graph
-from rnnkit.text import BOS, EOS, PadCollator, TextEncoder
+from rnnkit.text import BOS, EOS, UNK, PadCollator, TextEncoder
 from rnnkit.train.checkpoint import CONFIG, load_weights, new_config, save_weights, write_json
 
 # What the cells declare (``cell.onnx``): every cell with an ONNX operator is run on onnxruntime below.
@@ -158,7 +158,7 @@ def test_sentiment_classifier_directory_exports_with_same_probabilities(tmp_path
     out = tmp_path / "deploy" / "clf.onnx"
     written = export_directory(d, out)
     meta = json.loads(written[1].read_text())
-    assert meta["labels"] == ["negative", "positive"] and (out.parent / meta["text"]["vocab_file"]).exists()
+    assert meta["labels"] == ["negative", "positive"] and (out.parent / meta["text"]["tokenizer_file"]).exists()
     tokens, lengths = batch(encoder, TEXTS)
     with torch.no_grad():
         want = torch.softmax(model(tokens, lengths), dim=1).numpy()
@@ -262,7 +262,7 @@ def translator_dir(tmp_path: Path, cell: str, attention: str, bidirectional: boo
 def test_translator_greedy_and_beam_on_onnxruntime_alone_match_rnnkit(tmp_path, cell, attention, bidirectional):
     d, model, src = translator_dir(tmp_path, cell, attention, bidirectional)
     written = export_directory(d, tmp_path / "out" / "mt.onnx")
-    meta = json.loads(written[-1].read_text())
+    meta = json.loads((tmp_path / "out" / "mt.onnx.json").read_text())
     assert set(meta["graphs"]) == {"encoder", "decoder"} and meta["decoding"]["eos"] == 3
     assert (tmp_path / "out" / meta["text"]["src"]["tokenizer_file"]).exists()
     decoder = onnx.load(written[1])
@@ -349,34 +349,57 @@ def test_trained_translator_exported_by_the_cli_translates_like_the_predictor(tm
         assert predictor.tgt.decode(runner.beam(ids, beam=2)[0]) == beam_text
 
 
-# ------------------------------------------------------------------------------ tokenizer interop
-@pytest.mark.parametrize(("fallback", "lowercase"), [("byte", True), ("unk", False)])
-def test_bpe_tokenizer_file_is_a_hugging_face_tokenizer_json(tmp_path, fallback, lowercase):
+# ------------------------------------------------------------------------- self-contained exports
+FORMAT1 = Path(__file__).parent / "fixtures" / "format1"  # model directories written by rnnkit before tokenizer.json
+
+
+def classify_with(sidecar: Path, text: str) -> list[float]:
+    """Probabilities from an export's own files only: its JSON, its tokenizer file and its graph."""
     from tokenizers import Tokenizer
 
-    from rnnkit.text import build_tokenizer, save_tokenizer, tokenizer_from_config
-
-    tok = build_tokenizer("bpe", texts=TEXTS, vocab_size=300, fallback=fallback, lowercase=lowercase)
-    config = save_tokenizer(tok, tmp_path)
-    assert config["file"] == "tokenizer.json"
-    hf = Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
-    for text in ["A  warm,\tfunny STORY\n", "cafe\u0301 日本 film", TEXTS[1]]:
-        assert hf.encode(text).tokens == tok.tokenize(text)  # rnnkit's normaliser travels inside the file
-    again = tokenizer_from_config(json.loads(json.dumps(config)), tmp_path)
-    assert again.tokenize("The CAST is superb") == tok.tokenize("The CAST is superb")
+    meta = json.loads(sidecar.read_text())
+    ids = Tokenizer.from_file(str(sidecar.parent / meta["text"]["tokenizer_file"])).encode(text).ids
+    (probs,) = session(sidecar.parent / meta["file"]).run(["probabilities"], {"tokens": np.array([ids]),
+                                                                             "lengths": np.array([len(ids)])})
+    return probs[0].tolist()
 
 
-def test_model_directories_written_before_still_load(tmp_path):
-    """Version-1 directories: the vocabulary as vocab.json, the BPE tokenizer in rnnkit's own wrapper."""
-    encoder = encoder_for("bpe")
-    config = encoder.save(tmp_path)
-    assert config["vocab_file"] == "rnnkit-vocab.json" and (tmp_path / "tokenizer.json").exists()
-    hf = json.loads((tmp_path / "tokenizer.json").read_text())
-    old = {"format": "rnnkit.bpe-tokenizer", "version": 1, "normalizer": config["tokenizer"]["normalizer"],
-           "fallback": config["tokenizer"]["fallback"], "hf_tokenizer": {**hf, "normalizer": None}}
-    (tmp_path / "tokenizer.json").write_text(json.dumps(old))
-    (tmp_path / "rnnkit-vocab.json").rename(tmp_path / "vocab.json")
-    old_config = {**config, "vocab_file": "vocab.json",
-                  "tokenizer": {k: v for k, v in config["tokenizer"].items() if k != "file_format"}}
-    loaded = TextEncoder.from_config(old_config, tmp_path)
-    assert loaded.encode("The CAST is superb") == encoder.encode("The CAST is superb")
+def test_two_exports_into_one_folder_both_still_work(tmp_path):
+    import rnnkit
+
+    out = tmp_path / "deploy"
+    texts = ["A moving, beautifully acted film.", "Dull -- I can't say it's 10/10. 😴"]
+    for name in ("sentiment-word", "sentiment-bpe", "lm-word", "translate"):
+        before = {p: p.read_bytes() for p in (FORMAT1 / name).rglob("*") if p.is_file()}
+        assert main(["export", str(FORMAT1 / name), "--out", str(out / f"{name}.onnx")]) == 0
+        assert {p: p.read_bytes() for p in (FORMAT1 / name).rglob("*") if p.is_file()} == before  # nothing written
+    assert len({p.name for p in out.iterdir()}) == 3 * 3 + 5  # 3 files per export, 5 for the translator
+    for name in ("sentiment-word", "sentiment-bpe"):
+        predictor = rnnkit.load(FORMAT1 / name)
+        for text in texts:
+            want = list(predictor.predict([text])[0]["probs"].values())
+            assert classify_with(out / f"{name}.onnx.json", text) == pytest.approx(want, abs=1e-5)
+
+
+def test_the_onnx_translator_refuses_ids_the_graph_would_misread(tmp_path):
+    from tokenizers import Tokenizer
+
+    import rnnkit
+
+    out = tmp_path / "mt.onnx"
+    assert main(["export", str(FORMAT1 / "translate"), "--out", str(out)]) == 0
+    runner = OnnxTranslator(tmp_path / "mt.encoder.onnx", tmp_path / "mt.decoder.onnx", threads=1)
+    src = Tokenizer.from_file(str(tmp_path / "mt.src.tokenizer.json"))
+    predictor = rnnkit.load(FORMAT1 / "translate")
+    ids = src.encode("Où est la gare ?").ids
+    known = len(predictor.src.vocab)
+    assert [i if i < known else UNK for i in ids] == predictor.src.encode("Où est la gare ?")
+    tokens, _ = runner.greedy(ids)
+    assert predictor.tgt.decode(tokens) == predictor.translate(["Où est la gare ?"], beam=1)[0]["translation"]
+    for bad, says in (([], "empty source"), ([5, -1], "token id -1"), ([runner.src_ids], f"token id {runner.src_ids}")):
+        with pytest.raises(ValueError, match=says) as err:
+            runner.greedy(bad)
+        assert "\n" not in str(err.value)
+    state = runner.start(ids)
+    with pytest.raises(ValueError, match="y_prev holds the token id"):
+        runner.step(np.array([runner.tgt_ids]), state)

@@ -19,6 +19,7 @@ from rnnkit.models.seq2seq import Seq2Seq
 from rnnkit.models.sequence_classifier import ConvFrontEnd, SequenceClassifier
 from rnnkit.nn.onnx.graph import BOOL, FLOAT, INT64, Graph
 from rnnkit.nn.onnx.layer import add_recurrent
+from rnnkit.text import UNK
 
 
 def _np(t) -> np.ndarray:  # noqa: ANN001 - a tensor or parameter
@@ -27,6 +28,16 @@ def _np(t) -> np.ndarray:  # noqa: ANN001 - a tensor or parameter
 
 def _linear(g: Graph, x: str, lin: nn.Linear, hint: str) -> str:
     return g.linear(x, _np(lin.weight), None if lin.bias is None else _np(lin.bias), hint)
+
+
+def _token_ids(g: Graph, tokens: str, rows: int, tokenizer_ids: int | None) -> str:
+    """The ids of a tokenizer that gives ``tokenizer_ids`` ids, for a model that knows ``rows``: an id from
+    ``rows`` up — a BPE token the model never saw in training (rnnkit.text.bpe) — reads as <unk>, as in
+    rnnkit's encoder. Without such ids the tokens pass unchanged."""
+    if tokenizer_ids is None or tokenizer_ids <= rows:
+        return tokens
+    known = g.op("Less", [tokens, g.ints("rows", rows)])
+    return g.op("Where", [known, tokens, g.ints("unk", UNK)], "token_ids")
 
 
 def _valid(g: Graph, lengths: str, like: str, axis: int) -> str:
@@ -62,18 +73,20 @@ def _head(g: Graph, features: str, head: nn.Linear, classes: int) -> None:
     g.output(g.op("Softmax", [logits], axis=1), "probabilities", FLOAT, ["B", classes])
 
 
-def classifier_graph(model: nn.Module) -> onnx.ModelProto:
+def classifier_graph(model: nn.Module, *, tokenizer_ids: int | None = None) -> onnx.ModelProto:
     """tokens (B, T) int64 + lengths (B,) int64 → logits and probabilities (B, C).
 
-    For :class:`RecurrentClassifier` and the bag-of-words baseline; padding past each length is ignored."""
+    For :class:`RecurrentClassifier` and the bag-of-words baseline; padding past each length is ignored.
+    ``tokenizer_ids``: how many ids the model's tokenizer gives (ids past the vocabulary read as <unk>)."""
     if isinstance(model, BagOfWordsClassifier):
-        return _bag_of_words_graph(model)
+        return _bag_of_words_graph(model, tokenizer_ids)
     if not isinstance(model, RecurrentClassifier):
         raise ValueError(f"classifier_graph exports a RecurrentClassifier or BagOfWordsClassifier, "
                          f"not {type(model).__name__}")
     g = Graph("rnnkit_classifier")
     tokens = g.input("tokens", INT64, ["B", "T"])
     lengths = g.input("lengths", INT64, ["B"])
+    tokens = _token_ids(g, tokens, model.embedding.num_embeddings, tokenizer_ids)
     x = g.op("Gather", [g.const("embedding", _np(model.embedding.weight)), g.op("Transpose", [tokens], perm=[1, 0])],
              "embedded")  # (T, B, E)
     seq = g.op("Cast", [lengths], "lengths_i32", to=onnx.TensorProto.INT32)
@@ -83,11 +96,12 @@ def classifier_graph(model: nn.Module) -> onnx.ModelProto:
     return g.model()
 
 
-def _bag_of_words_graph(model: BagOfWordsClassifier) -> onnx.ModelProto:
+def _bag_of_words_graph(model: BagOfWordsClassifier, tokenizer_ids: int | None) -> onnx.ModelProto:
     """logits = Σ_t W_uni[x_t] (x_t ≠ pad) [+ Σ_t W_bi[key(x_t, x_{t+1})] over known bigrams] + b."""
     g = Graph("rnnkit_bag_of_words")
     tokens = g.input("tokens", INT64, ["B", "T"])
     lengths = g.input("lengths", INT64, ["B"])
+    tokens = _token_ids(g, tokens, model.vocab_size, tokenizer_ids)
     pad = model.unigrams.padding_idx
     weights = _np(model.unigrams.weight)
     if pad is not None:
@@ -152,16 +166,18 @@ def _conv_frontend(g: Graph, frontend: ConvFrontEnd, features: str, lengths: str
     return g.op("Transpose", [x], perm=[2, 0, 1]), lengths  # (T', B, F)
 
 
-def language_model_graph(model: LanguageModel) -> onnx.ModelProto:
+def language_model_graph(model: LanguageModel, *, tokenizer_ids: int | None = None) -> onnx.ModelProto:
     """tokens (B, T) int64 + state h0 (L, B, H) [+ c0] → logits (B, T, V) + h_n [+ c_n].
 
-    Feed the state back in to stream: T = 1 per call continues exactly where the last call stopped."""
+    Feed the state back in to stream: T = 1 per call continues exactly where the last call stopped.
+    ``tokenizer_ids``: as for :func:`classifier_graph`."""
     g = Graph("rnnkit_language_model")
     enc = model.encoder
     L, H, V = enc.num_layers, enc.hidden_size, model.decoder.out_features
     tokens = g.input("tokens", INT64, ["B", "T"])
     h0 = g.input("h0", FLOAT, [L, "B", H])
     c0 = g.input("c0", FLOAT, [L, "B", H]) if enc.cell.has_cell_state else None
+    tokens = _token_ids(g, tokens, model.embedding.num_embeddings, tokenizer_ids)
     x = g.op("Gather", [g.const("embedding", _np(model.embedding.weight)), g.op("Transpose", [tokens], perm=[1, 0])])
     y, h_n, c_n = add_recurrent(g, enc, x, h0=h0, c0=c0, hint="encoder")
     y = g.op("Transpose", [y], perm=[1, 0, 2])  # (B, T, H)
@@ -174,7 +190,7 @@ def language_model_graph(model: LanguageModel) -> onnx.ModelProto:
     return g.model()
 
 
-def seq2seq_encoder_graph(model: Seq2Seq) -> onnx.ModelProto:
+def seq2seq_encoder_graph(model: Seq2Seq, *, tokenizer_ids: int | None = None) -> onnx.ModelProto:
     """src (B, S) int64 + lengths (B,) int64 → the decoder's initial state and attention memory.
 
     Outputs: ``h`` (L, B, H) [``c``], and with attention ``memory`` (B, S, H) (zero on padding),
@@ -183,6 +199,7 @@ def seq2seq_encoder_graph(model: Seq2Seq) -> onnx.ModelProto:
     enc, H, L = model.encoder, model.decoder.hidden_size, model.decoder.num_layers
     src = g.input("src", INT64, ["B", "S"])
     lengths = g.input("lengths", INT64, ["B"])
+    src = _token_ids(g, src, model.src_embedding.num_embeddings, tokenizer_ids)  # as for classifier_graph
     x = g.op("Gather", [g.const("src_embedding", _np(model.src_embedding.weight)), g.op("Transpose", [src],
                                                                                         perm=[1, 0])])
     seq = g.op("Cast", [lengths], "lengths_i32", to=onnx.TensorProto.INT32)

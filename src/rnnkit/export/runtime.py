@@ -5,16 +5,38 @@ encoder and one decoder step) and follows :mod:`rnnkit.decode.seq2seq` exactly: 
 ⌈a·|x| + b⌉ output tokens, greedy = argmax of log p, beam search keeps K hypotheses and scores a finished
 one by  log p(y | x) / |y|^α  (|y| counting <eos>). Nothing here imports torch or the rest of rnnkit, so
 the file can be copied next to the .onnx files and run on its own.
+
+A graph reads whatever int64 it is given: ONNX's Gather takes a negative id as counting from the end of the
+embedding table, and a zero length encodes nothing. The loop refuses both, and ids outside the range the
+export recorded in each graph (``rnnkit.token_ids``: the tokenizer's ids for the encoder, the target
+vocabulary for the decoder step), with a one-line ``ValueError``.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 BOS, EOS = 2, 3  # rnnkit's reserved ids (rnnkit.text.vocab)
+TOKEN_IDS = "rnnkit.token_ids"  # graph metadata written by rnnkit export (rnnkit.export.bundle)
+
+
+def accepted_ids(session: Any) -> int | None:
+    """How many token ids a graph's token input accepts (0 … N-1), as its export recorded; None if unknown."""
+    value = session.get_modelmeta().custom_metadata_map.get(TOKEN_IDS)
+    return int(value) if value is not None else None
+
+
+def check_ids(ids: np.ndarray, limit: int | None, what: str) -> None:
+    """Refuse ids the graph would misread: negative ones, and (``limit`` known) ids ≥ ``limit``."""
+    bad = ids[(ids < 0) | (ids >= limit)] if limit is not None else ids[ids < 0]
+    if bad.size:
+        valid = f"0 … {limit - 1}" if limit is not None else "0 or more"
+        raise ValueError(f"{what} holds the token id {int(bad[0])}, which this graph cannot read: ids are {valid} "
+                         "(encode the text with the exported tokenizer.json)")
 
 
 class OnnxTranslator:
@@ -37,18 +59,24 @@ class OnnxTranslator:
         self.state_names = [i.name for i in self.decoder.get_inputs() if i.name in ("h", "c")]
         self.memory_names = [i.name for i in self.decoder.get_inputs() if i.name in ("memory", "keys", "mask")]
         self.outputs = [o.name for o in self.decoder.get_outputs()]
+        self.src_ids = accepted_ids(self.encoder)
+        self.tgt_ids = accepted_ids(self.decoder)
 
     def start(self, src: list[int]) -> dict[str, np.ndarray]:
         """Encode one source sentence (ids, ≥ 1) → the decoder's inputs: state and attention memory (rows 1)."""
-        if not src:
+        if len(src) == 0:
             raise ValueError("cannot translate an empty source: give at least one token id")
-        feed = {"src": np.asarray([src], dtype=np.int64), "lengths": np.asarray([len(src)], dtype=np.int64)}
+        ids = np.asarray([src], dtype=np.int64)
+        check_ids(ids, self.src_ids, "the source")
+        feed = {"src": ids, "lengths": np.asarray([ids.shape[1]], dtype=np.int64)}
         names = [o.name for o in self.encoder.get_outputs()]
         return dict(zip(names, self.encoder.run(None, feed), strict=True))
 
     def step(self, y_prev: np.ndarray, state: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """One decoder step for N rows: y_prev (N,) → log-probabilities (N, V) and the new state."""
-        feed = {"y_prev": y_prev.astype(np.int64), **{k: state[k] for k in self.state_names + self.memory_names}}
+        y_prev = np.asarray(y_prev, dtype=np.int64)
+        check_ids(y_prev, self.tgt_ids, "y_prev")
+        feed = {"y_prev": y_prev, **{k: state[k] for k in self.state_names + self.memory_names}}
         out = dict(zip(self.outputs, self.decoder.run(None, feed), strict=True))
         new = dict(state)
         new["h"] = out["h_n"]
