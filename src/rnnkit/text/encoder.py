@@ -121,6 +121,8 @@ class TextEncoder:
         _set_specials_and_length(self.hf, add_bos, add_eos, max_len)
         self.num_ids = max(self.hf.get_vocab().values()) + 1  # ids the pipeline gives: len(vocab), BPE more
         self._fold = self.num_ids > len(vocab)  # a BPE token the vocabulary lacks (id >= len(vocab)) reads as <unk>
+        # tokenizers >= 0.21 can skip the character offsets, which rnnkit never reads (~15 % less work)
+        self._encode_batch = getattr(self.hf, "encode_batch_fast", self.hf.encode_batch)
 
     @classmethod
     def build(
@@ -155,7 +157,7 @@ class TextEncoder:
             if not isinstance(text, str):
                 raise TypeError(f"a text must be str, got {type(text).__name__}")
         try:
-            encodings = self.hf.encode_batch(list(texts)) if len(texts) > 1 else [self.hf.encode(t) for t in texts]
+            encodings = self._encode_batch(list(texts)) if len(texts) > 1 else [self.hf.encode(t) for t in texts]
         except TypeError:  # every input is a str: one holds a lone surrogate, which is no Unicode text
             raise ValueError("a text holds a lone surrogate code point (U+D800-U+DFFF): it is not valid Unicode "
                              "text; decode the input with errors='replace'") from None
@@ -166,7 +168,7 @@ class TextEncoder:
             if self._fold:
                 n = len(self.vocab)
                 ids = [i if i < n else UNK for i in ids]
-            cut = sum(len(more.ids) - specials for more in enc.overflowing)
+            cut = sum(len(more.ids) - specials for more in enc.overflowing) if self.max_len is not None else 0
             out.append((ids, cut))
         return out
 
