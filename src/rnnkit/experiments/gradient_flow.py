@@ -78,8 +78,8 @@ def long_batch(predictor: SentimentPredictor, data: str, steps: int, batch: int)
     cut to ``steps``; if too few are that long, T shrinks to the ``batch``-th longest length."""
     corpus = load_text_classification(data)
     encoder = predictor.encoder
-    pool = [(encoder.vocab.encode(encoder.tokenizer.tokenize(ex.text)), ex.label)
-            for ex in (*corpus.test, *corpus.val, *corpus.train)]
+    examples = (*corpus.test, *corpus.val, *corpus.train)
+    pool = list(zip(encoder.ids([ex.text for ex in examples]), (ex.label for ex in examples), strict=True))
     if len(pool) < batch:
         raise ValueError(f"{data} has {len(pool)} examples, fewer than a batch of {batch}")
     T = min(steps, sorted((len(ids) for ids, _ in pool), reverse=True)[batch - 1])
