@@ -403,3 +403,15 @@ def test_the_onnx_translator_refuses_ids_the_graph_would_misread(tmp_path):
     state = runner.start(ids)
     with pytest.raises(ValueError, match="y_prev holds the token id"):
         runner.step(np.array([runner.tgt_ids]), state)
+
+
+def test_an_export_into_the_model_directory_stays_out_of_its_integrity_record(tmp_path):
+    import shutil
+
+    from rnnkit.train.checkpoint import recorded_files
+
+    d = tmp_path / "clf"
+    shutil.copytree(FORMAT1 / "sentiment-word", d)
+    before = recorded_files(d)
+    assert main(["export", str(d)]) == 0  # the default: DIR/model.onnx, DIR/model.onnx.json, DIR/model.tokenizer.json
+    assert (d / "model.tokenizer.json").exists() and recorded_files(d) == before
