@@ -22,7 +22,6 @@ from rnnkit.data.sources import absolute_options
 from rnnkit.tasks import run
 from rnnkit.tasks.lm import LMOptions
 from rnnkit.tasks.sentiment import SentimentOptions
-from rnnkit.text.tokenize import build_tokenizer
 from rnnkit.train.checkpoint import CONFIG, HISTORY, METRICS, ModelDirError, read_config, read_jsonl
 from rnnkit.train.config import TrainConfig, resolve_device, uses_amp
 
@@ -48,38 +47,6 @@ def experiment_data(data: str, out: Path, quick: bool) -> str:
             chosen = random.Random(0).sample(examples, min(len(examples), int(fraction * QUICK_EXAMPLES)))
             writer.writerows((ex.text, corpus.labels[ex.label]) for ex in chosen)
     return str(path)
-
-
-def long_texts_only(data: str, out: Path, length: int) -> tuple[str, dict[str, Any]]:
-    """A CSV of the texts of ``data`` that have at least ``length`` words (the classifiers' tokenizer), and
-    the counts of kept, dropped and (once cut to ``length``) truncated texts, overall and per split.
-
-    Trained with ``max_len=length``, every sequence then has exactly ``length`` tokens: equal lengths keep
-    a batch on torch's fast CPU kernels (varied lengths make it pack the batch, which is many times slower
-    for long sequences), and "the final state after ``length`` words" means the same for every text. The
-    file gets its own seeded, stratified 80/10/10 split."""
-    corpus = load_text_classification(data)
-    tokenize = build_tokenizer("word", lowercase=True).tokenize
-    path = Path(out) / "data" / f"{Path(data).stem}-{length}-words-or-more.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, Any] = {"length": length}
-    every: list[int] = []
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["text", "label"])
-        for split in ("train", "val", "test"):
-            examples = getattr(corpus, split)
-            lengths = [len(tokenize(ex.text)) for ex in examples]
-            every += lengths
-            writer.writerows((ex.text, corpus.labels[ex.label]) for ex, n in zip(examples, lengths, strict=True)
-                             if n >= length)
-            counts[split] = {"texts": len(lengths), "kept": sum(n >= length for n in lengths),
-                             "truncated": sum(n > length for n in lengths)}
-    counts.update(texts=len(every), kept=sum(n >= length for n in every), truncated=sum(n > length for n in every),
-                  mean_words=statistics.fmean(every), median_words=statistics.median(every), max_words=max(every))
-    if counts["kept"] < 20:
-        raise ValueError(f"only {counts['kept']} texts of {data} have {length}+ words; choose a shorter length")
-    return str(path), counts
 
 
 def finished_metrics(directory: Path, opts: Any, cfg: TrainConfig) -> dict[str, Any] | None:
