@@ -123,6 +123,23 @@ def test_quick_lstm_vs_gru_gives_every_configuration_the_same_updates(root, revi
     assert "no time budget" in capsys.readouterr().err
 
 
+def test_retime_records_a_new_speed_timing_with_its_stamp(root, reviews_csv, motions_ts):
+    from rnnkit.experiments.lstm_vs_gru import retime
+    from rnnkit.experiments.lstm_vs_gru_speed import speed_claims
+
+    out = root / "lstm-vs-gru"
+    if not (out / "results.json").exists():
+        assert main(["experiment", "lstm-vs-gru", "--quick", "--out", str(out),
+                     *data_flags("lstm-vs-gru", reviews_csv, motions_ts)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    legacy = {k: v for k, v in results.items() if k not in ("speed", "splices")}  # as a results file without one
+    assert all(c["holds"] is None for c in speed_claims(legacy))
+    timed = retime(legacy, quick=True)
+    assert timed["speed"]["source"]["commit"] == results["source"]["commit"] and len(timed["speed"]["load"]) == 2
+    assert [s["what"] for s in timed["splices"]] == ["speed timed again"]
+    assert timed["runs"] == results["runs"] and len(timed["claims"]) == 3
+
+
 def test_all_assembles_the_lecture_claims(root, reviews_csv, motions_ts, tmp_path):
     docs = root / "docs"
     readme = tmp_path / "README.md"
