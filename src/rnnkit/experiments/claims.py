@@ -227,6 +227,8 @@ def body(name: str, results: dict[str, Any]) -> list[str]:
         if skipping or line.startswith("!["):
             continue
         kept.append("#" + line if line.startswith("#") else line)
+    while kept and not kept[0].strip():
+        kept.pop(0)
     return kept
 
 
