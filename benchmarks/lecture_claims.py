@@ -125,6 +125,7 @@ def write_all(stored: dict[str, Any], path: Path, *, commit: str) -> dict[str, A
     judged["judged"] = {"commit": commit, "written": now()}
     document = claims.render(judged)
     (DOCS / "lecture-claims.md").write_text(document, encoding="utf-8")
+    prune_plots(judged)
     claims.write_readme_table(README, judged)
     payload = {"command": "python benchmarks/lecture_claims.py", "judged": judged["judged"],
                "rules": {n: r.describe() for n, r in claims.all_rules().items()},
@@ -139,11 +140,15 @@ def store(stored: dict[str, Any], name: str, folder: Path) -> None:
     if results is None:
         raise SystemExit(f"{folder} holds no results.json; run the experiment first")
     stored["experiments"][name] = compact(results, claims.module_of(name).TRACES)
-    (DOCS / "img").mkdir(exist_ok=True)
-    for old in (DOCS / "img").glob(f"{name}-*.png"):
-        if old.name.removeprefix(f"{name}-") not in results.get("plots", []):
-            old.unlink()
     claims.copy_plots({name: results.get("plots", [])}, {name: folder}, DOCS)
+
+
+def prune_plots(judged: dict[str, Any]) -> None:
+    """Delete docs/img/<experiment>-*.png that the page no longer shows (an experiment's old design, or none)."""
+    for name, e in judged["experiments"].items():
+        for old in (DOCS / "img").glob(f"{name}-*.png"):
+            if old.name.removeprefix(f"{name}-") not in e["plots"]:
+                old.unlink()
 
 
 def check(stored: dict[str, Any], path: Path) -> int:
