@@ -78,6 +78,8 @@ def load(path: Path) -> dict[str, Any]:
             results = stored["experiments"][name] = _relative(results, name)
             results["source"] = {"commit": None, "dirty": None}
             results["legacy"] = LEGACY.get(name, {"committed_in": "unknown", "note": ""})
+            shown = sorted(p.name.removeprefix(f"{name}-") for p in (DOCS / "img").glob(f"{name}-*.png"))
+            results.setdefault("plots", shown)  # older results did not list their plots: the page showed these
             for key in DROPPED.get(name, ()):
                 results.pop(key, None)
     return stored
