@@ -78,10 +78,10 @@ def load(path: Path) -> dict[str, Any]:
             results = stored["experiments"][name] = _relative(results, name)
             results["source"] = {"commit": None, "dirty": None}
             results["legacy"] = LEGACY.get(name, {"committed_in": "unknown", "note": ""})
-            shown = sorted(p.name.removeprefix(f"{name}-") for p in (DOCS / "img").glob(f"{name}-*.png"))
-            results.setdefault("plots", shown)  # older results did not list their plots: the page showed these
             for key in DROPPED.get(name, ()):
                 results.pop(key, None)
+        if "plots" not in results:  # older results did not list their plots: the page showed these
+            results["plots"] = sorted(p.name.removeprefix(f"{name}-") for p in (DOCS / "img").glob(f"{name}-*.png"))
     return stored
 
 
