@@ -166,9 +166,11 @@ def reading(results: dict[str, Any]) -> list[str]:
                     f"ends, {len(t['sentence_units'])} close there significantly more than at other punctuation "
                     f"(untrained: {len(u['sentence_units'])}) — the test the verdict counts.")
         others = also_closing(results["forget"]["by_token"])
-        if others:
-            text[0] += (" But they are not sentence detectors: they close about as much at "
-                        f"{', '.join(others)} (table above), so they mark boundaries of clauses and quotations too")
+        rest = len(t["end"]["dropping"]) - len(t["sentence_units"])
+        if others and rest:
+            who = "they" if not t["sentence_units"] else f"the other {rest}"
+            text[0] += (f" Taken together, though, they close about as much at {', '.join(others)} (table above): "
+                        f"{who} mark boundaries of clauses and quotations too")
             if any(kind.startswith("the dot after") for kind in others):
                 text[0] += " — even the dot of “Mr.”, which ends no sentence: they react to the token itself"
             text[0] += "."
