@@ -163,14 +163,16 @@ def reading(results: dict[str, Any]) -> list[str]:
                     "cell when a sentence ends and start again with the next one, while the other units carry the "
                     f"paragraph along. The mean over all units changes by only {t['end']['difference']:+.3f} at a "
                     "sentence end: averaged over the cell, the reset is invisible. Of the units that drop at sentence "
-                    f"ends, {len(t['sentence_units'])} close there significantly more than at other punctuation "
+                    f"ends, {len(t['sentence_units'])} close(s) there significantly more than at other punctuation "
                     f"(untrained: {len(u['sentence_units'])}) — the test the verdict counts.")
         others = also_closing(results["forget"]["by_token"])
         rest = len(t["end"]["dropping"]) - len(t["sentence_units"])
         if others and rest:
-            who = "they" if not t["sentence_units"] else f"the other {rest}"
+            who = "they mark" if not t["sentence_units"] else "the other marks"
+            if t["sentence_units"] and rest > 1:
+                who = f"the other {rest} mark"
             text[0] += (f" Taken together, though, they close about as much at {', '.join(others)} (table above): "
-                        f"{who} mark boundaries of clauses and quotations too")
+                        f"{who} boundaries of clauses and quotations too")
             if any(kind.startswith("the dot after") for kind in others):
                 text[0] += " — even the dot of “Mr.”, which ends no sentence: they react to the token itself"
             text[0] += "."
