@@ -36,6 +36,7 @@ from rnnkit.experiments.examples_data import quick_speech_corpus
 from rnnkit.experiments.record import experiment_setup, finish, setup_line, stamp, table
 from rnnkit.experiments.rules import Claim, Rule
 from rnnkit.metrics.wer import error_rates
+from rnnkit.tasks import run as runs
 from rnnkit.tasks.sentiment import SentimentOptions
 from rnnkit.tasks.speech_ctc import SpeechCTCOptions
 from rnnkit.tasks.translate import TranslateOptions
