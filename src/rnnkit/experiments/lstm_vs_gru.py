@@ -56,7 +56,7 @@ QUICK = {"embed_dim": 8, "hidden_size": 8, "seeds": 1, "sentiment_epochs": 1, "s
          "sentiment": {"min_freq": 1, "batch_size": 16}, "signal": {"batch_size": 16}, "speed_hidden": 16}
 # task → (label, what its training throughput counts)
 TASKS = {"sentiment": ("sentiment test accuracy", "tokens"), "signal": ("activity test accuracy", "sequences")}
-TRACES: tuple[str, ...] = ()
+TRACES = ("runs",)  # each run's numbers stay in the run folder; the summary (means over seeds) decides and reports
 QUALITY = Rule(
     "lstm-vs-gru/quality",
     "per task, LSTM against the reset-after GRU at equal recurrent parameters: the difference of the means over "
