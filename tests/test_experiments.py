@@ -7,6 +7,7 @@ import json
 import math
 import re
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,9 @@ def test_quick_word_order_scores_every_model(root, reviews_csv):
     assert set(capacity) == set(arms) and capacity["bow"]["seeds"][0]["test"]["sentence_accuracy"] == 0.5
     assert capacity["bow"]["seeds"][0]["held_out_template"]["both_right"] == 0
     assert all(a["lr"] in (3e-3, None) for a in (*capacity.values(), *arms.values()))
+    written = datetime.strptime(json.loads((out / "results.json").read_text())["written"], "%Y-%m-%dT%H:%M:%S%z")
+    last = max(p.stat().st_mtime for p in out.glob("models/**/metrics.json"))
+    assert written.timestamp() >= int(last)  # stamped when the run ended, not when it began
     assert all(0 <= a["seeds"][0]["lecture_pair"]["negative"]["p_positive"] <= 1
                for a in (*capacity.values(), *arms.values()))
 

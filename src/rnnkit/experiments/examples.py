@@ -79,11 +79,10 @@ def run(out: Path, *, quick: bool = False, models: Sequence[Path] | None = None,
     out, setup = experiment_setup(out, FULL, QUICK, quick)
     dirs = {slot: given.get(slot) or train_slot(slot, setup[slot], out, data=data, quick=quick, seed=seed, log=log)
             for slot in SLOTS}
+    answers = {"sentiment": {slot: sentiment(dirs[slot]) for slot in ("sentiment", "bow")},
+               "translation": translation(dirs["translate"]), "speech": speech(dirs["speech"], out / "fox")}
     results = {**stamp("examples", quick), "setup": setup, "models": {k: str(v) for k, v in dirs.items()},
-               "given": sorted(given),
-               "sentiment": {slot: sentiment(dirs[slot]) for slot in ("sentiment", "bow")},
-               "translation": translation(dirs["translate"]),
-               "speech": speech(dirs["speech"], out / "fox")}
+               "given": sorted(given), **answers}
     results["test_metrics"] = {slot: metrics_of(d) for slot, d in dirs.items()}
     results["claims"] = claims(results)
     results["plots"] = []

@@ -147,9 +147,10 @@ def run(out: Path, *, quick: bool = False, data: str = "rt-polarity", signal_dat
             log(f"{name}: sentiment accuracy {done['sentiment']['accuracy']:.4f}, activity accuracy "
                 f"{done['signal']['accuracy']:.4f}")
     timing = layer_timing(configs, E, repeats=2 if quick else 7)
+    timed = speed(speed_sizes(setup), E, quick=quick)
     results = {**stamp("lstm-vs-gru", quick), "data": sources["sentiment"], "signal_data": sources["signal"],
                "setup": setup, "configurations": configs, "runs": runs, "summary": summarise(configs, runs, timing),
-               "speed": speed(speed_sizes(setup), E, quick=quick)}
+               "speed": timed}
     results["claims"] = claims(results)
     results["plots"] = [plot(results, out / "quality_speed.png").name]
     return finish(out, results, report(results))

@@ -210,10 +210,10 @@ def run(out: Path, *, quick: bool = False, minutes: float | None = None, data: s
     pairs = contrast_pairs(words, setup["pairs"])
     log(f"{len(pairs)} contrast pairs from {len(words['nouns'])} nouns, {len(words['positive'])} positive and "
         f"{len(words['negative'])} negative words of the {corpus.name} training split")
-    results = {**stamp("word-order", quick), "data": corpus.name, "setup": setup, "templates": list(TEMPLATES),
-               "words": words, "lecture_pair": LECTURE_PAIR, "examples": pairs[:5],
-               "capacity": capacity(out, words, setup, quick=quick, log=log),
+    trained = {"capacity": capacity(out, words, setup, quick=quick, log=log),
                "arms": transfer(out, data, pairs, setup, quick=quick, models=models, log=log)}
+    results = {**stamp("word-order", quick), "data": corpus.name, "setup": setup, "templates": list(TEMPLATES),
+               "words": words, "lecture_pair": LECTURE_PAIR, "examples": pairs[:5], **trained}
     results["claims"] = claims(results)
     results["plots"] = [plot(results, out / "pairs.png").name]
     return finish(out, results, report(results))
