@@ -2,11 +2,10 @@
 
     python benchmarks/gru_lstm_speed.py [--threads 1] [--repeats 7]
 
-Times the LSTM and the reset-after GRU at equal hidden size (and the GRU at the LSTM's parameter count) on
-rnnkit's reference loop (forward+backward; equal and varied lengths), on rnnkit's streaming step() (batch 1),
-and — for context — on torch.nn's own kernels (oneDNN's LSTM vs ATen's GRU on CPU: different code per
-cell), all interleaved in one process (the lstm-vs-gru experiment's own function). Writes
-benchmarks/results/gru-lstm-speed-<machine>.json.
+Times the LSTM and the reset-after GRU at equal hidden size on rnnkit's reference loop (forward+backward; equal
+and varied lengths: the same code for both cells) and with the defaults a user gets (``Recurrent(cell)`` as
+built, forward+backward, and streaming ``step()`` at batch 1, each on the backend rnnkit picks), all interleaved
+in one process (the lstm-vs-gru experiment's own function). Writes benchmarks/results/gru-lstm-speed-<machine>.json.
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ from pathlib import Path
 import torch
 
 from rnnkit.bench.timing import machine_tag, write_results
-from rnnkit.experiments.lstm_vs_gru import FULL, LIBRARY, SHARED, configurations, implementation_timing
+from rnnkit.experiments.lstm_vs_gru import FULL
+from rnnkit.experiments.lstm_vs_gru_speed import DEFAULTS, SHARED, implementation_timing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,11 +29,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     E, H = FULL["embed_dim"], FULL["hidden_size"]
-    configs = [c for c in configurations(E, H) if c["cell"] in ("lstm", "gru")]
-    times = implementation_timing(configs, E, repeats=args.repeats)
+    times = implementation_timing([H], E, repeats=args.repeats)
     lstm, gru = f"lstm@{H}", f"gru@{H}"
     records = []
-    for name, what in {**SHARED, **LIBRARY}.items():
+    for name, what in {**SHARED, **DEFAULTS}.items():
         ratio = times[name][lstm] / times[name][gru]
         record = {"implementation": name, "what": what, "ms": times[name], "lstm_over_gru": ratio}
         records.append(record)
@@ -41,7 +40,7 @@ def main() -> None:
               f"GRU is ×{record['lstm_over_gru']:.2f} as fast  ({what})")
     path = ROOT / "benchmarks" / "results" / f"gru-lstm-speed-{machine_tag()}.json"
     print("wrote", write_results(path, records, command="python benchmarks/gru_lstm_speed.py", embed_dim=E,
-                                 hidden_size=H, configurations=configs, streaming_backends=times["ran"],
+                                 hidden_size=H, backends=times["ran"],
                                  threads=args.threads))
 
 

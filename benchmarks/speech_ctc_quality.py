@@ -39,6 +39,7 @@ from rnnkit.tasks.speech_ctc import (
 )
 from rnnkit.train.config import TrainConfig
 
+ROOT = Path(__file__).resolve().parent.parent
 GRID = [(alpha, beta) for alpha in (0.0, 0.2, 0.4, 0.6) for beta in (0.0, 0.5, 1.0, 1.5)]
 
 
@@ -114,7 +115,9 @@ def main() -> None:
     if args.quick:
         return
     out = Path(__file__).parent / "results" / f"speech-ctc-{machine_tag()}.json"
-    write_results(out, records, synthetic_speech=True, model_dir=str(directory), options=recognizer.config["options"],
+    inside = directory.resolve().is_relative_to(ROOT)  # a folder outside the repository is named, not located
+    model_dir = str(directory.resolve().relative_to(ROOT)) if inside else directory.name
+    write_results(out, records, synthetic_speech=True, model_dir=model_dir, options=recognizer.config["options"],
                   train=recognizer.config["train"], train_seconds=result["train_seconds"], steps=result["steps"],
                   best_val=result["best_val"], parameters=result["parameters"], voices=result.get("voices"),
                   torch_threads=torch.get_num_threads(), lm_tuning_on_val=tuning,

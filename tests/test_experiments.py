@@ -15,21 +15,22 @@ from torch.nn import functional as F
 
 from rnnkit.cli import main
 from rnnkit.cli.experiment import EXPERIMENTS
-from rnnkit.data import load_text_classification
-from rnnkit.experiments.arms import long_texts_only, train_sentiment_arm
+from rnnkit.experiments.arms import train_sentiment_arm
 from rnnkit.experiments.claims import README_END, README_START
+from rnnkit.experiments.claims import module_of as claims_module
 from rnnkit.experiments.gradient_flow import decay, gradient_norms
 from rnnkit.experiments.lstm_vs_gru import matched_hidden, recurrent_parameters
+from rnnkit.experiments.record import compact
 from rnnkit.experiments.word_order import NEGATIVE, POSITIVE, contrast_pairs, vocabulary
-from rnnkit.models import RecurrentClassifier
 from rnnkit.tasks.sentiment import SentimentOptions
-from rnnkit.tasks.synthetic import adding_problem, copy_baseline, copy_task, train_adding
+from rnnkit.tasks.synthetic import LastStepRegressor, adding_problem, copy_baseline, copy_task, train_adding
 from rnnkit.text.tokenize import build_tokenizer
 from rnnkit.train.checkpoint import ModelDirError
 from rnnkit.train.config import TrainConfig
 
 SIGNALS = Path(__file__).parent / "fixtures" / "signals"
-MINE = ("long-memory", "gradient-flow", "long-reviews", "word-order", "lstm-vs-gru")
+MINE = ("long-memory", "gradient-flow", "long-reviews", "word-order", "lstm-vs-gru", "cloze")
+OFFLINE = ("long-memory", "gradient-flow", "cloze", "gates")  # experiments that make their own data
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def motions_ts(tmp_path_factory) -> Path:
 
 def data_flags(name: str, reviews_csv: Path, motions_ts: Path) -> list[str]:
     """Offline data for the quick runs: the Rotten Tomatoes fixture and the BasicMotions fixture."""
-    flags = [] if name == "long-memory" else ["--data", str(reviews_csv)]
+    flags = [] if name in OFFLINE else ["--data", str(reviews_csv)]
     return flags + (["--signal-data", str(motions_ts)] if name in ("lstm-vs-gru", "all") else [])
 
 
@@ -60,10 +61,24 @@ def test_quick_run_writes_results_plots_and_report(name, root, reviews_csv, moti
     results = json.loads((out / "results.json").read_text())
     assert results["experiment"] == name and results["quick"] is True
     assert results["plots"] and all((out / p).is_file() and (out / p).suffix == ".png" for p in results["plots"])
-    assert results["claims"] and all(set(c) == {"claim", "holds", "verdict"} for c in results["claims"])
+    assert results["claims"] and all(set(c) == {"claim", "holds", "verdict", "rule"} for c in results["claims"])
+    assert results["source"]["commit"] and str(out) not in (out / "results.json").read_text()  # paths: relative
     report = (out / "report.md").read_text()
     assert report.startswith("# ") and "## Verdict" in report
     assert capsys.readouterr().out.rstrip().endswith(report.rstrip())  # the CLI prints the report last
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_verdicts_and_report_need_no_trace(name, root, reviews_csv, motions_ts):
+    """The repository keeps results without the plots' traces; verdicts and reports must come out the same."""
+    out = root / name
+    if not (out / "results.json").exists():
+        assert main(["experiment", name, "--quick", "--out", str(out), *data_flags(name, reviews_csv, motions_ts)]) == 0
+    module = claims_module(name)
+    results = json.loads((out / "results.json").read_text())
+    kept = compact(results, module.TRACES)
+    assert module.claims(kept) == module.claims(results) == results["claims"]
+    assert module.report(kept) == module.report(results) == (out / "report.md").read_text()
 
 
 def test_quick_word_order_scores_every_model(root, reviews_csv):
@@ -72,13 +87,16 @@ def test_quick_word_order_scores_every_model(root, reviews_csv):
         assert main(["experiment", "word-order", "--quick", "--out", str(out), "--data", str(reviews_csv)]) == 0
     arms = json.loads((out / "results.json").read_text())["arms"]
     assert set(arms) == {"bow", "bow+bigrams", "rnn", "lstm", "gru"}
-    assert arms["bow"]["bag_only"] and arms["bow"]["both_right"] == 0  # identical features: exactly one right
+    bow = arms["bow"]["seeds"][0]
+    assert arms["bow"]["bag_only"] and bow["both_right"] == 0  # identical features: exactly one right
     pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
-    assert len(pairs) == arms["bow"]["pairs"] and all(len(p["answers"]["lstm"]) == 2 for p in pairs)
+    assert len(pairs) == bow["pairs"] and all(len(p["answers"]["lstm"]) == 2 for p in pairs)
     capacity = json.loads((out / "results.json").read_text())["capacity"]["arms"]  # trained on contrast pairs
-    assert set(capacity) == set(arms) and capacity["bow"]["test"]["sentence_accuracy"] == 0.5
-    assert capacity["bow"]["held_out_template"]["both_right"] == 0
-    assert all(0 <= a["lecture_pair"]["negative"]["p_positive"] <= 1 for a in (*capacity.values(), *arms.values()))
+    assert set(capacity) == set(arms) and capacity["bow"]["seeds"][0]["test"]["sentence_accuracy"] == 0.5
+    assert capacity["bow"]["seeds"][0]["held_out_template"]["both_right"] == 0
+    assert all(a["lr"] in (3e-3, None) for a in (*capacity.values(), *arms.values()))
+    assert all(0 <= a["seeds"][0]["lecture_pair"]["negative"]["p_positive"] <= 1
+               for a in (*capacity.values(), *arms.values()))
 
 
 def test_quick_lstm_vs_gru_gives_every_configuration_the_same_updates(root, reviews_csv, motions_ts, capsys):
@@ -94,9 +112,12 @@ def test_quick_lstm_vs_gru_gives_every_configuration_the_same_updates(root, revi
         assert {r[task]["epochs"] for r in runs} == {setup[f"{task}_epochs"]}
         steps = {r[task]["steps"] for r in runs}
         assert len(steps) == 1 and steps.pop() > 0
-        saved = [json.loads((Path(r[task]["directory"]) / "config.json").read_text())["train"] for r in runs]
+        saved = [json.loads((out / r[task]["directory"] / "config.json").read_text())["train"] for r in runs]
         assert all(t["patience"] == 0 and t["max_minutes"] is None for t in saved)
-    assert "Standing" in json.loads((Path(runs[0]["signal"]["directory"]) / "config.json").read_text())["labels"]
+    assert "Standing" in json.loads((out / runs[0]["signal"]["directory"] / "config.json").read_text())["labels"]
+    assert not Path(runs[0]["signal"]["directory"]).is_absolute()  # paths in results.json: relative to the folder
+    assert results["speed"]["times"]["reference"] and {c["rule"] for c in results["claims"]} == {
+        "lstm-vs-gru/quality", "lstm-vs-gru/speed-same-code", "lstm-vs-gru/speed-defaults"}
     # a time cap would hand the faster cell more updates: the experiment has none to give
     assert main(["experiment", "lstm-vs-gru", "--quick", "--out", str(out), "--minutes", "1"]) == 1
     assert "no time budget" in capsys.readouterr().err
@@ -120,8 +141,10 @@ def test_all_assembles_the_lecture_claims(root, reviews_csv, motions_ts, tmp_pat
         if name != "all":
             assert f"`rnnkit experiment {name}`" in document
     images = re.findall(r"\]\((img/[^)]+\.png)\)", document)
-    assert len(images) >= len(EXPERIMENTS) - 1 and all((docs / i).is_file() for i in images)
-    assert "Quick run" in document
+    assert len(images) >= len(EXPERIMENTS) - 2 and all((docs / i).is_file() for i in images)  # examples: no plot
+    assert "Quick run" in document and "## The lecture's four design criteria" in document
+    for rule in {c["rule"] for c in claims}:
+        assert f"`{rule}`" in document  # every verdict's rule is printed with it
 
 
 def test_a_readme_without_the_claims_markers_is_refused_before_any_training(tmp_path, capsys):
@@ -134,7 +157,7 @@ def test_a_readme_without_the_claims_markers_is_refused_before_any_training(tmp_
 
 
 def test_options_an_experiment_does_not_take_are_refused(tmp_path, capsys):
-    assert main(["experiment", "gradient-flow", "--quick", "--out", str(tmp_path), "--seeds", "2"]) == 1
+    assert main(["experiment", "examples", "--quick", "--out", str(tmp_path), "--seeds", "2"]) == 1
     assert "does not take --seeds" in capsys.readouterr().err
 
 
@@ -187,16 +210,15 @@ def test_synthetic_training_stops_on_its_wall_clock_cap():
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "gru-reset-before"])
 def test_gradient_norms_have_one_value_per_step(cell):
     torch.manual_seed(0)
-    model = RecurrentClassifier(30, 2, cell=cell, embed_dim=6, hidden_size=5, pooling="last")
-    tokens, labels = torch.randint(1, 30, (3, 17)), torch.tensor([0, 1, 1])
-    norms = gradient_norms(model, tokens, labels)
+    model = LastStepRegressor(cell, 2, 5)
+    x, y = adding_problem(3, 17, torch.Generator().manual_seed(0))
+    norms = gradient_norms(model, x, y)
     assert len(norms["h"]) == len(norms["x"]) == 17
     assert all(math.isfinite(v) and v > 0 for v in norms["h"] + norms["x"])
-    # at the loss, dL/dh_T = W_headᵀ (softmax(logits) − onehot(label)) for each review
+    # at the loss, dL/dh_T = 2 (ŷ − y) w_readout for each sequence of L = Σ (ŷ − y)²
     with torch.no_grad():
         exact = copy.deepcopy(model).double().eval()
-        logits = exact(tokens, torch.full((3,), 17))
-        direct = (F.softmax(logits, 1) - F.one_hot(labels, 2)) @ exact.head.weight
+        direct = 2 * (exact(x.double()) - y.double())[:, None] * exact.readout.weight
     assert norms["h"][-1] == pytest.approx(direct.norm(dim=1).mean().item(), rel=1e-6)
 
 
@@ -226,15 +248,3 @@ def test_a_finished_arm_is_reused_and_a_foreign_one_refused(tmp_path, reviews_cs
     assert again == first and said and said[0].startswith("reusing")
     with pytest.raises(ModelDirError, match="trained otherwise"):
         train_sentiment_arm(SentimentOptions(data=str(reviews_csv), model="bow", min_freq=2), cfg, tmp_path / "bow")
-
-
-def test_long_texts_only_keeps_texts_of_at_least_the_length(tmp_path, reviews_csv):
-    path, counts = long_texts_only(str(reviews_csv), tmp_path, 20)
-    tokenize = build_tokenizer("word", lowercase=True).tokenize
-    source = load_text_classification(str(reviews_csv))
-    every = [len(tokenize(ex.text)) for ex in (*source.train, *source.val, *source.test)]
-    kept = load_text_classification(path)
-    assert counts["texts"] == len(every) and counts["kept"] == sum(n >= 20 for n in every)
-    assert counts["truncated"] == sum(n > 20 for n in every) and 0 < counts["kept"] < counts["texts"]
-    assert sum(kept.sizes().values()) == counts["kept"]
-    assert all(len(tokenize(ex.text)) >= 20 for ex in (*kept.train, *kept.val, *kept.test))

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from rnnkit.cli import main
-from rnnkit.experiments.gates import (
+from rnnkit.experiments import gates
+from rnnkit.experiments.gate_stats import (
     DROP,
     boundary_positions,
     by_token,
@@ -18,6 +19,7 @@ from rnnkit.experiments.gates import (
     memory_correlation,
 )
 from rnnkit.experiments.gates_report import also_closing
+from rnnkit.experiments.record import compact
 from rnnkit.inspect import trace_encoder
 from rnnkit.nn import Recurrent
 
@@ -30,6 +32,7 @@ def test_sentence_boundaries_are_found_at_the_right_tokens():
     assert where["first"] == [6, 12, 17]  # skipping <eos> and quotes; "mr" is the first word of the new sentence
     assert where["inside"] == [0, 1, 2, 8, 9, 14, 15]  # words only: not ".", ",", quotes or <eos>
     assert not set(where["first"]) & set(where["inside"])
+    assert where["punctuation"] == [5, 7, 11, 13]  # quotes, the dot of "mr .", the comma: no sentence ends
 
 
 def test_markers_split_each_sequence_into_marker_between_and_after():
@@ -107,12 +110,17 @@ def test_quick_run_writes_results_plots_and_report(tmp_path, capsys):
     assert results["experiment"] == "gates" and results["quick"]
     assert results["plots"] == ["forget_passage.png", "forget_units.png", "update_gate.png"]
     assert all((out / p).stat().st_size > 10_000 for p in results["plots"])
-    assert set(results["forget"]["models"]) == {"trained", "untrained"}
-    passage = results["forget"]["passage"]
+    forget = results["forget"]["seeds"][0]
+    assert set(forget["models"]) == {"trained", "untrained"}
+    assert {"end", "first", "specific", "sentence_units"} <= set(forget["models"]["trained"])
+    passage = forget["passage"]
     assert len(passage["tokens"]) == len(passage["trained"]) == len(passage["untrained"])
     assert len(results["claims"]) == 1 + len(results["update"])
+    assert {c["rule"] for c in results["claims"]} == {r.name for r in gates.RULES}
     report = (out / "report.md").read_text()
     assert "What you see" in report and "![update gate](update_gate.png)" in report
+    kept = compact(results, gates.TRACES)  # what the repository keeps: no traces
+    assert gates.report(kept) == report and gates.claims(kept) == results["claims"]
     assert "What the gates do" in capsys.readouterr().out
 
 

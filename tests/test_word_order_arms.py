@@ -1,5 +1,4 @@
-"""The word-order capacity arm (contrast pairs to train on, unseen triples and template to test on) and the
-long-reviews length sweep's verdict logic."""
+"""The word-order capacity arm: contrast pairs to train on, unseen triples and template to test on."""
 
 from __future__ import annotations
 
@@ -21,8 +20,7 @@ from rnnkit.experiments.contrast_pairs import (
     score,
     write_pairs_csv,
 )
-from rnnkit.experiments.long_reviews import at_chance, judge, observations
-from rnnkit.experiments.word_order import claims
+from rnnkit.experiments.rules import at_chance
 from rnnkit.tasks.sentiment import SentimentOptions, SentimentPredictor
 from rnnkit.text.tokenize import build_tokenizer
 from rnnkit.train.config import TrainConfig
@@ -98,48 +96,6 @@ def _pairs(both_right: int, n: int = 100) -> dict:
     return {"both_right": both_right, "pairs": n}
 
 
-def _results(capacity_lstm: int, transfer_lstm: int) -> dict:
-    cap = {"bow": {"bag_only": True, "test": _pairs(0), "held_out_template": _pairs(0)},
-           "lstm": {"bag_only": False, "test": _pairs(capacity_lstm), "held_out_template": _pairs(10)}}
-    arms = {"bow": {"bag_only": True, "model": "bow", **_pairs(0)},
-            "lstm": {"bag_only": False, "model": "lstm", **_pairs(transfer_lstm)}}
-    return {"capacity": {"arms": cap, "sizes": {"train": 300, "test": 100}}, "arms": arms,
-            "setup": {"capacity_epochs": 10}, "data": "rt-polarity"}
-
-
-def test_word_order_verdicts_separate_capacity_from_transfer():
-    bow, capacity, transfer = claims(_results(capacity_lstm=97, transfer_lstm=12))
-    assert bow["holds"] is True and "capacity bow: 0 of 100" in bow["verdict"]
-    assert capacity["claim"] == "A recurrent classifier can use word order (trained on contrast pairs)"
-    assert capacity["holds"] is True and "97 %" in capacity["verdict"]
-    assert "trained on reviews, transfers to contrast pairs" in transfer["claim"] and transfer["holds"] is False
-    _, capacity, transfer = claims(_results(capacity_lstm=40, transfer_lstm=60))
-    assert capacity["holds"] is None and "undecided at this budget" in capacity["verdict"]
-    assert transfer["holds"] is True
-
-
 def test_at_chance_is_within_two_standard_errors_of_a_coin():
     assert at_chance(0.5, 100) and at_chance(0.598, 100) and not at_chance(0.6, 100)
     assert at_chance(0.3, 100)  # below chance is no better than chance
-
-
-def _arm(accuracy: float, n: int = 400) -> dict:
-    se = (accuracy * (1 - accuracy) / n) ** 0.5
-    return {"accuracy": accuracy, "standard_error": se, "at_chance": at_chance(accuracy, n)}
-
-
-def _sweep(rnn: tuple[float, float], gated: tuple[float, float], bow: float = 0.8) -> dict:
-    return {str(length): {"bow": _arm(bow), "rnn": _arm(r), "lstm": _arm(g), "gru": _arm(g - 0.02)}
-            for length, r, g in zip((50, 800), rnn, gated, strict=True)}
-
-
-def test_long_reviews_verdict_across_lengths():
-    holds, reason = judge(_sweep(rnn=(0.75, 0.6), gated=(0.76, 0.78)))
-    assert holds is True and "falls further behind" in reason
-    holds, reason = judge(_sweep(rnn=(0.75, 0.79), gated=(0.76, 0.78)))
-    assert holds is False and "keeps up" in reason
-    assert judge(_sweep(rnn=(0.75, 0.75), gated=(0.76, 0.78)))[0] is None  # behind by 0.03: within the noise
-    holds, reason = judge(_sweep(rnn=(0.7, 0.5), gated=(0.75, 0.52)))
-    assert holds is None and "lstm at 800 words" in reason and "stayed at chance" in reason
-    lines = observations({"arms": _sweep(rnn=(0.7, 0.6), gated=(0.76, 0.78), bow=0.8)})
-    assert lines[0].startswith("50 words: bag of words − lstm = +0.040")

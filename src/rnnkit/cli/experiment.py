@@ -39,10 +39,10 @@ OPTIONS: dict[str, dict] = {
     "lengths": {"type": in_range(int, 2), "nargs": "+",
                 "help": "long-memory: sequence lengths T (default 5 10 20 50 100 200)"},
     "seeds": {"type": in_range(int, 1),
-              "help": "long-memory, lstm-vs-gru: seeds per length / configuration (default 3)"},
+              "help": "seeds per model (default 3: a verdict rests on at least 3; experiments that train)"},
     "models": {"type": Path, "nargs": "+", "help": "word-order: score these sentiment model directories in the "
                                                    "transfer arm instead of training on reviews; examples: use "
-                                                   "these lm/sentiment/bow/translate/speech-ctc model directories "
+                                                   "these sentiment/bow/translate/speech-ctc model directories "
                                                    "instead of training them"},
     "docs": {"type": Path, "help": "all: also write lecture-claims.md and its plots (img/) into this folder"},
     "readme": {"type": Path, "help": "all: also rewrite the claims table of this README (between its "
@@ -79,22 +79,28 @@ EXPERIMENTS: dict[str, Experiment] = {
     "word-order": Experiment(_lazy("word_order"), "contrast pairs (same words, opposite labels): bag of words vs "
                                                   "recurrent classifiers trained on pairs (capacity) and on "
                                                   "reviews (transfer)", takes_minutes=True,
-                             options=("data", "models")),
+                             options=("data", "models", "seeds")),
     "lstm-vs-gru": Experiment(_lazy("lstm_vs_gru"), "quality and speed of LSTM, both GRUs and Elman at equal size and "
                                                     "equal parameters on sentiment and activity, equal updates, seeds",
                               options=("data", "signal_data", "seeds")),
     "gradient-flow": Experiment(_lazy("gradient_flow"), "the norm of dL/dh_t vs distance from the loss, per cell, "
-                                                        "untrained and briefly trained", takes_minutes=True,
-                                options=("data",)),
-    "long-reviews": Experiment(_lazy("long_reviews"), "sentiment of reviews read to 50-800 words from the final "
-                                                      "state: Elman vs LSTM vs GRU vs bag of words, by length",
-                               takes_minutes=True, options=("data",)),
+                                                        "at initialisation and after learning the adding problem",
+                                takes_minutes=True, options=("seeds",)),
+    "long-reviews": Experiment(_lazy("long_reviews"), "a review sentence then other reviews' words up to 50-400 "
+                                                      "tokens, decided from the final state: Elman vs LSTM vs GRU "
+                                                      "vs bag of words, by length", takes_minutes=True,
+                               options=("data", "seeds")),
     "gates": Experiment(_lazy("gates"), "what the gates do on real inputs: an LSTM LM's forget gate at sentence ends "
-                                        "(Austen) and a GRU's update gate across the adding problem's gap, trained vs "
-                                        "untrained", takes_minutes=True),
-    "examples": Experiment(_lazy("examples"), "the lecture's examples run on trained models: the France cloze (LM vs "
-                                              "bigram), \"nothing to like\" and the food pair, \"Voulez-vous chanter "
-                                              "avec moi ?\", \"The quick brown fox\" transcribed",
+                                        "(Austen) against other punctuation and a GRU's update gate across the adding "
+                                        "problem's gap, trained vs untrained", takes_minutes=True,
+                        options=("seeds",)),
+    "cloze": Experiment(_lazy("cloze"), "the France cloze at controlled distances: generated \"X is where I grew up, "
+                                        "but I now live in Y. I speak fluent ___\" lines, held-out combinations, "
+                                        "every cell (own learning rate, seeds) vs the previous-word model",
+                        takes_minutes=True, options=("seeds",)),
+    "examples": Experiment(_lazy("examples"), "the lecture's examples run on trained models: \"nothing to like\" and "
+                                              "the food pair, \"Voulez-vous chanter avec moi ?\", \"The quick brown "
+                                              "fox jumped over the lazy dog.\" transcribed",
                            options=("data", "models")),
     "all": Experiment(_all, "every experiment, then lecture-claims.md (claims, plots, numbers, verdicts)",
                       takes_minutes=True, options=("data", "signal_data", "docs", "readme", "reuse")),

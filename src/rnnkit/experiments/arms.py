@@ -20,9 +20,8 @@ from typing import Any
 from rnnkit.data import load_text_classification
 from rnnkit.data.sources import absolute_options
 from rnnkit.tasks import run
-from rnnkit.tasks.lm import LMOptions, load_corpus
+from rnnkit.tasks.lm import LMOptions
 from rnnkit.tasks.sentiment import SentimentOptions
-from rnnkit.text.tokenize import build_tokenizer
 from rnnkit.train.checkpoint import CONFIG, HISTORY, METRICS, ModelDirError, read_config, read_jsonl
 from rnnkit.train.config import TrainConfig, resolve_device
 
@@ -48,52 +47,6 @@ def experiment_data(data: str, out: Path, quick: bool) -> str:
             chosen = random.Random(0).sample(examples, min(len(examples), int(fraction * QUICK_EXAMPLES)))
             writer.writerows((ex.text, corpus.labels[ex.label]) for ex in chosen)
     return str(path)
-
-
-def long_texts_only(data: str, out: Path, length: int) -> tuple[str, dict[str, Any]]:
-    """A CSV of the texts of ``data`` that have at least ``length`` words (the classifiers' tokenizer), and
-    the counts of kept, dropped and (once cut to ``length``) truncated texts, overall and per split.
-
-    Trained with ``max_len=length``, every sequence then has exactly ``length`` tokens: equal lengths keep
-    a batch on torch's fast CPU kernels (varied lengths make it pack the batch, which is many times slower
-    for long sequences), and "the final state after ``length`` words" means the same for every text. The
-    file gets its own seeded, stratified 80/10/10 split."""
-    corpus = load_text_classification(data)
-    tokenize = build_tokenizer("word", lowercase=True).tokenize
-    path = Path(out) / "data" / f"{Path(data).stem}-{length}-words-or-more.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, Any] = {"length": length}
-    every: list[int] = []
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["text", "label"])
-        for split in ("train", "val", "test"):
-            examples = getattr(corpus, split)
-            lengths = [len(tokenize(ex.text)) for ex in examples]
-            every += lengths
-            writer.writerows((ex.text, corpus.labels[ex.label]) for ex, n in zip(examples, lengths, strict=True)
-                             if n >= length)
-            counts[split] = {"texts": len(lengths), "kept": sum(n >= length for n in lengths),
-                             "truncated": sum(n > length for n in lengths)}
-    counts.update(texts=len(every), kept=sum(n >= length for n in every), truncated=sum(n > length for n in every),
-                  mean_words=statistics.fmean(every), median_words=statistics.median(every), max_words=max(every))
-    if counts["kept"] < 20:
-        raise ValueError(f"only {counts['kept']} texts of {data} have {length}+ words; choose a shorter length")
-    return str(path), counts
-
-
-def experiment_text(data: str, out: Path, quick: bool) -> tuple[str, str]:
-    """The language-modelling corpus an experiment trains on, and its tokenizer: a file or folder as given;
-    a registered corpus as is, or in a quick run a text file of its first 40,000 characters (word level
-    stays word level)."""
-    if not quick or Path(data).exists():
-        return data, "auto"
-    corpus = load_corpus(data)
-    path = Path(out) / "data" / f"{data}-quick.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(corpus.train[:36_000] + "\n" + corpus.val[:2_000] + "\n" + corpus.test[:2_000] + "\n",
-                    encoding="utf-8")
-    return str(path), corpus.level
 
 
 def finished_metrics(directory: Path, opts: Any, cfg: TrainConfig) -> dict[str, Any] | None:

@@ -25,14 +25,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from rnnkit.bench.timing import machine_info
-from rnnkit.experiments.record import save_figure
+from rnnkit.experiments.record import finish, pyplot, save_figure, stamp
+from rnnkit.experiments.rules import MIN_SEEDS, Claim, Rule, enough_seeds, verdict_section
 from rnnkit.metrics.bleu import bucket_drop
 from rnnkit.tasks.run import train
 from rnnkit.tasks.translate import TranslateOptions
-from rnnkit.train.checkpoint import write_json
 from rnnkit.train.config import TrainConfig
 
 ARMS = {"attention": {"attention": "bahdanau"},
@@ -40,6 +37,15 @@ ARMS = {"attention": {"attention": "bahdanau"},
         "plain encoder–decoder": {"attention": "none", "bidirectional": False}}
 QUICK = {"src_bpe": 300, "tgt_bpe": 300, "embed_dim": 16, "hidden_size": 32, "batch_size": 16, "beam": 2,
          "val_sentences": 0}
+TRACES: tuple[str, ...] = ()
+WITHIN_DOMAIN = Rule(
+    "bottleneck/within-domain",
+    "within each domain, each model's share of BLEU lost from its shortest to its longest source bucket (1 − "
+    "BLEU(longest) / BLEU(shortest)); the claim holds in a domain when both models without attention lose a larger "
+    "share than the model with attention; holds when it holds in every domain that can be judged, does not hold "
+    "when it fails in every one, undecided when the domains disagree or none can be judged (a bucket's BLEU of 0, "
+    "a single bucket); fewer than min_seeds seeds: undecided", {"min_seeds": MIN_SEEDS})
+RULES = (WITHIN_DOMAIN,)
 NUMBERS = [("zéro", "zero"), ("un", "one"), ("deux", "two"), ("trois", "three"), ("quatre", "four"),
            ("cinq", "five"), ("six", "six"), ("sept", "seven"), ("huit", "eight"), ("neuf", "nine")]
 
@@ -85,17 +91,14 @@ def run(out: Path, *, quick: bool = False, minutes: float | None = None, epochs:
                       "cpu_seconds": round(time.process_time() - cpu, 1),  # training + evaluation, this process
                       "parameters": result["parameters"], "best_val": result["best_val"],
                       "decoding": test["decoding"], "signature": test["signature"]}
-    results = {"experiment": "bottleneck", "quick": quick, "data": base["data"], "budget_minutes": cfg.max_minutes,
-               "budget_epochs": cfg.epochs,
+    results = {**stamp("bottleneck", quick), "data": base["data"], "budget_minutes": cfg.max_minutes,
+               "budget_epochs": cfg.epochs, "seeds": 1,
                "train_config": asdict(cfg), "options": {k: v for k, v in asdict(TranslateOptions(**base)).items()
                                                         if k not in ("attention", "bidirectional")},
-               "machine": machine_info(), "torch_threads": torch.get_num_threads(), "arms": arms,
-               "within_domain": within_domain(arms), "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    results["claim_holds"] = _claim(results["within_domain"])
-    write_json(out / "results.json", results)
-    plot(arms, out / "bleu_by_length.png")
-    (out / "report.md").write_text(report(results), encoding="utf-8")
-    return results
+               "arms": arms, "within_domain": within_domain(arms)}
+    results["claims"] = claims(results)
+    results["plots"] = [plot(arms, out / "bleu_by_length.png").name]
+    return finish(out, results, report(results))
 
 
 def within_domain(arms: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -125,13 +128,30 @@ def _claim(within: dict[str, dict[str, Any]]) -> bool | None:
     return None
 
 
+def claims(results: dict[str, Any]) -> list[Claim]:
+    """:data:`WITHIN_DOMAIN`, re-computed from each arm's BLEU per domain and bucket."""
+    def pct(d: float | None) -> str:
+        return "–" if d is None else format(d, ".0%")
+
+    answer = {True: "yes", False: "no", None: "cannot tell"}
+    within = within_domain(results["arms"])
+    per_domain = "; ".join(f"{domain}: " + ", ".join(f"{n} {pct(d)}" for n, d in v["drops"].items())
+                           + f" (both without attention lose more: {answer[v['holds']]})"
+                           for domain, v in within.items())
+    pooled = ", ".join(f"{name} {pct(arm['drop'])}" for name, arm in results["arms"].items())
+    bleu = ", ".join(f"{name} {arm['bleu']:.1f}" for name, arm in results["arms"].items())
+    seeds = results.get("seeds", 1)
+    budget = f"{results['budget_epochs']} epochs per model, equal updates, {seeds} seed(s); test BLEU {bleu}"
+    holds, text = enough_seeds(_claim(within), seeds, "BLEU lost from the shortest to the longest source bucket, "
+                               f"within each domain — {per_domain or 'no domain'}; pooled over domains: {pooled} "
+                               f"({budget})")
+    return [WITHIN_DOMAIN.judge("Without attention, a seq2seq model loses more of its BLEU on long sources", holds,
+                                text)]
+
+
 def plot(arms: dict[str, Any], path: Path) -> Path:
     """Grouped bars: test BLEU per source-length bucket, without and with attention."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     buckets = list(dict.fromkeys(b for arm in arms.values() for b in arm["per_bucket"]))
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     width = 0.8 / len(arms)
@@ -152,10 +172,11 @@ def report(results: dict[str, Any]) -> str:
     arms = results["arms"]
     buckets = list(dict.fromkeys(b for arm in arms.values() for b in arm["per_bucket"]))
     m, first = results["machine"], next(iter(arms.values()))
+    seeds = results.get("seeds", 1)
     budget = f"{results['budget_epochs']} epochs" + (f" cut at {results['budget_minutes']} min" if
                                                        results["budget_minutes"] else "") + " per model"
     lines = ["# Bottleneck: seq2seq without vs with attention", "",
-             f"Data `{results['data']}`, budget {budget}, on {m['cpu']} ({m['cores']} cores, "
+             f"Data `{results['data']}`, budget {budget}, {seeds} seed(s), on {m['cpu']} ({m['cores']} cores, "
              f"{results['torch_threads']} torch threads{', ' + m['gpu'] if 'gpu' in m else ''}), torch {m['torch']}.",
              f"Test decoding: {first['decoding']}. sacreBLEU {first['signature']['bleu']}",
              "", "| model | BLEU | chrF | greedy BLEU | " + " | ".join(buckets)
@@ -185,12 +206,6 @@ def report(results: dict[str, Any]) -> str:
     for domain, v in results["within_domain"].items():
         drops = ["–" if d is None else f"{100 * d:.0f} %" for d in v["drops"].values()]
         lines.append(f"| {domain} | " + " | ".join(drops) + f" | {mark[v['holds']]} |")
-    verdict = {True: "holds: without attention, both models lose a larger share of their BLEU on long sources, "
-                     "in every domain that could be judged.",
-               False: "does not hold in this run: in no domain do both models without attention lose more.",
-               None: "is undecided in this run: the domains disagree (see above), or none could be judged (a "
-                     "bucket's BLEU of 0 or a single bucket). The few long sources of a domain make its last "
-                     "bucket noisy (sentence counts in parentheses)."}
-    lines += ["", f"The lecture's claim {verdict[results['claim_holds']]}", "", "![BLEU by source length]"
-              "(bleu_by_length.png)", ""]
+    lines += ["", "The few long sources of a domain make its last bucket noisy (sentence counts in parentheses).", "",
+              *verdict_section(results["claims"], RULES), "![BLEU by source length](bleu_by_length.png)", ""]
     return "\n".join(lines)

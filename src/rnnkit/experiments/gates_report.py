@@ -1,4 +1,9 @@
-"""The pictures and the report of the gates experiment (:mod:`rnnkit.experiments.gates`), from its results alone."""
+"""The pictures and the report of the gates experiment (:mod:`rnnkit.experiments.gates`), from its results alone.
+
+The pictures and the detailed tables show seed 0 (:func:`seed_view`); a table per seed gives the counts every
+verdict rests on. The report reads no trace (``gates.TRACES``), so it can be rebuilt from the compacted
+results the repository keeps.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.experiments.record import claims_section, pyplot, save_figure, setup_line, table
+from rnnkit.experiments.record import pyplot, save_figure, setup_line, table
+from rnnkit.experiments.rules import Rule, verdict_section
 
 ROWS = 24  # units shown in the passage heatmaps: the strongest sentence-end droppers first
+
+
+def seed_view(results: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The results with one seed's forget and update parts in place of the lists of seeds (what the plots and
+    the detailed tables show)."""
+    return {**results, "forget": results["forget"]["seeds"][seed],
+            "update": {cell: v["seeds"][seed] for cell, v in results["update"].items()}}
 
 
 def _mark_ends(ax, ends: list[int]) -> None:  # noqa: ANN001 - a matplotlib Axes
@@ -124,10 +137,10 @@ def plot_update(results: dict[str, Any], path: Path, shown: int = 4) -> Path:
     return save_figure(fig, path)
 
 
-def _row(name: str, c: dict[str, Any]) -> list[str]:
+def _row(name: str, c: dict[str, Any], units: int) -> list[str]:
     return [name, f"{c['mean_at']:.3f} ± {c['std_at']:.3f} ({c['n_at']})",
             f"{c['mean_rest']:.3f} ± {c['std_rest']:.3f} ({c['n_rest']})", f"{c['difference']:+.4f}",
-            f"{c['p_value']:.3g}", f"{len(c['dropping'])} of {len(c['unit_difference'])}", f"{c['largest_drop']:+.3f}"]
+            f"{c['p_value']:.3g}", f"{len(c['dropping'])} of {units}", f"{c['largest_drop']:+.3f}"]
 
 
 def reading(results: dict[str, Any]) -> list[str]:
@@ -135,7 +148,7 @@ def reading(results: dict[str, Any]) -> list[str]:
     from a number in the results, so a run that shows nothing says so)."""
     f = results["forget"]["models"]
     t, u = f["trained"], f["untrained"]
-    H = len(t["end"]["unit_difference"])
+    H = results["setup"]["hidden_size"]
     hold_r = results["hold_r"]
     text = [f"**What you see (forget gate).** Before training the forget gate sits near σ(1) ≈ 0.73 (the forget "
             f"bias starts at 1) for every word: mean f {u['end']['mean_at']:.2f} at sentence ends and "
@@ -173,12 +186,13 @@ def reading(results: dict[str, Any]) -> list[str]:
         else:
             both = len(set(m["dropping"]) & set(m["holders"]))
             text.append(head + f"Trained (test MSE {r['test_mse']:.4f}), z starts to act as a switch: "
-                        f"{len(m['dropping'])} of {len(m['unit_difference'])} units open their write at the marked "
+                        f"{len(m['dropping'])} of {results['setup']['adding_hidden']} units open their write at the "
+                        "marked "
                         f"numbers (z falls to {m['writers_at_marker']:.2f} there on average) and close it on the "
                         f"unmarked steps between (z {m['writers_hold']:.2f}). ")
             if m["holders"]:
-                best = m["holders"][0]
-                z_best = m["unit_z_between"][best]
+                best = m["strongest"]
+                z_best = best["z_between"]
                 text[-1] += (f"{len(m['holders'])} units still carry the first number when the second arrives (their "
                              f"state then correlates with it at |r| ≥ {hold_r}; {both} of them are also writers; "
                              f"before training {len(un['holders'])} units do). Their z is "
@@ -186,9 +200,9 @@ def reading(results: dict[str, Any]) -> list[str]:
                              "them: the gate leans towards *hold* between the markers")
                 if m["holders_z_between"] < 0.9:
                     text[-1] += ", but it is far from the ideal z = 1 — each step still mixes in some of the candidate"
-                text[-1] += (f". The strongest carrier, unit {best} (r = {m['memory_r'][best]:+.2f}), has "
+                text[-1] += (f". The strongest carrier, unit {best['unit']} (r = {best['r']:+.2f}), has "
                              f"z {z_best:.2f} between the markers")
-                moves = (m["unit_step_marker"][best], m["unit_step_between"][best])
+                moves = (best["step_marker"], best["step_between"])
                 text[-1] += (f"; its h moves by {moves[0]:.3f} per step at a marker and by {moves[1]:.3f} between "
                              "them")
                 if z_best < 0.5 and moves[1] < 0.2 * moves[0]:
@@ -201,53 +215,88 @@ def reading(results: dict[str, Any]) -> list[str]:
     return text
 
 
-def report(results: dict[str, Any]) -> str:
-    s, f = results["setup"], results["forget"]
-    drop, hold_r, solved = results["drop"], results["hold_r"], results["solved_below"] / 6  # MSE below this: solved
-    header = ["model", "f at position ± sd (n)", "f inside ± sd (n)", "difference", "p (perm.)",
+def _seed_rows(results: dict[str, Any]) -> list[list[Any]]:
+    """Per seed, the counts the verdicts rest on."""
+    rows = []
+    for f in results["forget"]["seeds"]:
+        t, u = f["models"]["trained"], f["models"]["untrained"]
+        rows.append([f"LSTM LM, seed {f['seed']}", f"perplexity {f['perplexity']:.1f}",
+                     f"{len(t['end']['dropping'])} / {len(t['specific']['dropping'])} / {len(t['sentence_units'])}",
+                     f"{len(u['end']['dropping'])} / {len(u['specific']['dropping'])} / {len(u['sentence_units'])}"])
+    for cell, v in results["update"].items():
+        for r in v["seeds"]:
+            t, u = r["models"]["trained"], r["models"]["untrained"]
+            rows.append([f"{cell}, seed {r['seed']}", f"test MSE {r['test_mse']:.4f}" + ("" if r["solved"] else
+                                                                                        " (not solved)"),
+                         f"{len(t['dropping'])} writers, {len(t['holders'])} holders",
+                         f"{len(u['dropping'])} writers, {len(u['holders'])} holders"])
+    return rows
+
+
+def _gru_rows(view: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for cell, r in view["update"].items():
+        for m, c in r["models"].items():
+            rows.append([f"{cell}, {m}", f"{c['mean_at']:.3f} ± {c['std_at']:.3f}",
+                         f"{c['mean_rest']:.3f} ± {c['std_rest']:.3f}",
+                         "–" if c["mean_after"] is None else f"{c['mean_after']:.3f}", f"{c['p_value']:.3g}",
+                         f"{len(c['dropping'])} of {view['setup']['adding_hidden']}",
+                         f"{c['writers_at_marker']:.3f} → {c['writers_hold']:.3f}",
+                         f"{len(c['holders'])} (max r {c['max_r']:.2f})",
+                         "–" if not c["holders"] else f"{c['holders_z_marker']:.3f} → {c['holders_z_between']:.3f}"])
+    return rows
+
+
+def report(results: dict[str, Any], rules: tuple[Rule, ...] = ()) -> str:
+    """report.md: per-seed counts, seed 0 in detail, the reading in words, the verdicts and their ``rules``."""
+    view = seed_view(results, 0)
+    s, f = view["setup"], view["forget"]
+    drop, hold_r, solved = view["drop"], view["hold_r"], view["solved_below"] / 6  # MSE below this: solved
+    H = s["hidden_size"]
+    header = ["model", "f at position ± sd (n)", "f compared with ± sd (n)", "difference", "p (perm.)",
               "units that drop", "largest unit drop"]
-    rows = [_row(f"{m}, sentence end", f["models"][m]["end"]) for m in f["models"]]
-    rows += [_row(f"{m}, first word after", f["models"][m]["first"]) for m in f["models"]]
+    rows = [_row(f"{m}, sentence end vs words inside", f["models"][m]["end"], H) for m in f["models"]]
+    rows += [_row(f"{m}, sentence end vs other punctuation", f["models"][m]["specific"], H) for m in f["models"]]
+    rows += [_row(f"{m}, first word after vs words inside", f["models"][m]["first"], H) for m in f["models"]]
     token_rows = [[k["kind"], k["n"], "–" if k["reset_units"] is None else f"{k['reset_units']:.3f}",
                    "–" if k["all_units"] is None else f"{k['all_units']:.3f}"] for k in f["by_token"]]
-    gru_rows = []
-    for cell, r in results["update"].items():
-        for m, c in r["models"].items():
-            gru_rows.append([f"{cell}, {m}", f"{c['mean_at']:.3f} ± {c['std_at']:.3f}",
-                             f"{c['mean_rest']:.3f} ± {c['std_rest']:.3f}",
-                             "–" if c["mean_after"] is None else f"{c['mean_after']:.3f}", f"{c['p_value']:.3g}",
-                             f"{len(c['dropping'])} of {len(c['unit_difference'])}",
-                             f"{c['writers_at_marker']:.3f} → {c['writers_hold']:.3f}",
-                             f"{len(c['holders'])} (max r {max(abs(v) for v in c['memory_r']):.2f})",
-                             "–" if not c["holders"] else
-                             f"{c['holders_z_marker']:.3f} → {c['holders_z_between']:.3f}"])
+    lr = ", ".join(f"{k}: {v:.1f}" for k, v in results["forget"]["validation_perplexity"].items())
     lines = ["# What the gates do", "", setup_line(results), "",
+             f"{s['seeds']} seed(s) of every model. Per seed (the verdicts rest on these counts): LSTM LM — units "
+             "that drop at sentence ends / below other punctuation there / both (sentence units); GRUs — writers "
+             "and holders:", "",
+             *table(["model", "trained to", "trained", "untrained twin"], _seed_rows(results)), "",
              "## 1. The LSTM's forget gate at sentence boundaries", "",
              f"Word-level LSTM language model on Jane Austen (paragraphs unwrapped): embedding {s['embed_dim']}, "
-             f"hidden {s['hidden_size']}, {f['epochs']} epoch(s), BPTT {s['bptt']}, batch {s['batch_size']}, lr "
-             f"{s['lr']:g}; held-out perplexity {f['perplexity']:.1f} ({f['train_seconds']:.0f} s). Traced over "
-             f"{f['trace_tokens']:,} held-out tokens ({f['counts']['end']} sentence ends, {f['counts']['inside']:,} "
-             "words inside sentences); `c_t = f ⊙ c_{t-1} + i ⊙ g`, so f ≈ 0 empties the memory cell. The untrained "
-             "row is the same network with the weights training started from.", "",
+             f"hidden {H}, {f['epochs']} epoch(s), BPTT {s['bptt']}, batch {s['batch_size']}, lr "
+             f"{results['forget']['lr']:g} (validation perplexity by lr — {lr}). Seed 0: held-out perplexity "
+             f"{f['perplexity']:.1f} ({f['train_seconds']:.0f} s), traced over {f['trace_tokens']:,} held-out tokens "
+             f"({f['counts']['end']} sentence ends, {f['counts']['inside']:,} words inside sentences, "
+             f"{f['counts']['punctuation']:,} other punctuation marks); `c_t = f ⊙ c_{{t-1}} + i ⊙ g`, so f ≈ 0 "
+             "empties the memory cell. The untrained row is the same network with the weights training started "
+             "from.", "",
              "Mean over units of f (± its spread over positions); *units that drop*: f lower at the position than "
-             f"inside sentences by more than {drop} and beyond the 5 % family-wise permutation threshold "
+             f"at the compared positions by more than {drop} and beyond the 5 % family-wise permutation threshold "
              f"({s['permutations']} shuffles).", "", *table(header, rows), "",
-             "What else the units that reset at sentence ends react to (trained model, mean f at each kind of token):",
+             "What else the units that reset at sentence ends react to (seed 0, trained, mean f at each kind of "
+             "token):",
              "", *table(["token", "n", "f of the units that reset", "f of all units"], token_rows), "",
              "![forget gate over a passage](forget_passage.png)", "", "![per-unit drops](forget_units.png)", "",
              "## 2. The GRU's update gate across a gap", "",
              f"Both rnnkit GRUs (and the lecture) write h_t = (1 − z) ⊙ n + z ⊙ h_{{t-1}}: z is the *hold* gate. "
              f"Adding problem T = {s['adding_T']}, hidden {s['adding_hidden']}, batch {s['adding_batch']}, ≤ "
-             f"{s['adding_steps']} updates, lr {s['adding_lr']:g}; z traced on 256 held-out sequences. *Writers*: "
-             "units whose z is significantly lower at the markers than between them (same test). *Holders*: units "
-             f"whose state just before the second marker correlates with the first marked number at |r| ≥ {hold_r} "
-             "(over the 256 sequences).", "",
+             f"{s['adding_steps']} updates, lr per cell the best of "
+             f"{', '.join(f'{x:g}' for x in s['adding_lr_grid'])} by held-out MSE ("
+             + ", ".join(f"{c} {v['lr']:g}" for c, v in results["update"].items()) + "); z traced on 256 held-out "
+             "sequences. *Writers*: units whose z is significantly lower at the markers than between them (same "
+             f"test). *Holders*: units whose state just before the second marker correlates with the first marked "
+             f"number at |r| ≥ {hold_r} (over the 256 sequences). Seed 0:", "",
              *table(["model", "z at markers", "z between", "z after 2nd", "p (perm.)", "writers",
-                     "writers: z marker → between", "holders", "holders: z marker → between"], gru_rows), "",
+                     "writers: z marker → between", "holders", "holders: z marker → between"], _gru_rows(view)), "",
              *(f"- {cell}: test MSE {r['test_mse']:.4f} (baseline 0.167; solved below {solved:.4f}), "
-               f"{r['steps']} updates, {r['seconds']:.0f} s" for cell, r in results["update"].items()), "",
-             "![update gate](update_gate.png)", "", "## Reading", "", *(p + "\n" for p in reading(results)),
-             "## Verdict", "", *claims_section(results["claims"]),
-             "", "Permutation p-values treat positions as independent; neighbouring steps are not, so they are "
-             "optimistic — the untrained network is the control that matters.", ""]
+               f"{r['steps']} updates, {r['seconds']:.0f} s" for cell, r in view["update"].items()), "",
+             "![update gate](update_gate.png)", "", "## Reading (seed 0)", "", *(p + "\n" for p in reading(view)),
+             "Permutation p-values treat positions as independent; neighbouring steps are not, so they are "
+             "optimistic — the untrained network is the control that matters.", "",
+             *verdict_section(results["claims"], rules)]
     return "\n".join(lines)

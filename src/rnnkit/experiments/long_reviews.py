@@ -1,208 +1,255 @@
-"""The lecture's "plain RNNs struggle with long sequences": sentiment of reviews read to growing lengths.
+"""The lecture's "plain RNNs struggle with long sequences", with sequences whose length is the only difficulty.
 
-Pang & Lee's 1,500 movie reviews (~745 words on average) are read as their first ``L`` words for
-L = 50, 100, 200, 400, 800: at each length only the reviews with at least ``L`` words are kept (1,499 at 50,
-1,341 at 400, 569 at 800) and cut to ``L``, so every review is exactly ``L`` tokens long; each length has
-its own seeded, stratified 80/10/10 split (both counts are reported). The recurrent classifiers — Elman,
-LSTM, GRU — decide from their **final state** (``pooling="last"``, the lecture's many-to-one network), so
-whatever decides the label must survive ``L`` steps. A bag of words, blind to length and order, is the
-reference. Same split, seed, sizes and budget (epochs, early-stopping patience, learning rate per arm) for
-every arm at every length; test accuracy comes with its binomial standard error (~4 points at 50 words,
-~6.5 at 800).
+Every sequence starts with one review sentence (rt-polarity by default: its label is the answer) and goes on
+with words of *other* reviews' openings (Pang & Lee by default: plot summary, drawn at random, so they say
+nothing about the label) until it is exactly L tokens long. The recurrent classifiers — Elman, LSTM, GRU —
+decide from their **final state** (``pooling="last"``, the lecture's many-to-one network), so the sentence's
+sentiment must survive the L − n words that follow it. The same sentences, with the same filler cut shorter,
+are read at every length (one fixed set, truncated: no length has its own subset), and at the shortest
+length every arm must beat chance — else the experiment shows a budget, not a length. A bag of words, blind
+to order, reads the same tokens (the filler is noise to it too).
 
-A prefix of a review carries less of its verdict than the whole (the closing lines often decide): accuracy
-that rises with length for every arm is information, not memory — the bag of words shows how much each
-prefix holds (probe: 0.65 at 100 words, 0.73 at 400). The claim is judged across lengths: it holds when
-the Elman RNN falls behind the best gated cell at the longest length by more than the noise, and further
-behind than at the shortest. An arm whose test accuracy is within 1.96 standard errors of 50 % is flagged
-as at chance; a gated cell at chance makes the verdict "undecided at this budget". Whether the gated cells
-also fall behind the bag of words is reported as an observation (the lecture does not claim it).
+Equal lengths keep every batch on torch's fast CPU kernels (a batch of varied lengths is packed, and torch
+runs packed batches of its own cells through a kernel many times slower for long sequences).
 
-Equal lengths also keep every batch on torch's fast CPU kernels: a batch of varied lengths is packed, and
-torch runs packed batches of its own cells through a kernel that is many times slower for long sequences
-(measured: LSTM, 32 × 800 tokens, hidden 128, ~90× slower).
+Fair by the protocol of :mod:`rnnkit.experiments.fair`: each arm's learning rate is the best of a grid by
+validation accuracy at the shortest length (seed 0), then every arm trains with several seeds at every length.
 
-Writes ``results.json``, ``accuracy.png`` and ``report.md``; the models stay in ``models/<L>/``.
+Writes ``results.json``, ``accuracy.png`` and ``report.md``; the models stay in ``models/<L>/<arm>/``.
 """
 
 from __future__ import annotations
 
+import csv
 import math
+import random
+import statistics
 from pathlib import Path
 from typing import Any
 
-from rnnkit.experiments.arms import QUICK_SENTIMENT, experiment_data, long_texts_only, train_sentiment_arm
-from rnnkit.experiments.record import (
-    Claim,
-    claims_section,
-    experiment_setup,
-    finish,
-    pyplot,
-    save_figure,
-    setup_line,
-    stamp,
-    table,
-)
+from rnnkit.data import load_text_classification
+from rnnkit.experiments.arms import QUICK_SENTIMENT, experiment_data, train_sentiment_arm
+from rnnkit.experiments.fair import choose_lr, paired_wins
+from rnnkit.experiments.record import experiment_setup, finish, mean_std, pyplot, save_figure, setup_line, stamp, table
+from rnnkit.experiments.rules import MIN_SEEDS, Claim, Rule, at_chance, enough_seeds, verdict_section
 from rnnkit.tasks.sentiment import SentimentOptions
+from rnnkit.text.tokenize import build_tokenizer
 from rnnkit.train.config import TrainConfig
 
 ARMS = {"bow": {"model": "bow"}, "rnn": {"model": "recurrent", "cell": "rnn"},
         "lstm": {"model": "recurrent", "cell": "lstm"}, "gru": {"model": "recurrent", "cell": "gru"}}
 GATED = ("lstm", "gru")
-# epochs/patience: a budget in passes over the data with room to leave the plateau (the old 10 epochs with
-# patience 3 let the GRUs stop at chance; in the committed 500-word run the LSTM needed all 10). lr: AdamW's
-# peak learning rate per arm. Probe (1 thread, ≤ 10 epochs, test accuracy): GRU 0.51 at 100 words and 0.48 at
-# 400 (2e-3), Elman 0.53 at 100 (2e-3); GRU at 400 with 5e-3 and a half-size GRU at 200 with 3e-3 (0.52) did no
-# better on validation; the training loss fell throughout. So the rate stays 2e-3 and the budget grows instead.
-# minutes: no wall-clock cap (``--minutes`` sets one per model).
-FULL = {"lengths": [50, 100, 200, 400, 800], "embed_dim": 64, "hidden_size": 128, "batch_size": 32, "epochs": 30,
-        "patience": 8, "lr": {"bow": 2e-3, "rnn": 2e-3, "lstm": 2e-3, "gru": 2e-3}, "minutes": None}
-QUICK = {"lengths": [8, 16], "epochs": 1, "patience": 1, "lr": {"bow": 2e-3, "rnn": 2e-3, "lstm": 2e-3, "gru": 2e-3},
-         "minutes": None, **QUICK_SENTIMENT}
+SENTENCE_MAX = 40  # a sentence longer than this many tokens is cut (rt-polarity: ~21 on average)
+SEED = 13
+# Sized for one torch thread on the shared 2-core CPU: 3,000 training sentences, 4 epochs; at L = 400 an epoch is
+# 1.2 M tokens (~40 s for the LSTM at the ~30 k tokens/s of the lstm-vs-gru runs): 3 cells × 3 seeds × 4 lengths
+# plus the learning-rate search at L = 50 ≈ 45-60 min.
+FULL = {"lengths": (50, 100, 200, 400), "train_examples": 3000, "eval_examples": 1000, "filler": "pang-lee",
+        "embed_dim": 64, "hidden_size": 128, "batch_size": 32, "epochs": 4, "lr_grid": (1e-3, 3e-3),
+        "seeds": MIN_SEEDS, "minutes": None}
+QUICK = {"lengths": (16, 32), "train_examples": 200, "eval_examples": 30, "filler": None, "epochs": 1,
+         "lr_grid": (3e-3,), "seeds": 1, "minutes": None, **QUICK_SENTIMENT}
 MODEL_KEYS = ("embed_dim", "hidden_size", "batch_size", "min_freq")
+TRACES: tuple[str, ...] = ()
+LONGER = Rule(
+    "long-reviews/plain-rnn-falls-behind",
+    "undecided unless every arm beats chance (1.96 standard errors above 50 %) at the shortest length in every "
+    "seed; then holds when at the longest length the best gated cell beats the Elman RNN by more than 1.96 "
+    "standard errors in most paired seeds, falls below it in none, and leads it by more than at the shortest; does "
+    "not hold when the RNN is level with or ahead of the best gated cell at the longest length in most seeds; "
+    "otherwise undecided; fewer than min_seeds seeds: undecided", {"chance_z": 1.96, "min_seeds": MIN_SEEDS})
+RULES = (LONGER,)
 
 
-def run(out: Path, *, quick: bool = False, minutes: float | None = None, data: str = "pang-lee", seed: int = 13,
-        log=print) -> dict[str, Any]:
-    """Train every arm at every length (``minutes`` caps each model) and compare test accuracy."""
-    out, setup = experiment_setup(out, FULL, QUICK, quick, minutes)
-    source = experiment_data(data, out, quick)
-    profiles: dict[str, Any] = {}
-    arms: dict[str, dict[str, Any]] = {}
-    for length in setup["lengths"]:
-        path, profile = long_texts_only(source, out, length)
-        profiles[str(length)] = profile
-        log(f"{length} words: {profile['kept']} of {profile['texts']} reviews have that many ({profile['truncated']} "
-            "cut)")
-        arms[str(length)] = {name: train_arm(name, path, length, setup, out / "models" / str(length) / name,
-                                             seed=seed, log=log) for name in ARMS}
-    results = {**stamp("long-reviews", quick), "data": source, "setup": setup, "lengths": profiles, "arms": arms}
+def filler_streams(texts: list[str], count: int, length: int, seed: int) -> list[list[str]]:
+    """``count`` token lists of ``length`` words each, every one the opening words of random texts of
+    ``texts`` one after another (a text's label never enters)."""
+    tokenize = build_tokenizer("word", lowercase=True).tokenize
+    rng = random.Random(seed)
+    tokenized = [tokenize(t) for t in texts]
+    streams = []
+    for _ in range(count):
+        words: list[str] = []
+        while len(words) < length:
+            words += tokenized[rng.randrange(len(tokenized))]
+        streams.append(words[:length])
+    return streams
+
+
+def build(source: str, filler: str | None, setup: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Per length, train/val/test CSVs of sentence + filler, each exactly L tokens; and what went in."""
+    corpus = load_text_classification(source)
+    tokenize = build_tokenizer("word", lowercase=True).tokenize
+    rng = random.Random(SEED)
+    chosen = {"train": rng.sample(corpus.train, min(len(corpus.train), setup["train_examples"])),
+              "val": rng.sample(corpus.val, min(len(corpus.val), setup["eval_examples"])),
+              "test": rng.sample(corpus.test, min(len(corpus.test), setup["eval_examples"]))}
+    pool = load_text_classification(filler) if filler else corpus
+    texts = [ex.text for ex in (*pool.train, *pool.val, *pool.test)]
+    longest = max(setup["lengths"])
+    files: dict[str, dict[str, str]] = {}
+    sentence_tokens: list[int] = []
+    cut = min(SENTENCE_MAX, 4 * min(setup["lengths"]) // 5)  # room for filler even at the shortest length
+    for i, (split, examples) in enumerate(chosen.items()):
+        streams = filler_streams(texts, len(examples), longest, seed=SEED + i)
+        sentences = [tokenize(ex.text)[:cut] for ex in examples]
+        sentence_tokens += [len(s) for s in sentences]
+        for length in setup["lengths"]:
+            path = Path(out) / "data" / f"L{length}" / f"{split}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow(["text", "label"])
+                for ex, words, stream in zip(examples, sentences, streams, strict=True):
+                    writer.writerow([" ".join(words + stream[: length - len(words)]), corpus.labels[ex.label]])
+            files.setdefault(str(length), {})[split] = str(path)
+    return {"files": files, "sizes": {k: len(v) for k, v in chosen.items()},
+            "sentence_tokens": statistics.fmean(sentence_tokens), "sentences": corpus.name,
+            "filler": pool.name}
+
+
+def train_arm(name: str, files: dict[str, str], length: int, lr: float, seed: int, setup: dict[str, Any],
+              directory: Path, log=print) -> dict[str, Any]:
+    """Train (or reuse) one arm at one length and seed; adds the standard error and a chance flag."""
+    model = {k: setup[k] for k in MODEL_KEYS if k in setup}
+    flags = ARMS[name] if name == "bow" else {**ARMS[name], "pooling": "last"}
+    opts = SentimentOptions(data=None, **files, max_len=length, **flags, **model)
+    cfg = TrainConfig(epochs=setup["epochs"], patience=0, lr=lr, max_minutes=setup["minutes"], seed=SEED + seed,
+                      progress=False)
+    log(f"training {name} at {length} tokens, lr {lr:g}, seed {seed}")
+    arm = train_sentiment_arm(opts, cfg, directory, log=log)
+    arm["seed"] = seed
+    arm["standard_error"] = math.sqrt(arm["accuracy"] * (1 - arm["accuracy"]) / arm["test_examples"])
+    arm["at_chance"] = at_chance(arm["accuracy"], arm["test_examples"])
+    return arm
+
+
+def run(out: Path, *, quick: bool = False, minutes: float | None = None, data: str = "rt-polarity",
+        seeds: int | None = None, log=print) -> dict[str, Any]:
+    """Every arm at every length with every seed, each arm at its learning rate (chosen at the shortest)."""
+    out, setup = experiment_setup(out, FULL, QUICK, quick, minutes=minutes, seeds=seeds)
+    built = build(experiment_data(data, out, quick), setup["filler"], setup, out)
+    shortest = min(setup["lengths"])
+    arms: dict[str, dict[str, Any]] = {str(L): {} for L in setup["lengths"]}
+    rates: dict[str, Any] = {}
+    for name in ARMS:
+        def folder(L: int, lr: float, s: int, name: str = name) -> Path:
+            return out / "models" / str(L) / name / f"lr{lr:g}-seed{s}"
+
+        def val(lr: float, name: str = name) -> float:
+            files = built["files"][str(shortest)]
+            return train_arm(name, files, shortest, lr, 0, setup, folder(shortest, lr, 0), log)["best_val"]
+
+        lr, grid = choose_lr(setup["lr_grid"], val, higher_is_better=True, log=log, what=f"{name} at {shortest}:")
+        rates[name] = {"lr": lr, "validation_accuracy": grid}
+        for L in setup["lengths"]:
+            arms[str(L)][name] = [train_arm(name, built["files"][str(L)], L, lr, s, setup, folder(L, lr, s), log)
+                                  for s in range(setup["seeds"])]
+            log(f"{name} at {L} tokens: test accuracy by seed "
+                + ", ".join(f"{a['accuracy']:.3f}" for a in arms[str(L)][name]))
+    results = {**stamp("long-reviews", quick), "setup": {**setup, "lengths": list(setup["lengths"])},
+               "data": {k: v for k, v in built.items() if k != "files"}, "learning_rates": rates, "arms": arms}
     results["claims"] = claims(results)
     results["observations"] = observations(results)
     results["plots"] = [plot(results, out / "accuracy.png").name]
     return finish(out, results, report(results))
 
 
-def train_arm(name: str, data: str, length: int, setup: dict[str, Any], directory: Path, *, seed: int,
-              log=print) -> dict[str, Any]:
-    """Train (or reuse) one arm on texts cut to ``length`` words; adds the standard error and a chance flag."""
-    model = {k: setup[k] for k in MODEL_KEYS if k in setup}
-    flags = ARMS[name] if name == "bow" else {**ARMS[name], "pooling": "last"}
-    opts = SentimentOptions(data=data, max_len=length, **flags, **model)
-    cfg = TrainConfig(epochs=setup["epochs"], patience=setup["patience"], lr=setup["lr"][name],
-                      max_minutes=setup["minutes"], seed=seed, progress=False)
-    log(f"training {name} at {length} words")
-    arm = train_sentiment_arm(opts, cfg, directory, log=log)
-    arm["standard_error"] = math.sqrt(arm["accuracy"] * (1 - arm["accuracy"]) / arm["test_examples"])
-    arm["at_chance"] = at_chance(arm["accuracy"], arm["test_examples"])
-    log(f"{name} at {length} words: test accuracy {arm['accuracy']:.3f} ± {arm['standard_error']:.3f}"
-        f"{' (at chance)' if arm['at_chance'] else ''}, {arm['epochs']} epochs, {arm['train_seconds']:.0f} s")
-    return arm
-
-
-def at_chance(accuracy: float, n: int) -> bool:
-    """Whether ``accuracy`` on ``n`` balanced test examples is within 1.96 standard errors of 50 %
-    (the standard error of a coin: sqrt(0.25 / n))."""
-    return accuracy - 0.5 <= 1.96 * math.sqrt(0.25 / n)
-
-
-def gap(better: dict[str, Any], worse: dict[str, Any]) -> tuple[float, float]:
-    """Accuracy difference and its standard error (independent test sets' errors added in quadrature)."""
-    return better["accuracy"] - worse["accuracy"], math.hypot(better["standard_error"], worse["standard_error"])
+def _acc(runs: list[dict[str, Any]]) -> list[float]:
+    return [r["accuracy"] for r in runs]
 
 
 def best_gated(at_length: dict[str, Any]) -> str:
-    """The gated cell with the higher test accuracy at one length."""
-    return max((n for n in GATED if n in at_length), key=lambda n: at_length[n]["accuracy"])
-
-
-def judge(arms: dict[str, dict[str, Any]]) -> tuple[bool | None, str]:
-    """The lecture's claim across lengths: the Elman RNN behind the best gated cell at the longest length
-    beyond 1.96 s.e. and by more than at the shortest → True; not behind at the longest → False; otherwise
-    (or a gated cell at chance somewhere) → None. Returns the verdict and the reason in words."""
-    lengths = sorted(arms, key=int)
-    stuck = [f"{n} at {L} words" for L in lengths for n in GATED if n in arms[L] and arms[L][n]["at_chance"]]
-    short, long = (gap(arms[L][best_gated(arms[L])], arms[L]["rnn"]) for L in (lengths[0], lengths[-1]))
-    said = (f"best gated − rnn: {short[0]:+.3f} ± {short[1]:.3f} at {lengths[0]} words, {long[0]:+.3f} ± "
-            f"{long[1]:.3f} at {lengths[-1]}")
-    if stuck:
-        return None, f"at this budget — {', '.join(stuck)} stayed at chance; {said}"
-    if long[0] > 1.96 * long[1] and long[0] > short[0]:
-        return True, f"{said}: the Elman RNN falls further behind as the reviews grow"
-    if long[0] <= 0:
-        return False, f"{said}: the Elman RNN keeps up with the gated cells at the longest length"
-    return None, f"{said}: within the noise"
+    """The gated cell with the higher mean test accuracy at one length."""
+    return max((n for n in GATED if n in at_length), key=lambda n: statistics.fmean(_acc(at_length[n])))
 
 
 def claims(results: dict[str, Any]) -> list[Claim]:
-    """The lecture's claim, judged across lengths, with every arm's accuracy per length and the arms at chance."""
+    """:data:`LONGER`, seed by seed (paired: seed s of every arm at every length)."""
     arms = results["arms"]
-    holds, reason = judge(arms)
-    per_length = "; ".join(f"{L}: " + ", ".join(f"{n} {a['accuracy']:.2f}" for n, a in arms[L].items())
-                           for L in sorted(arms, key=int))
-    chance = [f"{n} at {L}" for L in sorted(arms, key=int) for n, a in arms[L].items() if a["at_chance"]]
-    s = results["setup"]
-    return [Claim(claim="Plain RNNs struggle with long sequences (the Elman RNN falls behind the gated cells as "
-                        "reviews grow, deciding from the final state)", holds=holds,
-                  verdict=f"{reason}. Test accuracy per length — {per_length}. At chance (within 1.96 s.e. of 50 %): "
-                          f"{', '.join(chance) or 'none'}. Budget: ≤ {s['epochs']} epochs, patience {s['patience']}, "
-                          "one seed")]
+    lengths = sorted(arms, key=int)
+    short, long = lengths[0], lengths[-1]
+    stuck = [f"{n} seed {r['seed']}" for n, runs in arms[short].items() for r in runs if r["at_chance"]]
+    best = best_gated(arms[long])
+    margin = [1.96 * math.hypot(g["standard_error"], r["standard_error"])
+              for g, r in zip(arms[long][best], arms[long]["rnn"], strict=True)]
+    gap = {L: statistics.fmean(_acc(arms[L][best_gated(arms[L])])) - statistics.fmean(_acc(arms[L]["rnn"]))
+           for L in (short, long)}
+    above, below = paired_wins([g - m for g, m in zip(_acc(arms[long][best]), margin, strict=True)],
+                               _acc(arms[long]["rnn"]))
+    level = sum(g <= r for g, r in zip(_acc(arms[long][best]), _acc(arms[long]["rnn"]), strict=True))
+    seeds = len(arms[long]["rnn"])
+    means = {L: ", ".join(f"{n} {statistics.fmean(_acc(runs)):.3f}" for n, runs in arms[L].items()) for L in lengths}
+    per_length = "; ".join(f"{L}: {means[L]}" for L in lengths)
+    text = (f"mean test accuracy by length (tokens) — {per_length}; best gated − rnn: {gap[short]:+.3f} at {short}, "
+            f"{gap[long]:+.3f} at {long} ({best} ahead beyond 1.96 s.e. in {above} of {seeds} seeds)")
+    if stuck:
+        holds, text = None, f"undecided — at chance at the shortest length: {', '.join(stuck)}; {text}"
+    elif 2 * above > seeds and below == 0 and gap[long] > gap[short]:
+        holds = True
+    elif 2 * level > seeds:
+        holds = False
+    else:
+        holds = None
+    holds, text = enough_seeds(holds, seeds, text)
+    return [LONGER.judge("Plain RNNs struggle with long sequences (the Elman RNN falls behind the gated cells as "
+                         "the words after the decisive sentence grow, deciding from the final state)", holds, text)]
 
 
 def observations(results: dict[str, Any]) -> list[str]:
     """Not a lecture claim: the bag of words against the best gated reader at each length."""
     lines = []
-    for length, at in sorted(results["arms"].items(), key=lambda kv: int(kv[0])):
+    for L, at in sorted(results["arms"].items(), key=lambda kv: int(kv[0])):
         best = best_gated(at)
-        diff, se = gap(at["bow"], at[best])
-        lines.append(f"{length} words: bag of words − {best} = {diff:+.3f} ± {se:.3f}")
+        diff = statistics.fmean(_acc(at["bow"])) - statistics.fmean(_acc(at[best]))
+        lines.append(f"{L} tokens: bag of words − {best} = {diff:+.3f} (means over seeds)")
     return lines
 
 
 def plot(results: dict[str, Any], path: Path) -> Path:
-    """Test accuracy against the length read (log scale), one line per arm, with standard errors."""
+    """Test accuracy against the length read (log scale), one line per arm, mean ± sd over seeds."""
     plt = pyplot()
     lengths = sorted(results["arms"], key=int)
     fig, ax = plt.subplots(figsize=(7.5, 4))
     for name in ARMS:
-        ax.errorbar([int(L) for L in lengths], [results["arms"][L][name]["accuracy"] for L in lengths],
-                    yerr=[results["arms"][L][name]["standard_error"] for L in lengths], marker="o", capsize=3,
-                    label=name, linestyle="--" if name == "bow" else "-")
+        stats = [mean_std(_acc(results["arms"][L][name])) for L in lengths]
+        ax.errorbar([int(L) for L in lengths], [m for m, _ in stats], yerr=[sd for _, sd in stats], marker="o",
+                    capsize=3, label=name, linestyle="--" if name == "bow" else "-")
     ax.axhline(0.5, color="black", linestyle=":", linewidth=1, label="chance (balanced classes)")
     ax.set_xscale("log")
     ax.minorticks_off()  # only the lengths read are ticked
     ax.set_xticks([int(L) for L in lengths], lengths)
     ax.set_ylim(0.3, 1)
-    ax.set_xlabel("words read (reviews with at least that many, cut there)")
-    ax.set_ylabel("test accuracy")
-    ax.set_title("Long reviews: recurrent cells decide from the final state", fontsize=10)
+    ax.set_xlabel("tokens read: one review sentence, then other reviews' words")
+    ax.set_ylabel("test accuracy (mean ± sd over seeds)")
+    ax.set_title("Long sequences: recurrent cells decide from the final state", fontsize=10)
     ax.legend(fontsize=8)
     return save_figure(fig, path)
 
 
 def report(results: dict[str, Any]) -> str:
-    s, arms = results["setup"], results["arms"]
-    lengths = sorted(arms, key=int)
-    any_profile = next(iter(results["lengths"].values()))
+    s, arms, d = results["setup"], results["arms"], results["data"]
     rows = []
-    for L in lengths:
-        p = results["lengths"][L]
-        for n, a in arms[L].items():
-            rows.append([L, f"{p['kept']} ({a['test_examples']} test)" if n == "bow" else "", n,
-                         f"{a['accuracy']:.3f} ± {a['standard_error']:.3f}{' (chance)' if a['at_chance'] else ''}",
-                         f"{a['best_val']:.3f}", a["epochs"], f"{a['train_seconds']:.0f}", f"{a['parameters']:,}"])
-    lr = ", ".join(f"{n} {v:g}" for n, v in s["lr"].items())
-    cap = f", ≤ {s['minutes']} min per model" if s["minutes"] else ""
-    lines = ["# Long reviews: do plain RNNs struggle with long sequences?", "", setup_line(results),
-             f"Data `{results['data']}`: {any_profile['texts']} reviews, mean {any_profile['mean_words']:.0f}, median "
-             f"{any_profile['median_words']:.0f}, max {any_profile['max_words']} words. At each length L the reviews "
-             "with at least L words, cut to L, split 80/10/10 (seeded, stratified).",
-             f"Every arm: embedding {s['embed_dim']}, hidden {s['hidden_size']}, batch {s['batch_size']}, ≤ "
-             f"{s['epochs']} epochs with patience {s['patience']}{cap}, learning rate {lr}; recurrent cells decide "
-             "from the final state; best epoch by validation accuracy.", "",
-             *table(["words", "reviews", "model", "test acc. ± s.e.", "best val", "epochs", "train s", "parameters"],
-                    rows),
+    for L in sorted(arms, key=int):
+        for n, runs in arms[L].items():
+            acc = mean_std(_acc(runs))
+            chance = sum(r["at_chance"] for r in runs)
+            rows.append([L, n, f"{acc[0]:.3f} ± {acc[1]:.3f}", ", ".join(f"{a:.3f}" for a in _acc(runs)),
+                         f"{statistics.fmean(r['standard_error'] for r in runs):.3f}", chance,
+                         f"{statistics.fmean(r['train_seconds'] for r in runs):.0f}", f"{runs[0]['parameters']:,}"])
+    lr = ", ".join(f"{n} {v['lr']:g}" for n, v in results["learning_rates"].items())
+    lines = ["# Long sequences: do plain RNNs struggle?", "", setup_line(results),
+             f"Each sequence: one `{d['sentences']}` sentence (its label is the answer; {d['sentence_tokens']:.1f} "
+             f"tokens on average, cut at {SENTENCE_MAX}), then the opening words of random `{d['filler']}` reviews "
+             f"up to exactly L tokens. {d['sizes']['train']:,} training, {d['sizes']['val']:,} validation and "
+             f"{d['sizes']['test']:,} test sentences — the same at every length.",
+             f"Every arm: embedding {s['embed_dim']}, hidden {s['hidden_size']}, batch {s['batch_size']}, "
+             f"{s['epochs']} epochs (best by validation accuracy), learning rate per arm the best of "
+             f"{', '.join(f'{x:g}' for x in s['lr_grid'])} at the shortest length ({lr}); {s['seeds']} seed(s); the "
+             "recurrent cells decide from the final state.", "",
+             *table(["tokens", "model", "test acc. (mean ± sd)", "per seed", "s.e. (one seed)", "seeds at chance",
+                     "train s", "parameters"], rows),
              "", "## Observation (not a lecture claim): bag of words vs the best gated reader", "",
-             *(f"- {line}" for line in results["observations"]),
-             "", "## Verdict", "", *claims_section(results["claims"]), "", "![accuracy](accuracy.png)", ""]
+             *(f"- {line}" for line in results["observations"]), "",
+             *verdict_section(results["claims"], RULES), "![accuracy](accuracy.png)", ""]
     return "\n".join(lines)

@@ -29,23 +29,12 @@ import random
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from rnnkit.bench.timing import time_interleaved
 from rnnkit.experiments.arms import QUICK_EXAMPLES, experiment_data, train_sentiment_arm
-from rnnkit.experiments.record import (
-    Claim,
-    claims_section,
-    experiment_setup,
-    finish,
-    mean_std,
-    pyplot,
-    save_figure,
-    setup_line,
-    stamp,
-    table,
-)
-from rnnkit.nn import Recurrent, get_cell
+from rnnkit.experiments.lstm_vs_gru_speed import RULES as SPEED_RULES
+from rnnkit.experiments.lstm_vs_gru_speed import layer_timing, speed, speed_claims, speed_table
+from rnnkit.experiments.record import experiment_setup, finish, mean_std, pyplot, save_figure, setup_line, stamp, table
+from rnnkit.experiments.rules import MIN_SEEDS, Claim, Rule, enough_seeds, verdict_section
+from rnnkit.nn import get_cell
 from rnnkit.tasks.sentiment import SentimentOptions
 from rnnkit.tasks.signals import ActivityOptions, load_signal_data
 from rnnkit.train.config import TrainConfig
@@ -67,6 +56,14 @@ QUICK = {"embed_dim": 8, "hidden_size": 8, "seeds": 1, "sentiment_epochs": 1, "s
          "sentiment": {"min_freq": 1, "batch_size": 16}, "signal": {"batch_size": 16}, "speed_hidden": 16}
 # task → (label, what its training throughput counts)
 TASKS = {"sentiment": ("sentiment test accuracy", "tokens"), "signal": ("activity test accuracy", "sequences")}
+TRACES: tuple[str, ...] = ()
+QUALITY = Rule(
+    "lstm-vs-gru/quality",
+    "per task, LSTM against the reset-after GRU at equal recurrent parameters: the difference of the means over "
+    "seeds against the seeds' spread √(s_LSTM² + s_GRU²); beyond the spread one is better, inside it undecided; "
+    "holds when the LSTM is better on some task and worse on none, does not hold when worse on some and better "
+    "on none, otherwise undecided; fewer than min_seeds seeds: undecided", {"min_seeds": MIN_SEEDS})
+RULES = (QUALITY, *SPEED_RULES)
 
 
 def recurrent_parameters(cell: str, input_size: int, hidden_size: int) -> int:
@@ -92,86 +89,6 @@ def configurations(embed_dim: int, hidden_size: int) -> list[dict[str, Any]]:
         found.append({"sizing": "equal parameters", "cell": cell, "hidden_size": matched})
     for c in found:
         c["recurrent_parameters"] = recurrent_parameters(c["cell"], embed_dim, c["hidden_size"])
-    return found
-
-
-def speed_configurations(configs: list[dict[str, Any]], speed_hidden: int) -> list[dict[str, Any]]:
-    """The trained configurations plus an LSTM and a GRU at ``speed_hidden`` (equal hidden size), for timing."""
-    extra = [{"sizing": "speed", "cell": cell, "hidden_size": speed_hidden} for cell in ("lstm", "gru")]
-    return configs + [c for c in extra if not any(c["cell"] == d["cell"] and c["hidden_size"] == d["hidden_size"]
-                                                  for d in configs)]
-
-
-def layer_timing(configs: list[dict[str, Any]], embed_dim: int, *, batch: int = 32, steps: int = 64,
-                 repeats: int = 5) -> dict[str, float]:
-    """Forward+backward seconds (median) of each configuration's recurrent layer on (steps, batch, embed_dim),
-    all timed interleaved: ``"<cell>@<hidden>"`` for equal lengths, ``"<cell>@<hidden>/lengths"`` for lengths
-    spread over the last quarter of the steps (what a sentiment batch looks like: on CPU torch runs such
-    packed batches of its own cells through a slower kernel than equal-length ones)."""
-    x = torch.randn(steps, batch, embed_dim)
-    lengths = torch.linspace(steps * 3 // 4, steps, batch).round().long()
-    candidates = {}
-    for c in configs:
-        layer = Recurrent(c["cell"], embed_dim, c["hidden_size"])
-        for suffix, given in (("", None), ("/lengths", lengths)):
-            def step(layer: Recurrent = layer, given: torch.Tensor | None = given) -> None:
-                out, _ = layer(x, lengths=given)
-                out.sum().backward()
-
-            candidates[f"{c['cell']}@{c['hidden_size']}{suffix}"] = step
-    return {k: v["median_s"] for k, v in time_interleaved(candidates, warmup=1, repeats=repeats).items()}
-
-
-# The same code for both cells, so the comparison is of the cells and not of two libraries' kernels.
-SHARED = {"reference": "rnnkit's Python loop over cell.step, forward+backward (batch 32, 64 steps)",
-          "reference/lengths": "the same with lengths 48–64, as in a padded sentiment batch",
-          "step": "rnnkit's streaming step(), batch 1, forward, per input (its compiled loop when built)"}
-LIBRARY = {"fused": "torch.nn's own kernels, forward+backward: oneDNN's LSTM vs ATen's GRU on CPU (different code)"}
-
-
-def implementation_timing(configs: list[dict[str, Any]], embed_dim: int, *, batch: int = 32, steps: int = 64,
-                          repeats: int = 5) -> dict[str, dict[str, Any]]:
-    """LSTM and reset-after GRU configurations timed on each implementation, all interleaved in one run.
-
-    Returns ``{"<implementation>": {"<cell>@<hidden>": milliseconds}}`` for the :data:`SHARED` ones (one
-    implementation runs both cells) and :data:`LIBRARY` (each cell on its library kernel), plus
-    ``"ran"``: the backend each streaming layer actually used (``layer.last_backend``)."""
-    x = torch.randn(steps, batch, embed_dim)
-    lengths = torch.linspace(steps * 3 // 4, steps, batch).round().long()
-    x1 = torch.randn(steps, 1, embed_dim)
-    candidates, streamers = {}, {}
-    for c in configs:
-        if c["cell"] not in ("lstm", "gru"):
-            continue
-        key = f"{c['cell']}@{c['hidden_size']}"
-        for backend in ("reference", "fused"):
-            layer = Recurrent(c["cell"], embed_dim, c["hidden_size"], backend=backend)
-            for suffix, given in (("", None), ("/lengths", lengths)):
-                if backend == "fused" and suffix:
-                    continue
-
-                def fwd_bwd(layer: Recurrent = layer, given: torch.Tensor | None = given) -> None:
-                    out, _ = layer(x, lengths=given)
-                    out.sum().backward()
-
-                candidates[f"{backend}{suffix}|{key}"] = fwd_bwd
-        streamer = Recurrent(c["cell"], embed_dim, c["hidden_size"]).eval()
-
-        def stream(layer: Recurrent = streamer) -> None:
-            with torch.no_grad():
-                state = None
-                for t in range(steps):
-                    _, state = layer.step(x1[t], state)
-
-        candidates[f"step|{key}"] = stream
-        streamers[key] = streamer
-    timed = time_interleaved(candidates, warmup=1, repeats=repeats)
-    found: dict[str, dict[str, Any]] = {}
-    for name, t in timed.items():
-        implementation, key = name.split("|")
-        per = steps if implementation == "step" else 1  # streaming: milliseconds per input
-        found.setdefault(implementation, {})[key] = 1000 * t["median_s"] / per
-    found["ran"] = {key: layer.last_backend for key, layer in streamers.items()}
     return found
 
 
@@ -210,11 +127,7 @@ def task_options(task: str, data: str, cell: str, embed_dim: int, hidden_size: i
 def run(out: Path, *, quick: bool = False, data: str = "rt-polarity", signal_data: str = "hapt",
         seeds: int | None = None, log=print) -> dict[str, Any]:
     """Train every configuration × seed on both tasks, the same epochs for all (no early stopping, no time cap)."""
-    out, setup = experiment_setup(out, FULL, QUICK, quick, None)
-    if seeds is not None:
-        setup["seeds"] = seeds
-    if setup["seeds"] < 1:
-        raise ValueError(f"seeds must be >= 1, got {setup['seeds']}")
+    out, setup = experiment_setup(out, FULL, QUICK, quick, seeds=seeds)
     sources = {"sentiment": experiment_data(data, out, quick), "signal": experiment_signals(signal_data, out, quick)}
     E, configs = setup["embed_dim"], configurations(setup["embed_dim"], setup["hidden_size"])
     log("configurations: " + ", ".join(f"{c['cell']} H={c['hidden_size']} ({c['sizing']}, "
@@ -234,14 +147,27 @@ def run(out: Path, *, quick: bool = False, data: str = "rt-polarity", signal_dat
             log(f"{name}: sentiment accuracy {done['sentiment']['accuracy']:.4f}, activity accuracy "
                 f"{done['signal']['accuracy']:.4f}")
     timing = layer_timing(configs, E, repeats=2 if quick else 7)
-    implementations = implementation_timing(speed_configurations(configs, setup["speed_hidden"]), E,
-                                            steps=8 if quick else 64, repeats=2 if quick else 7)
     results = {**stamp("lstm-vs-gru", quick), "data": sources["sentiment"], "signal_data": sources["signal"],
                "setup": setup, "configurations": configs, "runs": runs, "summary": summarise(configs, runs, timing),
-               "implementations": implementations}
+               "speed": speed(speed_sizes(setup), E, quick=quick)}
     results["claims"] = claims(results)
     results["plots"] = [plot(results, out / "quality_speed.png").name]
     return finish(out, results, report(results))
+
+
+def speed_sizes(setup: dict[str, Any]) -> list[int]:
+    """The equal hidden sizes the speed claims are timed at: the experiment's and ``speed_hidden``."""
+    return sorted({setup["hidden_size"], setup["speed_hidden"]})
+
+
+def retime(results: dict[str, Any], *, quick: bool = False) -> dict[str, Any]:
+    """The results with the speed timed again by this code (on this machine, now), the rest as it was."""
+    timed = {**results, "speed": speed(speed_sizes(results["setup"]), results["setup"]["embed_dim"], quick=quick)}
+    splice = {"what": "speed timed again", "commit": timed["speed"]["source"]["commit"],
+              "written": timed["speed"]["written"]}
+    timed["splices"] = [s for s in results.get("splices", []) if s["what"] != splice["what"]] + [splice]
+    timed["claims"] = claims(timed)
+    return timed
 
 
 def summarise(configs: list[dict[str, Any]], runs: list[dict[str, Any]], timing: dict[str, float]) -> list[dict]:
@@ -275,61 +201,30 @@ def compare(a: dict[str, Any], b: dict[str, Any], key: str) -> tuple[float, floa
     return gap, spread, ("better" if gap > spread else "worse" if gap < -spread else "undecided")
 
 
-def claims(results: dict[str, Any]) -> list[Claim]:
-    """LSTM vs the reset-after GRU: quality at equal parameters (per task), speed at equal hidden size."""
+def quality_claim(results: dict[str, Any]) -> Claim:
+    """:data:`QUALITY`: LSTM vs the reset-after GRU at equal parameters, per task against the seeds' spread."""
     lstm = _row(results, "lstm", "equal parameters")
     gru = _row(results, "gru", "equal parameters")
-    judged = lstm["seeds"] > 1  # one seed has no spread to tell a gap from noise
     parts, outcomes = [], []
     for task, (label, _) in TASKS.items():
         key = f"{task}_accuracy"
         gap, spread, outcome = compare(lstm, gru, key)
-        outcome = outcome if judged else "one seed"
         outcomes.append(outcome)
-        said = {"better": "LSTM better", "worse": "GRU better", "undecided": "undecided, within the spread",
-                "one seed": "not judged (one seed)"}[outcome]
+        said = {"better": "LSTM better", "worse": "GRU better", "undecided": "undecided, within the spread"}[outcome]
         parts.append(f"{label}: LSTM {lstm[key][0]:.4f} ± {lstm[key][1]:.4f} vs GRU (H={gru['hidden_size']}) "
                      f"{gru[key][0]:.4f} ± {gru[key][1]:.4f}, difference {gap:+.4f} vs spread {spread:.4f} — {said}")
     better = "better" in outcomes and "worse" not in outcomes
     worse = "worse" in outcomes and "better" not in outcomes
-    quality = Claim(claim="LSTM is slightly better than GRU (equal parameters)",
-                    holds=True if better else False if worse else None,
-                    verdict="; ".join(parts) + f" (mean ± standard deviation over {lstm['seeds']} seed(s), equal "
-                            "updates" + ("" if judged else "; one seed has no spread: undecided") + ")")
-    return [quality, speed_claim(results)]
+    holds = True if better else False if worse else None
+    text = "; ".join(parts) + (f" (mean ± standard deviation over {lstm['seeds']} seed(s), equal updates, one "
+                               "learning rate for all)")
+    holds, text = enough_seeds(holds, lstm["seeds"], text)
+    return QUALITY.judge("LSTM is slightly better than GRU (equal parameters)", holds, text)
 
 
-def speed_claim(results: dict[str, Any]) -> Claim:
-    """GRU vs LSTM at equal hidden size — the training size and ``speed_hidden`` — judged on the implementations
-    that run both cells with the same code: holds when the GRU is faster on every one at both sizes, does not
-    hold when it is slower on every one, undecided otherwise. The library kernels and the training runs'
-    throughput are reported beside it, not judged."""
-    lstm = _row(results, "lstm", "equal parameters")
-    gru_h = _row(results, "gru", "equal hidden")
-    times = results["implementations"]
-    sizes = sorted({lstm["hidden_size"], results.get("setup", {}).get("speed_hidden", lstm["hidden_size"])})
-    speedup, parts = {}, []
-    for H in sizes:
-        lstm_key, gru_key = f"lstm@{H}", f"gru@{H}"
-        for name in SHARED:
-            speedup[(name, H)] = times[name][lstm_key] / times[name][gru_key]
-        shared = ", ".join(f"{name} ×{speedup[(name, H)]:.2f}" for name in SHARED)
-        library = times["fused"][lstm_key] / times["fused"][gru_key]
-        parts.append(f"H={H}: {shared} (torch.nn's kernels, different code per cell: ×{library:.2f})")
-    faster = {task: gru_h[f"{task}_{unit}_per_s"][0] / lstm[f"{task}_{unit}_per_s"][0]
-              for task, (_, unit) in TASKS.items()}
-    context = (f"the training runs' throughput GRU/LSTM at H={lstm['hidden_size']}: sentiment "
-               f"×{faster['sentiment']:.2f}, activity ×{faster['signal']:.2f}")
-    if all(v > 1 for v in speedup.values()):
-        holds = True
-    elif all(v < 1 for v in speedup.values()):
-        holds = False
-    else:
-        holds = None
-    slower = [f"{name} at H={H}" for (name, H), v in speedup.items() if v <= 1]
-    why = f" — the GRU is not faster in {', '.join(slower)}" if holds is None else ""
-    return Claim(claim="GRU is a little faster than LSTM (equal hidden size, same implementation)", holds=holds,
-                 verdict=f"LSTM time / GRU time on the same code — {'; '.join(parts)}{why}; {context}")
+def claims(results: dict[str, Any]) -> list[Claim]:
+    """Quality at equal parameters (per task) and speed at equal hidden size, judged twice."""
+    return [quality_claim(results), *speed_claims(results)]
 
 
 def plot(results: dict[str, Any], path: Path) -> Path:
@@ -381,25 +276,10 @@ def report(results: dict[str, Any]) -> str:
              "timed interleaved in one process.", "",
              *table(["cell", "sizing", "hidden", "recurrent params", "sentiment acc.", "activity acc.",
                      "sentiment tok/s", "activity seq/s", "layer fwd+bwd ms", "… with varied lengths"], rows),
-             "", "## Speed on one implementation", "",
-             "The speed claim is judged where both cells run the same code; torch.nn's kernels are shown beside "
-             "(on CPU the LSTM runs on oneDNN and the GRU on ATen, so their ratio compares two libraries).", "",
-             *implementation_table(results), "",
-             *([f"Timed again on {results['speed_timed']}, after the training, with no other job on the machine "
-                "(the run's own timing had shared the CPU with other experiments).", ""]
-               if "speed_timed" in results else []),
-             "## Verdict", "",
-             "Quality per task: the difference of the means (LSTM − GRU, equal parameters) against the seeds' "
-             "spread √(s_LSTM² + s_GRU²); inside the spread it is undecided.", "",
-             *claims_section(results["claims"]), "", "![quality and speed](quality_speed.png)", ""]
+             "", "## Speed, judged twice", "",
+             "Once where both cells run the same code (rnnkit's reference loop: the cells' own cost), once with the "
+             "defaults a user gets (the backends rnnkit picks: on CPU torch.nn's kernels for training — oneDNN's "
+             "LSTM, ATen's GRU — and the compiled loop for streaming), the LSTM and the reset-after GRU at equal "
+             "hidden size, interleaved in one process.", "", *speed_table(results), "",
+             *verdict_section(results["claims"], RULES), "![quality and speed](quality_speed.png)", ""]
     return "\n".join(lines)
-
-
-def implementation_table(results: dict[str, Any]) -> list[str]:
-    """One row per implementation: what it is and the milliseconds of every LSTM/GRU configuration."""
-    times = results["implementations"]
-    keys = list(times["reference"])
-    rows = [[name, what, *(f"{times[name][k]:.3g}" for k in keys)] for name, what in {**SHARED, **LIBRARY}.items()]
-    ran = ", ".join(f"{k}: {v}" for k, v in times["ran"].items())
-    return [*table(["implementation", "what", *(f"{k} ms" for k in keys)], rows), "",
-            f"Streaming backends that ran: {ran}."]
