@@ -2,6 +2,7 @@
 
     python benchmarks/lecture_claims.py                        # re-judge the stored results by the rules in the code
     python benchmarks/lecture_claims.py --run cloze gates      # run (or resume) these at full size, store, re-judge
+    python benchmarks/lecture_claims.py --store cloze --out D  # store experiments finished in D/<name>, re-judge
     python benchmarks/lecture_claims.py --retime lstm-vs-gru   # time the speed claims again (on a quiet machine)
     python benchmarks/lecture_claims.py --check                # exit 1 when the page, README or results are stale
     python benchmarks/lecture_claims.py --quick                # every experiment at quick size (CI); writes no docs
@@ -12,8 +13,9 @@ verdict, the rule that decided it (statement and thresholds) and the commit of t
 stored results are judged again by the rules in the code — a rule change re-judges every result it decides
 without training — and docs/lecture-claims.md and the README's table (between its lecture-claims markers) are
 written from them. ``--run NAME…`` trains an experiment into runs/lecture-claims/NAME (a killed run resumes
-from the models and runs already there) and stores its results and plots; experiments run in separate sessions
-are assembled in the one results file, each with its own stamp. Judging refuses uncommitted changes to the
+from the models and runs already there) and stores its results and plots; ``--store NAME…`` stores experiments
+finished in ``--out`` (e.g. run elsewhere with ``rnnkit experiment NAME --out D/NAME``). Experiments run in
+separate sessions are assembled in the one results file, each with its own stamp. Judging refuses uncommitted changes to the
 code (the results record the commit that judged). Set OMP_NUM_THREADS=1 and ``--threads 1`` when the machine
 is shared; run ``--retime`` only when it is not.
 """
@@ -153,6 +155,8 @@ def check(stored: dict[str, Any], path: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", nargs="+", metavar="NAME", choices=list(claims.LECTURE), help="experiments to run")
+    parser.add_argument("--store", nargs="+", metavar="NAME", choices=list(claims.LECTURE),
+                        help="store experiments already finished in --out")
     parser.add_argument("--retime", nargs="+", metavar="NAME", choices=["lstm-vs-gru"], help="time again")
     parser.add_argument("--check", action="store_true", help="exit 1 when the page or results are stale")
     parser.add_argument("--quick", action="store_true", help="tiny data and models into a temporary folder")
@@ -174,6 +178,8 @@ def main() -> None:
     for name in args.run or []:
         if rnnkit(["experiment", name, "--out", str(args.out / name)]) != 0:
             raise SystemExit(f"the {name} experiment failed; its models so far stay in {args.out / name}")
+        store(stored, name, args.out / name)
+    for name in args.store or []:
         store(stored, name, args.out / name)
     if args.retime:
         stored["experiments"]["lstm-vs-gru"] = lstm_vs_gru.retime(stored["experiments"]["lstm-vs-gru"])
