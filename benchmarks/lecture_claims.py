@@ -15,9 +15,9 @@ without training — and docs/lecture-claims.md and the README's table (between 
 written from them. ``--run NAME…`` trains an experiment into runs/lecture-claims/NAME (a killed run resumes
 from the models and runs already there) and stores its results and plots; ``--store NAME…`` stores experiments
 finished in ``--out`` (e.g. run elsewhere with ``rnnkit experiment NAME --out D/NAME``). Experiments run in
-separate sessions are assembled in the one results file, each with its own stamp. Judging refuses uncommitted changes to the
-code (the results record the commit that judged). Set OMP_NUM_THREADS=1 and ``--threads 1`` when the machine
-is shared; run ``--retime`` only when it is not.
+separate sessions are assembled in the one results file, each with its own stamp. Judging refuses uncommitted
+changes to the code (the results record the commit that judged). Set OMP_NUM_THREADS=1 and ``--threads 1``
+when the machine is shared; run ``--retime`` only when it is not.
 """
 
 from __future__ import annotations
