@@ -145,7 +145,8 @@ def entry(name: str, results: dict[str, Any] | None, *, failed: str | None = Non
     """One experiment of a summary: its results, their claims (judged now) and plots, or why it failed."""
     if failed is not None or results is None:
         return {"results": None, "claims": [], "plots": [], "failed": failed or "not run", "quick": False}
-    return {"results": results, "claims": judge(name, results), "plots": list(results.get("plots", [])),
+    judged = judge(name, results)
+    return {"results": {**results, "claims": judged}, "claims": judged, "plots": list(results.get("plots", [])),
             "failed": None, "quick": bool(results.get("quick"))}
 
 
