@@ -74,8 +74,9 @@ LECTURE: dict[str, dict[str, Any]] = {
                "problem's plateau for thousands of updates)."},
     "gradient-flow": {
         "module": gradient_flow, "title": "The vanishing gradient behind Issue 1",
-        "experiment": "‖∂L/∂h_t‖ against the distance from the loss, on one batch of long real reviews, at "
-                      "initialisation (three seeds) and after training (models that beat chance only)",
+        "experiment": "‖∂L/∂h_t‖ against the distance from the loss through 400 steps of the adding problem, at "
+                      "initialisation and after training at a short length (models that solved it only), three seeds "
+                      "and a learning rate per cell",
         "why": "The gradient with respect to h_t is one path among several: the LSTM's memory cell carries "
                "gradient that ∂L/∂h_t does not show (see the input-gradient column)."},
     "gates": {

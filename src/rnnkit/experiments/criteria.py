@@ -4,8 +4,8 @@ The lecture asks of a model for sequences: (1) **long-term memory** — what it 
 its answer; (2) **order information** — it tells "good, not bad" from "bad, not good"; (3) **natural
 preprocessing** — inputs enter as they come (word ids, raw sensor channels, audio frames), not as
 hand-made fixed-size features; (4) **variable-length sequences** — one model reads inputs of any length.
-:func:`section` writes, for each criterion, the feature of the code and the experiments that test it, with
-their verdicts and numbers taken from the experiments' results (an experiment not run says so).
+:func:`section` writes, for each criterion, the feature of the code, the verdicts of the experiments that judge
+it and the numbers of those that show it, taken from the experiments' results (an experiment not run says so).
 """
 
 from __future__ import annotations
@@ -18,19 +18,19 @@ CRITERIA = (
     {"name": "Long-term memory",
      "feature": "the gated cells of `rnnkit.nn` (LSTM: c_t = f ⊙ c_{t-1} + i ⊙ g; both GRUs: h_t = (1 − z) ⊙ n + "
                 "z ⊙ h_{t-1}) against the Elman cell, all run by the same `Recurrent` layer",
-     "experiments": ("cloze", "long-memory", "gates", "gradient-flow", "long-reviews")},
+     "judged_by": ("cloze", "long-memory", "gates", "gradient-flow", "long-reviews"), "shown_by": ()},
     {"name": "Order information",
      "feature": "a recurrent classifier reads the tokens in order; the bag of words (`--model bow`, with and "
                 "without bigram features) is the order-blind control",
-     "experiments": ("word-order",)},
+     "judged_by": ("word-order",), "shown_by": ()},
     {"name": "Natural preprocessing",
      "feature": "text enters as word ids (the embedding learns the features), activity as 6 raw sensor channels "
                 "per step, speech as log-mel frames — no fixed-size features made by hand",
-     "experiments": ("lstm-vs-gru", "examples")},
+     "judged_by": (), "shown_by": ("lstm-vs-gru", "examples")},
     {"name": "Variable-length sequences",
      "feature": "`Recurrent(x, lengths=…)` runs a padded batch of mixed lengths, each sequence ending at its own "
                 "length (tested against a loop over single sequences); batches are built by length",
-     "experiments": ("bottleneck", "lstm-vs-gru")},
+     "judged_by": (), "shown_by": ("bottleneck", "lstm-vs-gru")},
 )
 
 
@@ -88,9 +88,9 @@ def section(results: dict[str, dict[str, Any] | None], claims: dict[str, list[Cl
              "Variable-length sequences": _lengths(results.get("bottleneck")) + _padded(results.get("lstm-vs-gru"))}
     for criterion in CRITERIA:
         found = list(extra.get(criterion["name"], []))
-        for name in criterion["experiments"]:
+        for name in criterion["judged_by"]:
             found += _verdicts(name, claims.get(name, []))
-        missing = [n for n in criterion["experiments"] if results.get(n) is None]
+        missing = [n for n in (*criterion["judged_by"], *criterion["shown_by"]) if results.get(n) is None]
         if missing:
             found.append(f"not run: {', '.join(f'`{n}`' for n in missing)}")
         lines += [f"**{criterion['name']}** — {criterion['feature']}.", "", *(f"- {f}" for f in found), ""]
