@@ -58,12 +58,24 @@ def results_path() -> Path:
     return ROOT / "benchmarks" / "results" / f"lecture-claims-{machine_tag()}.json"
 
 
+def _relative(value: Any, name: str) -> Any:
+    """Absolute paths of a legacy run (``/…/<name>/models/x``) made relative to its folder (``models/x``)."""
+    if isinstance(value, dict):
+        return {k: _relative(v, name) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relative(v, name) for v in value]
+    if isinstance(value, str) and value.startswith("/") and f"/{name}/" in value:
+        return value.split(f"/{name}/", 1)[1]
+    return value
+
+
 def load(path: Path) -> dict[str, Any]:
-    """The results file; stored experiments from before run commits were recorded get their legacy stamp, and
-    what no committed code wrote is dropped."""
+    """The results file; stored experiments from before run commits were recorded get their legacy stamp, their
+    paths made relative, and what no committed code wrote is dropped."""
     stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"experiments": {}}
     for name, results in stored["experiments"].items():
         if "source" not in results:
+            results = stored["experiments"][name] = _relative(results, name)
             results["source"] = {"commit": None, "dirty": None}
             results["legacy"] = LEGACY.get(name, {"committed_in": "unknown", "note": ""})
             for key in DROPPED.get(name, ()):
