@@ -76,31 +76,31 @@ def _summary(result: dict[str, Any], directory: Path, metric: str) -> dict[str, 
             "directory": str(directory)}
 
 
-def train_sentiment_arm(opts: SentimentOptions, cfg: TrainConfig, directory: Path, *, log=print) -> dict[str, Any]:
-    """Train (or reuse) one sentiment model; returns test accuracy, macro-F1, time, tokens/s, size.
+def train_or_reuse(opts: Any, cfg: TrainConfig, directory: Path, *, log=print) -> dict[str, Any]:
+    """The metrics of the finished model in ``directory`` trained with these settings, or of one trained now.
 
-    Truncation to ``opts.max_len`` is expected here and counted by the caller, so its warning is muted."""
-    directory = Path(directory)
-    result = finished_metrics(directory, opts, cfg)
+    Truncation to a classifier's ``opts.max_len`` is expected in the experiments and counted by them, so its
+    warning is muted."""
+    result = finished_metrics(Path(directory), opts, cfg)
     if result is not None:
         log(f"reusing the finished model in {directory}")
-    else:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"truncated \d+ of \d+ sequences", category=UserWarning)
-            result = run.train(opts, cfg, directory, log=log)
-    summary = _summary(result, directory, "accuracy")
+        return result
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"truncated \d+ of \d+ sequences", category=UserWarning)
+        return run.train(opts, cfg, Path(directory), log=log)
+
+
+def train_sentiment_arm(opts: SentimentOptions, cfg: TrainConfig, directory: Path, *, log=print) -> dict[str, Any]:
+    """Train (or reuse) one sentiment model; returns test accuracy, macro-F1, time, tokens/s, size."""
+    result = train_or_reuse(opts, cfg, directory, log=log)
+    summary = _summary(result, Path(directory), "accuracy")
     summary.update(macro_f1=result["test"]["macro_f1"], test_examples=result["test"]["n"])
     return summary
 
 
 def train_lm_arm(opts: LMOptions, cfg: TrainConfig, directory: Path, *, log=print) -> dict[str, Any]:
     """Train (or reuse) one language model; returns test perplexity and bits/token, time, tokens/s, size."""
-    directory = Path(directory)
-    result = finished_metrics(directory, opts, cfg)
-    if result is not None:
-        log(f"reusing the finished model in {directory}")
-    else:
-        result = run.train(opts, cfg, directory, log=log)
-    summary = _summary(result, directory, "perplexity")
+    result = train_or_reuse(opts, cfg, directory, log=log)
+    summary = _summary(result, Path(directory), "perplexity")
     summary.update(bits_per_token=result["test"]["bits_per_token"], level=result["level"])
     return summary

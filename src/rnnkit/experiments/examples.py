@@ -30,14 +30,13 @@ import sacrebleu
 
 import rnnkit
 from rnnkit.data.speech import ACCENTS, normalize_transcript, synthesize_corpus
-from rnnkit.experiments.arms import QUICK_SENTIMENT, experiment_data, finished_metrics
+from rnnkit.experiments.arms import QUICK_SENTIMENT, experiment_data, train_or_reuse
 from rnnkit.experiments.bottleneck import QUICK as QUICK_TRANSLATE
 from rnnkit.experiments.bottleneck import write_quick_corpus
 from rnnkit.experiments.examples_data import quick_speech_corpus
 from rnnkit.experiments.record import experiment_setup, finish, setup_line, stamp, table
 from rnnkit.experiments.rules import Claim, Rule
 from rnnkit.metrics.wer import error_rates
-from rnnkit.tasks import run as runs
 from rnnkit.tasks.sentiment import SentimentOptions
 from rnnkit.tasks.speech_ctc import SpeechCTCOptions
 from rnnkit.tasks.translate import TranslateOptions
@@ -129,13 +128,9 @@ def train_slot(slot: str, s: dict[str, Any], out: Path, *, data: str, quick: boo
     opts = options_of(slot, s, out, data=data, quick=quick)
     cfg = TrainConfig(epochs=s["epochs"], patience=s["patience"], max_minutes=s.get("max_minutes"), seed=seed,
                       progress=False)
-    directory = out / slot
-    if finished_metrics(directory, opts, cfg) is not None:
-        log(f"reusing the finished {slot} model in {directory}")
-        return directory
-    log(f"training {slot}: {_budget(s)}")
-    runs.train(opts, cfg, directory, log=log)
-    return directory
+    log(f"{slot}: {_budget(s)}")
+    train_or_reuse(opts, cfg, out / slot, log=log)
+    return out / slot
 
 
 def metrics_of(directory: Path) -> dict[str, Any]:
