@@ -192,7 +192,7 @@ def _cloze(rnn: tuple[float, float], lstm: tuple[float, float], bigram: float = 
 
     return {"setup": {"fillers": [0, 10]}, "data": {"tokens_to_blank": {"0": 15.0, "10": 80.0}},
             "bigram": {"by_fillers": {"0": {"accuracy": bigram}, "10": {"accuracy": bigram}}},
-            "cells": {"rnn": cell(*rnn), "lstm": cell(*lstm), "gru": cell(*lstm), "gru-reset-before": cell(*lstm)}}
+            "cells": {"rnn": cell(*rnn), "lstm": cell(*lstm), "gru": cell(*lstm)}}
 
 
 def test_the_cloze_carries_the_cue_and_the_plain_rnn_loses_it_first():

@@ -59,9 +59,9 @@ LECTURE: dict[str, dict[str, Any]] = {
         "module": cloze, "title": "Issue 1 in the lecture's sentence: “I speak fluent ___”",
         "experiment": "generated lines in the form of the lecture's “France is where I grew up, but I now live in "
                       "Boston. I speak fluent ___.”, with a distractor city and 0–10 filler sentences between the "
-                      "cue and the blank, scored on (country, city) combinations never seen in training; every cell "
-                      "(own learning rate, three seeds) against the previous-word model; the lecture's exact "
-                      "sentence as a reported item",
+                      "cue and the blank, scored on (country, city) combinations never seen in training; Elman RNN, "
+                      "LSTM and GRU (own learning rate, three seeds) against the previous-word model; the lecture's "
+                      "exact sentence as a reported item",
         "why": "The text is generated: its cue is unambiguous and its fillers neutral, which makes the distance the "
                "only difficulty — real text mixes in more than memory."},
     "long-memory": {

@@ -1,7 +1,8 @@
 """The lecture's France cloze as a controlled test of Issue 1: "France is where I grew up, but I now live in
 Boston. I speak fluent ___."
 
-Language models of every cell, and the lecture's previous-word (bigram) model, read generated lines
+Language models of the Elman RNN, the LSTM and the GRU, and the lecture's previous-word (bigram) model, read
+generated lines
 (:mod:`rnnkit.experiments.cloze_data`: 25 countries and their languages, 35 distractor cities, 4 cue
 templates, 0–10 neutral filler sentences between the cue and the blank) and are scored on the next word
 after "i speak fluent" in lines whose (country, city) combination was never seen in training. The filler
@@ -40,16 +41,17 @@ from rnnkit.tasks.lm import LMOptions, encode_stream, load_corpus
 from rnnkit.text import EOS, SPECIALS
 from rnnkit.train.config import TrainConfig
 
-CELLS = ("rnn", "lstm", "gru", "gru-reset-before")
-GATED = ("lstm", "gru", "gru-reset-before")
+CELLS = ("rnn", "lstm", "gru")  # the lecture's reset-before GRU is compared in long-memory and gates
+GATED = ("lstm", "gru")
 MARGIN = 0.1  # accuracy points a difference must exceed to count
 # Sized by probes on the shared 2-core CPU at one torch thread (load ~5): with three lines in four free of fillers
 # an LSTM leaves the plateau where it guesses the language after ~2,000 updates (with half of them, later; with
-# every line long, not within 3,400), so each model gets 25 epochs of 12,000 lines at batch 16 × BPTT 100 (~5,000
-# updates, ~3 min). Probe at 20 epochs, lr 0.01: LSTM 0.70 → 0.56 accuracy from 0 to 10 fillers, Elman RNN
-# 0.53 → 0.07. 4 cells × (2 learning rates + 2 more seeds) = 16 language models, ~50 min.
+# every line long, not within 3,400), so each model gets 20 epochs of 12,000 lines at batch 16 × BPTT 100 (~4,000
+# updates, 2.5 min on a quiet core, ~10 min on one shared with other jobs). Probe at 20 epochs, lr 0.01: LSTM
+# 0.70 → 0.56 accuracy from 0 to 10 fillers, Elman RNN 0.53 → 0.07. 3 cells × (2 learning rates + 2 more seeds)
+# = 12 language models.
 FULL = {"lines": 12_000, "eval_lines": 600, "fillers": (0, 1, 3, 6, 10), "short_share": 0.75, "items": 300,
-        "val_items": 60, "embed_dim": 64, "hidden_size": 128, "bptt": 100, "batch_size": 16, "epochs": 25,
+        "val_items": 60, "embed_dim": 64, "hidden_size": 128, "bptt": 100, "batch_size": 16, "epochs": 20,
         "dropout": 0.1, "lr_grid": (3e-3, 1e-2), "seeds": MIN_SEEDS, "minutes": None}
 QUICK = {"lines": 400, "eval_lines": 40, "fillers": (0, 2), "short_share": 0.75, "items": 12, "val_items": 4,
          "embed_dim": 8, "hidden_size": 8, "bptt": 48, "batch_size": 8, "epochs": 1, "dropout": 0.1,
