@@ -52,7 +52,7 @@ from rnnkit.experiments.record import experiment_setup, finish, stamp
 from rnnkit.experiments.rules import MIN_SEEDS, Claim, Rule, at_chance, enough_seeds
 from rnnkit.experiments.word_order_report import plot, rate
 from rnnkit.tasks.sentiment import SentimentOptions, SentimentPredictor
-from rnnkit.train.config import DEFAULT_EPOCHS, TrainConfig
+from rnnkit.train.config import TrainConfig
 
 __all__ = ["NEGATIVE", "POSITIVE", "TEMPLATES", "claims", "contrast_pairs", "run", "vocabulary"]
 
@@ -60,13 +60,16 @@ ARMS = {"bow": {"model": "bow"}, "bow+bigrams": {"model": "bow", "bigrams": True
         "rnn": {"model": "recurrent", "cell": "rnn"}, "lstm": {"model": "recurrent", "cell": "lstm"},
         "gru": {"model": "recurrent", "cell": "gru"}}
 SEED = 13  # the first training seed; seed s of a model trains with SEED + s
-# pairs: transfer pairs scored; minutes: cap per transfer model; capacity_pairs: training pairs of the capacity arm
-# (val a tenth, each test set a third); capacity_epochs: its budget (patience 3 on val accuracy); the learning-rate
-# grids: capacity models take ~5-30 s, transfer models ≤ 4 min each (3 recurrent cells × (2 rates + 2 seeds) ≈ 45 min).
-FULL = {"pairs": 2000, "min_count": 10, "minutes": 4.0, "capacity_pairs": 3000, "capacity_epochs": 10,
-        "capacity_lr_grid": (1e-3, 3e-3, 1e-2), "transfer_lr_grid": (1e-3, 3e-3), "seeds": MIN_SEEDS}
-QUICK = {"pairs": 60, "min_count": 1, "minutes": None, "capacity_pairs": 60, "capacity_epochs": 2,
-         "capacity_lr_grid": (3e-3,), "transfer_lr_grid": (3e-3,), "seeds": 1}
+# pairs: transfer pairs scored; transfer_epochs: the budget of a review model (patience 3 on val accuracy; no wall
+# clock: on a shared machine a time cap hands a model whatever updates the other jobs leave it); minutes: an optional
+# cap (--minutes); capacity_pairs: training pairs of the capacity arm (val a tenth, each test set a third);
+# capacity_epochs: its budget; the learning-rate grids: capacity models take ~5-30 s, a transfer model ~20 s an
+# epoch on a quiet core (3 recurrent cells × (2 rates + 2 seeds) × ≤ 6 epochs ≈ 25 min).
+FULL = {"pairs": 2000, "min_count": 10, "minutes": None, "transfer_epochs": 6, "capacity_pairs": 3000,
+        "capacity_epochs": 10, "capacity_lr_grid": (1e-3, 3e-3, 1e-2), "transfer_lr_grid": (1e-3, 3e-3),
+        "seeds": MIN_SEEDS}
+QUICK = {"pairs": 60, "min_count": 1, "minutes": None, "transfer_epochs": 2, "capacity_pairs": 60,
+         "capacity_epochs": 2, "capacity_lr_grid": (3e-3,), "transfer_lr_grid": (3e-3,), "seeds": 1}
 TRACES: tuple[str, ...] = ()
 BLIND = Rule("word-order/bag-of-words-blind",
              "holds when every unigram bag-of-words model (both arms, every seed) gets exactly one member of every "
@@ -172,8 +175,8 @@ def transfer(out: Path, data: str, pairs: Sequence[dict[str, Any]], setup: dict[
     else:
         for name, flags in ARMS.items():
             def train(lr: float, s: int, name: str = name, flags: dict = flags) -> dict[str, Any]:
-                cfg = TrainConfig(epochs=2 if quick else DEFAULT_EPOCHS, lr=lr, progress=False, seed=SEED + s,
-                                  max_minutes=None if quick else setup["minutes"])
+                cfg = TrainConfig(epochs=setup["transfer_epochs"], lr=lr, progress=False, seed=SEED + s,
+                                  max_minutes=setup["minutes"])
                 return train_sentiment_arm(_options(flags, quick, data=data), cfg,
                                            out / "models" / "transfer" / name / f"lr{lr:g}-seed{s}", log=log)
 

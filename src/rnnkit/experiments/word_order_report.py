@@ -124,7 +124,8 @@ def report(results: dict[str, Any], rules: Sequence[Rule] = ()) -> str:
                     _capacity_rows(c["arms"])), "",
              "## Transfer: trained on reviews", "",
              f"Data `{results['data']}`; {arms[next(iter(arms))]['seeds'][0]['pairs']} pairs over all six "
-             f"templates; learning rates from {', '.join(f'{lr:g}' for lr in setup['transfer_lr_grid'])}. Words "
+             f"templates; ≤ {setup['transfer_epochs']} epochs, best by validation accuracy; learning rates from "
+             f"{', '.join(f'{lr:g}' for lr in setup['transfer_lr_grid'])}. Words "
              f"(each ≥ {w['min_count']} times in the training split, adjectives with the data's polarity; positive "
              f"base rate {w['base_rate']:.2f}): nouns {', '.join(w['nouns'])}; positive {', '.join(w['positive'])}; "
              f"negative {', '.join(w['negative'])}.", "",
