@@ -21,8 +21,9 @@ from rnnkit.nn import CELLS, Recurrent
 from rnnkit.tasks.sentiment import SentimentEnsemble
 from rnnkit.text import TextEncoder
 from rnnkit.tracing import GateTrace, trace_encoder, trace_model, trace_sequences, trace_texts
-from rnnkit.tracing.plot import busiest_units, plot_trace
+from rnnkit.tracing.plot import plot_trace
 from rnnkit.tracing.trace import recurrent_encoder
+from rnnkit.tracing.units import CRITERION, key_units, unit_scores
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GATES = {"lstm": ["i", "f", "g", "o", "c"], "gru": ["r", "z", "n"], "gru-reset-before": ["r", "z", "h~"],
@@ -112,7 +113,8 @@ def test_to_dict_is_the_http_contract():
     assert d["titles"]["f"] == "forget gate f" and d["titles"]["h"] == "hidden state h"
     assert d["picture_gates"] == ["f", "i", "o"]
     assert GateTrace("rnn", ["a"], []).to_dict() == {"cell": "rnn", "tokens": ["a"], "layers": [],
-                                                     "titles": {"h": "hidden state h"}, "picture_gates": []}
+                                                     "titles": {"h": "hidden state h"}, "picture_gates": [],
+                                                     "shown_gates": ["h"], "key_units_criterion": CRITERION}
 
 
 TEXTS = ["a great and moving film", "dull", "the plot is dull but the acting is great"]
@@ -169,12 +171,33 @@ def test_signal_and_video_models_are_traced_behind_their_front_ends():
     assert traces[0].gate_names == [] and traces[0].get(0).h.shape == (4, 3)
 
 
-def test_busiest_units_picks_the_most_varying_columns_in_order():
-    values = np.zeros((4, 6))
-    values[:, 4] = [0, 1, 0, 1]
-    values[:, 1] = [0, 0.5, 0, 0.5]
-    assert busiest_units(values, 2).tolist() == [1, 4]
-    assert busiest_units(values, 10).tolist() == list(range(6))
+def test_key_units_rank_by_the_variance_summed_over_the_shown_gates():
+    T, H = 4, 6
+    gates = {"f": np.zeros((T, H)), "i": np.zeros((T, H)), "o": np.ones((T, H))}
+    gates["f"][:, 4] = [0, 1, 0, 1]  # variance 0.25
+    gates["i"][:, 1] = [0, 0.5, 0, 0.5]  # 0.0625
+    gates["f"][:, 2] = [0, 0.4, 0, 0.4]  # 0.04 in f, + 0.04 in i: 0.08, ahead of unit 1
+    gates["i"][:, 2] = [0, 0.4, 0, 0.4]
+    h = np.zeros((T, H))
+    h[:, 5] = [-1, 1, -1, 1]  # h is not a shown gate of an LSTM: it does not count
+    np.testing.assert_allclose(unit_scores(gates, h, ["f", "i", "o"]), [0, 0.0625, 0.08, 0, 0.25, 0])
+    assert key_units(gates, h, ["f", "i", "o"], 3) == [4, 2, 1]
+    assert key_units(gates, h, ["f", "i", "o"], 10) == [4, 2, 1, 0, 3, 5]  # all, ranked; ties in unit order
+    assert key_units(gates, h, ["h"], 1) == [5]  # an Elman RNN: ranked by its hidden state
+    with pytest.raises(ValueError, match="at least 1"):
+        key_units(gates, h, ["h"], 0)
+
+
+def test_the_trace_json_names_the_same_key_units_as_the_picture():
+    torch.manual_seed(7)
+    trace = trace_encoder(Recurrent("lstm", 2, 30, batch_first=True), torch.randn(1, 6, 2),
+                          tokens=[list("abcdef")])[0]
+    data = trace.to_dict()
+    part = trace.get(0)
+    assert data["shown_gates"] == ["f", "i", "o"] and "variance" in data["key_units_criterion"]
+    assert data["layers"][0]["key_units"] == key_units(part.gates, part.h, ["f", "i", "o"]) and \
+        len(data["layers"][0]["key_units"]) == 8
+    assert len(data["layers"][0]["unit_scores"]) == 30
 
 
 @pytest.mark.parametrize(("cell", "summary"), [("lstm", False), ("rnn", True)])

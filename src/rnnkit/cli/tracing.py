@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rnnkit.cli.args import image_path, in_range
 from rnnkit.extras import require
+from rnnkit.tracing.units import CRITERION, KEY_UNITS
 
 if TYPE_CHECKING:  # the command line stays light: torch loads only when a command runs
     from rnnkit.tracing.trace import GateTrace
@@ -94,8 +95,8 @@ def register(sub: argparse._SubParsersAction) -> dict:
     p.add_argument("--direction", choices=("forward", "backward"), default="forward",
                    help="which direction of a bidirectional model to show (default: forward)")
     p.add_argument("--summary", action="store_true", help="plot one row per gate (its mean over the units)")
-    p.add_argument("--units", type=in_range(int, 1), default=48,
-                   help="plot at most this many units per gate: the ones that "
-                   "vary most over the text (default: 48)")
+    p.add_argument("--units", type=in_range(int, 1), default=KEY_UNITS,
+                   help=f"plot this many units, the same in every gate's panel: the ones ranked first by {CRITERION} "
+                   f"(default: {KEY_UNITS}; the page shows the same ones)")
     p.add_argument("--json", action="store_true", help="print the prediction and the whole trace as JSON")
     return {"inspect": _inspect}

@@ -6,9 +6,9 @@
     └ ‖h_t‖₂          one line per layer and direction              ┘
 
 LSTM shows f, i, o; both GRUs r, z; an Elman RNN (no gates) its hidden state h in [-1, 1] (each cell declares
-its sigmoid gates in ``cell.picture_gates``). With more
-than ``max_units`` units the rows are the ``max_units`` units whose activation varies most over this
-text — the ones that react to it (LSTMVis's idea of selecting the cells that change), in unit order.
+its sigmoid gates in ``cell.picture_gates``). The rows are the ``max_units`` units of
+:func:`rnnkit.tracing.units.key_units` (the units whose shown gates vary most over this text), best first and
+the same in every panel — the units the web page shows for the same text.
 ``summary=True`` draws one row per gate instead: its mean over all units.
 """
 
@@ -20,22 +20,8 @@ import numpy as np
 
 from rnnkit.extras import pyplot
 from rnnkit.files import atomic_write
-from rnnkit.nn import get_cell
 from rnnkit.tracing.trace import GateTrace, gate_titles
-
-
-def shown_gates(trace: GateTrace) -> list[str]:
-    """The gates the picture shows: the sigmoid gates the cell has, else ``h`` (an Elman RNN has none)."""
-    names = [name for name in get_cell(trace.cell).picture_gates if name in trace.gate_names]
-    return names or ["h"]
-
-
-def busiest_units(values: np.ndarray, k: int) -> np.ndarray:
-    """Indices (ascending) of the k columns of values (T, H) with the largest variance over T."""
-    if values.shape[1] <= k:
-        return np.arange(values.shape[1])
-    order = np.argsort(values.var(axis=0), kind="stable")[::-1][:k]
-    return np.sort(order)
+from rnnkit.tracing.units import CRITERION, KEY_UNITS, key_units, shown_gates
 
 
 def _scale(name: str, values: np.ndarray) -> tuple[float, float, str]:
@@ -46,16 +32,15 @@ def _scale(name: str, values: np.ndarray) -> tuple[float, float, str]:
     return -bound, bound, "RdBu_r"
 
 
-def _unit_panel(fig, ax, part, name: str, title: str, max_units: int) -> None:  # noqa: ANN001 - matplotlib objects
-    """One gate: a row per unit (the ``max_units`` most varying), a column per token."""
+def _unit_panel(fig, ax, part, name: str, title: str, units: list[int]) -> None:  # noqa: ANN001 - matplotlib objects
+    """One gate: a row per unit of ``units`` (the same rows in every panel), a column per token."""
     values = part.h if name == "h" else part.gates[name]  # (T, H)
     low, high, cmap = _scale(name, values)
-    units = busiest_units(values, max_units)
     picture = ax.imshow(values[:, units].T, aspect="auto", cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
     step = max(1, len(units) // 8)
     ax.set_yticks(range(0, len(units), step), [str(u) for u in units[::step]])
     ax.set_ylabel("unit")
-    shown = "all" if len(units) == values.shape[1] else f"{len(units)} most varying of"
+    shown = "all" if len(units) == values.shape[1] else f"{len(units)} of"
     ax.set_title(f"{title} ({shown} {values.shape[1]} units)", loc="left", fontsize=10)
     fig.colorbar(picture, ax=ax, pad=0.01, fraction=0.03)
 
@@ -75,12 +60,13 @@ def _summary_panel(fig, ax, part, names: list[str], titles: dict[str, str]) -> N
 
 
 def plot_trace(trace: GateTrace, path: str | Path, *, layer: int = -1, direction: str = "forward",
-               summary: bool = False, max_units: int = 48, note: str | None = None) -> Path:
-    """Draw the gates of one layer and direction (rows) over the tokens (columns) to ``path`` (PNG/SVG/PDF);
+               summary: bool = False, max_units: int = KEY_UNITS, note: str | None = None) -> Path:
+    """Draw the gates of one layer and direction (rows) over the tokens (columns) to ``path`` (PNG/SVG/PDF):
+    the ``max_units`` units of :func:`rnnkit.tracing.units.key_units`, best first, the same in every panel;
     ``note`` (e.g. the prediction) is added to the title."""
     plt = pyplot()
     chosen = trace.get(layer, direction)
-    names = shown_gates(trace)
+    names = shown_gates(trace.cell, trace.gate_names)
     titles = gate_titles(trace.cell)
     T = len(trace.tokens)
     width = min(24.0, max(7.5, 2.5 + 0.42 * T))
@@ -91,8 +77,10 @@ def plot_trace(trace: GateTrace, path: str | Path, *, layer: int = -1, direction
     if summary:
         _summary_panel(fig, axes[0, 0], chosen, names, titles)
     else:
+        units = key_units(chosen.gates, chosen.h, names, max_units)
         for ax, name in zip(axes[:-1, 0], names, strict=True):
-            _unit_panel(fig, ax, chosen, name, titles[name], max_units)
+            _unit_panel(fig, ax, chosen, name, titles[name], units)
+        axes[-2, 0].set_xlabel(f"units ranked by {CRITERION}", fontsize=8, loc="left")
     norm_ax = axes[-1, 0]
     for part in trace.layers:
         style = "-" if part.direction == "forward" else "--"

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.nn import Recurrent, get_cell
+from rnnkit.tracing.units import CRITERION, key_units, shown_gates, unit_scores
 
 DECIMALS = 4  # to_dict rounds to 1e-4: far below what a colour or a printed table can show
 
@@ -88,9 +89,18 @@ class GateTrace:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain lists for JSON (the shape the HTTP API returns; numbers rounded to 1e-4), with what the cell
-        declares a picture shows: ``titles`` (name → title of every array) and ``picture_gates``."""
-        return {"cell": self.cell, "tokens": list(self.tokens), "layers": [t.to_dict() for t in self.layers],
-                "titles": gate_titles(self.cell), "picture_gates": list(get_cell(self.cell).picture_gates)}
+        declares a picture shows: ``titles`` (name → title of every array) and ``picture_gates``; and per
+        layer the units a picture shows by default (:mod:`rnnkit.tracing.units`): ``key_units`` (best first)
+        and every unit's ``unit_scores`` (H,), ranked by ``key_units_criterion`` over ``shown_gates``."""
+        shown = shown_gates(self.cell, self.gate_names if self.layers else [])
+        layers = []
+        for part in self.layers:
+            scores = unit_scores(part.gates, part.h, shown)
+            layers.append({**part.to_dict(), "key_units": key_units(part.gates, part.h, shown),
+                           "unit_scores": _rounded(scores)})
+        return {"cell": self.cell, "tokens": list(self.tokens), "layers": layers,
+                "titles": gate_titles(self.cell), "picture_gates": list(get_cell(self.cell).picture_gates),
+                "shown_gates": shown, "key_units_criterion": CRITERION}
 
 
 def gate_titles(cell: str) -> dict[str, str]:
