@@ -21,15 +21,21 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-wait-ms must be in [0, 100], got {args.max_wait_ms}")
     if not args.timeout > 0:
         raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout}")
+    if not args.dirs and not args.examples:
+        raise ValueError("give model directories to serve, or --examples with the folder of "
+                         "`rnnkit experiment examples` (the page's lecture view)")
     serve(args.dirs, host=args.host, port=args.port, batching=not args.no_batching, max_batch=args.max_batch,
-          max_wait=args.max_wait_ms / 1000, timeout=args.timeout, threads=args.threads)
+          max_wait=args.max_wait_ms / 1000, timeout=args.timeout, threads=args.threads, examples=args.examples)
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> dict:
     p = sub.add_parser("serve", help="serve trained model directories over HTTP: JSON API (/docs) and a web page (/)")
-    p.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="model directories, served under their folder "
+    p.add_argument("dirs", type=Path, nargs="*", metavar="DIR", help="model directories, served under their folder "
                                                                      "names (fixed at start)")
+    p.add_argument("--examples", type=Path, nargs="+", default=[], metavar="FOLDER",
+                   help="also serve the models of `rnnkit experiment examples --out FOLDER` (and of `experiment "
+                        "cloze`): the page's lecture view runs the lecture's examples on them (default: none)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only; "
                                                        "0.0.0.0 exposes the server to the network)")
     p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")

@@ -17,14 +17,17 @@ from rnnkit.extras import require
 require("serve", "rnnkit serve")
 
 from rnnkit.serve.app import create_app  # noqa: E402 (after the check above)
-from rnnkit.serve.registry import ServedModel, load_models  # noqa: E402
+from rnnkit.serve.lecture import example_dirs  # noqa: E402
+from rnnkit.serve.registry import ServedModel, load_models, unique_names  # noqa: E402
 
 __all__ = ["ServedModel", "create_app", "load_models", "serve"]
 
 
 def serve(dirs: Sequence[Path], *, host: str = "127.0.0.1", port: int = 8000, batching: bool = True,
-          max_batch: int = 64, max_wait: float = 0.005, timeout: float = 30.0, threads: int | None = None) -> None:
-    """Load ``dirs`` and serve them with uvicorn until SIGINT/SIGTERM (in-flight requests finish first)."""
+          max_batch: int = 64, max_wait: float = 0.005, timeout: float = 30.0, threads: int | None = None,
+          examples: Sequence[Path] = ()) -> None:
+    """Load ``dirs`` and serve them with uvicorn until SIGINT/SIGTERM (in-flight requests finish first);
+    ``examples``: folders of ``rnnkit experiment examples`` / ``cloze`` whose models the lecture view runs."""
     import torch
     import uvicorn
 
@@ -32,8 +35,10 @@ def serve(dirs: Sequence[Path], *, host: str = "127.0.0.1", port: int = 8000, ba
         if threads < 1:
             raise ValueError(f"--threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
-    models = load_models(dirs)
-    app = create_app(models, batching=batching, max_batch=max_batch, max_wait=max_wait, timeout=timeout)
+    named, audio = example_dirs(examples)
+    models = load_models([*dirs, *(d for _, d in named)], [*unique_names(dirs), *(n for n, _ in named)])
+    app = create_app(models, batching=batching, max_batch=max_batch, max_wait=max_wait, timeout=timeout,
+                     lecture_audio=audio)
     names = ", ".join(f"{m.name} ({m.task})" for m in models)
     print(f"rnnkit serve: {names} on http://{host}:{port}/ (API: /docs, batching {'on' if batching else 'off'})",
           flush=True)

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 
 from rnnkit.serve.batching import Arrivals, ModelWorker
 from rnnkit.serve.errors import ApiError, BodyLimit, install_handlers
+from rnnkit.serve.lecture import lecture_router
 from rnnkit.serve.registry import ServedModel
 from rnnkit.serve.schemas import (
     MAX_BEAM,
@@ -76,7 +77,7 @@ def check_range(value: int | float, name: str, low: float, high: float) -> None:
 
 
 def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batch: int = 64, max_wait: float = 0.005,
-               timeout: float = 30.0) -> FastAPI:
+               timeout: float = 30.0, lecture_audio: Path | None = None) -> FastAPI:
     """The FastAPI application serving ``models`` (fixed here: no request can name a path on disk).
 
     Args:
@@ -85,6 +86,7 @@ def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batc
         max_batch: most texts in one batched forward pass.
         max_wait: seconds a request may wait for others to share its forward pass.
         timeout: seconds a request may take (a generate stream: in all) before it is answered with 504.
+        lecture_audio: the spoken fox sentence of the lecture view (``rnnkit serve --examples``), if any.
     """
     by_name = {m.name: m for m in models}
     if len(by_name) != len(models):
@@ -238,6 +240,8 @@ def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batc
                 abandoned.set()  # not started yet: it never will
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    app.include_router(lecture_router(models, lecture_audio))  # the lecture view's cards (serve/lecture.py)
 
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -127,12 +127,15 @@ def cell_of(predictor: Any) -> str | None:
         return None
 
 
-def load_models(dirs: Sequence[Path]) -> list[ServedModel]:
-    """Load every directory with ``rnnkit.load`` (a bad one stops the start with its one-line error)."""
+def load_models(dirs: Sequence[Path], names: Sequence[str] | None = None) -> list[ServedModel]:
+    """Load every directory with ``rnnkit.load`` (a bad one stops the start with its one-line error), named
+    ``names`` (default: their folder names, repeats numbered)."""
     if not dirs:
         raise ValueError("give one or more model directories to serve")
+    if names is not None and len(set(names)) != len(dirs):
+        raise ValueError("give one unique name per model directory")
     models = []
-    for name, directory in zip(unique_names(dirs), dirs, strict=True):
+    for name, directory in zip(names or unique_names(dirs), dirs, strict=True):
         predictor = load(directory)
         config = predictor.config
         served = ServedModel(name=name, task=config["task"], cell=cell_of(predictor), labels=config.get("labels"),

@@ -1,115 +1,10 @@
-// rnnkit's page: pick a model, type a sentence, see what every gate did at every token.
+// rnnkit's page: the lecture's examples (lecture.js), two models side by side (compare.js), and one model
+// explored here: pick a model, type a sentence, see what every gate did at every token.
 // Plain JavaScript and SVG, no libraries; every number shown comes from the JSON API (/docs).
-// State lives in the URL (/?model=NAME&text=...&layer=0/forward&view=units), so a link shows a result.
+// State lives in the URL (/?page=explore&model=NAME&text=...&layer=0/forward&view=key), so a link shows a result.
 "use strict";
 
-const SVG = "http://www.w3.org/2000/svg";
-// Which gates to draw and what to call them come with each trace (trace.picture_gates, trace.titles): every
-// cell declares them on its class, so the page knows no cell by name.
-const VIRIDIS = [[0, [68, 1, 84]], [0.25, [59, 82, 139]], [0.5, [33, 145, 140]], [0.75, [94, 201, 98]],
-                 [1, [253, 231, 37]]];
-const BLUES = [[0, [247, 251, 255]], [0.5, [107, 174, 214]], [1, [8, 48, 107]]];
-const DIVERGING = [[0, [33, 102, 172]], [0.5, [247, 247, 247]], [1, [178, 24, 43]]];
-const LINE_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
-
-const $ = (id) => document.getElementById(id);
 const state = {models: [], model: null, trace: null, unit: null};
-
-// ------------------------------------------------------------------ colour scales
-
-function interpolate(stops, t) {
-  t = Math.min(1, Math.max(0, t));
-  for (let k = 1; k < stops.length; k++) {
-    if (t <= stops[k][0]) {
-      const [t0, c0] = stops[k - 1];
-      const [t1, c1] = stops[k];
-      const u = (t - t0) / (t1 - t0);
-      const rgb = c0.map((v, j) => Math.round(v + u * (c1[j] - v)));
-      return `rgb(${rgb.join(",")})`;
-    }
-  }
-  return `rgb(${stops[stops.length - 1][1].join(",")})`;
-}
-
-// A scale maps a value to a colour: gates on [0, 1] (viridis), h on [-m, m] (blue-white-red).
-function gateScale() {
-  return {low: 0, high: 1, stops: VIRIDIS, label: "gate activation σ(·)"};
-}
-
-function stateScale(values) {
-  let m = 1;
-  for (const row of values) for (const v of row) m = Math.max(m, Math.abs(v));
-  return {low: -m, high: m, stops: DIVERGING, label: "hidden state h"};
-}
-
-function colour(scale, v) {
-  return interpolate(scale.stops, (v - scale.low) / (scale.high - scale.low));
-}
-
-function textColourOn(scale, v) {  // dark text on light cells, light text on dark ones
-  const t = (v - scale.low) / (scale.high - scale.low);
-  if (scale.stops === VIRIDIS) return t > 0.55 ? "#111" : "#fff";
-  if (scale.stops === BLUES) return t > 0.5 ? "#fff" : "#111";
-  return Math.abs(t - 0.5) > 0.3 ? "#fff" : "#111";
-}
-
-// ------------------------------------------------------------------ small DOM helpers
-
-function el(tag, attrs = {}, text = null) {
-  const node = tag.startsWith("svg:") ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== null) node.textContent = text;
-  return node;
-}
-
-function show(id, visible = true) {
-  $(id).hidden = !visible;
-}
-
-function fmt(v, digits = 3) {
-  return Number(v).toFixed(digits);
-}
-
-function short(token, n = 10) {
-  return token.length > n ? token.slice(0, n - 1) + "…" : token;
-}
-
-function legend(container, scale) {
-  container.replaceChildren();
-  const width = 240;
-  const svg = el("svg:svg", {width: width + 10 + 8 * scale.label.length + 20, height: 34, class: "legend-bar"});
-  const defs = el("svg:defs");
-  const grad = el("svg:linearGradient", {id: `grad-${container.id}`});
-  for (let k = 0; k <= 10; k++) {
-    grad.append(el("svg:stop", {offset: `${k * 10}%`, "stop-color": interpolate(scale.stops, k / 10)}));
-  }
-  defs.append(grad);
-  svg.append(defs);
-  svg.append(el("svg:rect", {x: 0, y: 2, width, height: 12, fill: `url(#grad-${container.id})`, stroke: "#999"}));
-  const mid = (scale.low + scale.high) / 2;
-  [[0, scale.low], [width / 2, mid], [width, scale.high]].forEach(([x, v]) => {
-    svg.append(el("svg:text", {x, y: 28, "text-anchor": x === 0 ? "start" : x === width ? "end" : "middle"},
-                  fmt(v, 2)));
-  });
-  svg.append(el("svg:text", {x: width + 10, y: 13}, scale.label));
-  container.append(svg);
-}
-
-// ------------------------------------------------------------------ API
-
-async function api(path, body) {
-  const init = body === undefined ? {} : {method: "POST", headers: {"Content-Type": "application/json"},
-                                         body: JSON.stringify(body)};
-  const res = await fetch(path, init);
-  let data = null;
-  try {
-    data = await res.json();
-  } catch (e) {
-    throw new Error(`${path}: HTTP ${res.status} without a JSON body`);
-  }
-  if (!res.ok) throw new Error(data && data.error ? data.error : `${path}: HTTP ${res.status}`);
-  return data;
-}
 
 function fail(err) {
   $("error").textContent = err.message || String(err);
@@ -120,41 +15,14 @@ function fail(err) {
 // ------------------------------------------------------------------ prediction and next words
 
 function renderPrediction(prediction) {
-  const box = $("prediction");
-  box.replaceChildren();
-  const probs = prediction.probs || prediction.probabilities || {};
-  const label = el("div", {class: "label", id: "predicted-label"}, prediction.label);
-  box.append(label);
-  const bars = el("div", {class: "bars"});
-  const entries = Object.entries(probs).sort((a, b) => b[1] - a[1]);
-  for (const [name, p] of entries) {
-    bars.append(bar(name, p, name === prediction.label));
-  }
-  box.append(bars);
-  if (prediction.unknown_tokens) {
-    box.append(el("p", {class: "muted"}, `${prediction.unknown_tokens} word(s) unknown to the model (read as <unk>)`));
-  }
+  const box = predictionBox(prediction);
+  box.querySelector(".predicted-label").id = "predicted-label";
+  $("prediction").replaceChildren(box);
   show("prediction-panel");
 }
 
-function bar(name, p, strong) {
-  const row = el("div", {class: "bar" + (strong ? " strong" : "")});
-  row.append(el("span", {class: "bar-name"}, name));
-  const track = el("span", {class: "bar-track"});
-  const fill = el("span", {class: "bar-fill"});
-  fill.style.width = `${Math.max(0.5, 100 * p)}%`;
-  track.append(fill);
-  row.append(track);
-  row.append(el("span", {class: "bar-value"}, fmt(p)));
-  return row;
-}
-
 function renderNext(tokens) {
-  const box = $("next");
-  box.replaceChildren();
-  const bars = el("div", {class: "bars"});
-  tokens.forEach((t, k) => bars.append(bar(JSON.stringify(t.token), t.prob, k === 0)));
-  box.append(bars);
+  $("next").replaceChildren(nextTokensBox(tokens));
   show("next-panel");
 }
 
@@ -169,142 +37,60 @@ function chosenLayer() {
   return state.trace.layers.find((l) => layerKey(l) === key) || state.trace.layers[state.trace.layers.length - 1];
 }
 
-// The rows to draw: per gate either every unit or the mean over units, then h.
-function gateBlocks(layer, view) {
-  const names = state.trace.picture_gates.filter((g) => g in layer.gates);  // sigmoid gates, in [0, 1]
-  const blocks = names.map((g) => ({name: g, values: layer.gates[g], scale: gateScale()}));
-  blocks.push({name: "h", values: layer.h, scale: stateScale(layer.h)});
-  return blocks.map((b) => {
-    const T = b.values.length;
-    const H = T ? b.values[0].length : 0;
-    if (view === "summary") {
-      const mean = b.values.map((row) => row.reduce((s, v) => s + v, 0) / H);
-      return {...b, rows: [{label: `${b.name} (mean)`, unit: null, values: mean}]};
-    }
-    const rows = [];
-    for (let u = 0; u < H; u++) rows.push({label: `${b.name} ${u}`, unit: u, values: b.values.map((row) => row[u])});
-    return {...b, rows};
-  });
-}
-
-function geometry(tokens) {
-  const longest = Math.max(...tokens.map((t) => short(t).length));
-  const column = Math.max(30, Math.min(64, 8 * longest + 8));
-  return {left: 118, column, top: 30};
+function panelWidth(id) {  // the inner width a panel gives its picture
+  return Math.max(320, $(id).clientWidth || 1100);
 }
 
 function renderGates() {
-  const trace = state.trace;
+  show("gates-panel");  // shown first: the picture is laid out to the panel's width
   const layer = chosenLayer();
-  const view = $("view").value;
-  const blocks = gateBlocks(layer, view);
-  const tokens = trace.tokens;
-  const T = tokens.length;
-  const g = geometry(tokens);
-  const H = blocks[0].rows.length;
-  const rowHeight = view === "summary" ? 24 : Math.max(2, Math.min(12, Math.floor(160 / Math.max(1, H))));
-  const gap = 26;
-  let height = g.top;
-  const placed = blocks.map((b) => {
-    const y = height + 16;
-    height = y + b.rows.length * rowHeight + gap - 16;
-    return {...b, y};
-  });
-  const width = g.left + T * g.column + 10;
-  const svg = el("svg:svg", {width, height, id: "gates-svg", "data-tokens": T});
-  // Block titles and row labels (left).
-  for (const b of placed) {
-    svg.append(el("svg:text", {x: 4, y: b.y - 4, class: "block-title"}, state.trace.titles[b.name] || b.name));
-    if (view === "summary") continue;
-    const step = Math.max(1, Math.ceil(14 / rowHeight));
-    b.rows.forEach((r, k) => {
-      if (k % step === 0) {
-        svg.append(el("svg:text", {x: g.left - 4, y: b.y + k * rowHeight + rowHeight / 2 + 4,
-                                   class: "unit-label", "text-anchor": "end"}, `${r.unit}`));
-      }
-    });
-  }
-  // One column per token: its label on top, then a cell for every row of every block.
-  for (let t = 0; t < T; t++) {
-    const x = g.left + t * g.column;
-    const column = el("svg:g", {class: "column", "data-index": t, "data-token": tokens[t]});
-    column.append(el("svg:text", {x: x + g.column / 2, y: g.top - 10, class: "token", "text-anchor": "middle"},
-                     short(tokens[t])));
-    for (const b of placed) {
-      b.rows.forEach((r, k) => {
-        const v = r.values[t];
-        const rect = el("svg:rect", {x, y: b.y + k * rowHeight, width: g.column - 1, height: rowHeight,
-                                      fill: colour(b.scale, v), class: "cell", "data-gate": b.name});
-        const who = r.unit === null ? `mean of ${b.name}` : `${b.name}, unit ${r.unit}`;
-        rect.append(el("svg:title", {}, `${tokens[t]} · ${who} = ${fmt(v, 4)}`));
-        if (r.unit !== null) rect.addEventListener("click", () => chooseUnit(b.name, r.unit));
-        column.append(rect);
-        if (view === "summary") {
-          column.append(el("svg:text", {x: x + g.column / 2, y: b.y + k * rowHeight + rowHeight / 2 + 4,
-                                        class: "cell-value", style: `fill: ${textColourOn(b.scale, v)}`,
-                                        "text-anchor": "middle"}, fmt(v, 2)));
-        }
-      });
-    }
-    svg.append(column);
-  }
-  if (view === "summary") {
-    for (const b of placed) svg.append(el("svg:text", {x: g.left - 4, y: b.y + 16, class: "unit-label",
-                                                         "text-anchor": "end"}, "mean"));
-  }
-  $("gates").replaceChildren(svg);
-  $("gates-hint").hidden = view === "summary";
+  const mode = $("view").value;
+  const drawn = drawGates(state.trace, layer, mode, panelWidth("gates"), chooseUnit);
+  drawn.svg.id = "gates-svg";
+  $("gates").replaceChildren(drawn.svg);
+  $("gates-hint").hidden = mode === "summary";
+  const H = layer.h.length ? layer.h[0].length : 0;
+  $("gates-note").textContent = mode === "key" ? `Rows: ${keyUnitsNote(state.trace, layer)}. “show all” draws all ${H}.`
+    : mode === "all" ? `Rows: all ${H} units, in unit order.` : `Rows: each gate's mean over the ${H} units.`;
   const scales = el("div", {id: "gates-legend-parts"});
   $("gates-legend").replaceChildren(scales);
   const gatePart = el("div", {id: "legend-gates"});
   const statePart = el("div", {id: "legend-state"});
   scales.append(gatePart, statePart);
-  if (placed.length > 1) legend(gatePart, placed[0].scale);
-  legend(statePart, placed[placed.length - 1].scale);
+  if (drawn.gateScale) legend(gatePart, drawn.gateScale);
+  legend(statePart, drawn.stateScale);
   show("gates-panel");
 }
 
 // ------------------------------------------------------------------ one unit over the text
 
-function busiestUnit(values) {  // the unit of values (T, H) whose activation varies most over the text
-  const T = values.length;
-  let best = 0;
-  let bestVar = -1;
-  for (let u = 0; u < values[0].length; u++) {
-    let s = 0;
-    let s2 = 0;
-    for (let t = 0; t < T; t++) {
-      s += values[t][u];
-      s2 += values[t][u] * values[t][u];
-    }
-    const v = s2 / T - (s / T) ** 2;
-    if (v > bestVar) {
-      bestVar = v;
-      best = u;
-    }
-  }
-  return best;
-}
-
 function chooseUnit(gate, unit) {
-  state.unit = {gate, unit};
+  state.unit = {gate, unit, picked: true};
   renderUnit();
 }
 
+// Without a click: h of the unit ranked first (the top key unit), and the page says so.
 function renderUnit() {
   const layer = chosenLayer();
   if (!state.unit || !(state.unit.gate === "h" || state.unit.gate in layer.gates)) {
-    state.unit = {gate: "h", unit: busiestUnit(layer.h)};
+    state.unit = {gate: "h", unit: layer.key_units[0], picked: false};
   }
-  const {gate, unit} = state.unit;
+  const {gate, unit, picked} = state.unit;
   const values = gate === "h" ? layer.h : layer.gates[gate];
   const scale = gate === "h" ? stateScale(values) : gateScale();
-  $("unit-title").textContent = `${state.trace.titles[gate] || gate}, unit ${unit} (layer ${layer.layer}, ${layer.direction})`;
+  const title = state.trace.titles[gate] || gate;
+  $("unit-title").textContent = `${title}, unit ${unit} (layer ${layer.layer}, ${layer.direction})`;
+  const H = layer.h[0].length;
+  $("unit-why").textContent = picked ? `Chosen by you: a click on its row of the ${title} block.`
+    : `Why this unit: it is ranked first of ${H} by ${state.trace.key_units_criterion} ` +
+      `(${state.trace.shown_gates.join(", ")}), score ${fmtProb(layer.unit_scores[unit])}; ` +
+      "it is the top row of every block above. Click any row to choose another.";
   const box = $("unit-text");
   box.replaceChildren();
   state.trace.tokens.forEach((token, t) => {
     const v = values[t][unit];
-    const span = el("span", {class: "tok", title: `${fmt(v, 4)}`}, token);
+    const span = el("span", {class: "tok", title: `token “${visible(token)}” · ${gate}, unit ${unit} = ${fmt(v, 4)}`},
+                    visible(token));
     span.style.background = colour(scale, v);
     span.style.color = textColourOn(scale, v);
     box.append(span);
@@ -316,13 +102,15 @@ function renderUnit() {
 // ------------------------------------------------------------------ hidden-state norm
 
 function renderNorm() {
+  show("norm-panel");
   const trace = state.trace;
   const T = trace.tokens.length;
-  const g = geometry(trace.tokens);
+  const g = geometry(trace.tokens, panelWidth("norm"));
   const plotHeight = 150;
   const top = 14;
   const width = g.left + T * g.column + 10;
-  const height = top + plotHeight + 40;
+  const labels = g.slanted ? g.top : 24;
+  const height = top + plotHeight + labels + 22;
   let max = 0;
   for (const l of trace.layers) for (const v of l.h_norm) max = Math.max(max, v);
   max = max > 0 ? max * 1.1 : 1;
@@ -342,15 +130,18 @@ function renderNorm() {
                                    "stroke-dasharray": l.direction === "backward" ? "5,3" : "none"}));
     l.h_norm.forEach((v, t) => {
       const dot = el("svg:circle", {cx: g.left + t * g.column + g.column / 2, cy: y(v), r: 3, fill: c});
-      dot.append(el("svg:title", {}, `${trace.tokens[t]} · layer ${l.layer} ${l.direction}: ${fmt(v, 4)}`));
+      dot.append(el("svg:title", {}, `${visible(trace.tokens[t])} · layer ${l.layer} ${l.direction}: ${fmt(v, 4)}`));
       svg.append(dot);
     });
     svg.append(el("svg:text", {x: g.left + 8 + 150 * k, y: height - 6, style: `fill: ${c}`, class: "series"},
                   `layer ${l.layer} ${l.direction}`));
   });
   trace.tokens.forEach((tok, t) => {
-    svg.append(el("svg:text", {x: g.left + t * g.column + g.column / 2, y: top + plotHeight + 16,
-                               "text-anchor": "middle", class: "token"}, short(tok)));
+    const x = g.left + t * g.column + g.column / 2;
+    const yLabel = top + plotHeight + 16;
+    const attrs = g.slanted ? {x, y: yLabel, "text-anchor": "end", class: "token", transform: `rotate(-45 ${x} ${yLabel})`}
+      : {x, y: yLabel, "text-anchor": "middle", class: "token"};
+    svg.append(el("svg:text", attrs, short(tok)));
   });
   $("norm").replaceChildren(svg);
   show("norm-panel");
@@ -360,31 +151,11 @@ function renderNorm() {
 
 function renderTranslation(result) {
   renderPrediction({label: result.translation, probs: {}});
-  const src = result.source_tokens;
-  const tgt = result.target_tokens;
   if (result.attention) {
-    const scale = {low: 0, high: 1, stops: VIRIDIS, label: "attention weight"};
-    const cell = 34;
-    const left = 110;
-    const top = 70;
-    const svg = el("svg:svg", {width: left + src.length * cell + 10, height: top + tgt.length * cell + 10,
-                               id: "attention-svg"});
-    src.forEach((s, j) => {
-      const x = left + j * cell + cell / 2;
-      svg.append(el("svg:text", {x, y: top - 8, transform: `rotate(-45 ${x} ${top - 8})`, class: "token"}, short(s)));
-    });
-    tgt.forEach((w, i) => {
-      svg.append(el("svg:text", {x: left - 6, y: top + i * cell + cell / 2 + 4, "text-anchor": "end", class: "token"},
-                    short(w)));
-      result.attention[i].forEach((a, j) => {
-        const rect = el("svg:rect", {x: left + j * cell, y: top + i * cell, width: cell - 1, height: cell - 1,
-                                     fill: colour(scale, a)});
-        rect.append(el("svg:title", {}, `${w} ← ${src[j]}: ${fmt(a, 4)}`));
-        svg.append(rect);
-      });
-    });
-    $("attention").replaceChildren(svg);
-    legend($("attention-legend"), scale);
+    const drawn = drawAttention(result);
+    drawn.svg.id = "attention-svg";
+    $("attention").replaceChildren(drawn.svg);
+    legend($("attention-legend"), drawn.scale);
     show("attention-panel");
   }
   const list = $("beam");
@@ -431,11 +202,11 @@ async function generate() {
         box.dataset.done = "true";
         continue;
       }
-      const span = el("span", {class: "gen", title: `p = ${fmt(data.prob, 4)}`});
-      const word = el("span", {class: "gen-token"}, data.token);
+      const span = el("span", {class: "gen", title: `p = ${fmtProb(data.prob)}`});
+      const word = el("span", {class: "gen-token"}, data.token === "\n" ? "↵" : data.token);
       word.style.background = colour(scale, data.prob);
       word.style.color = textColourOn(scale, data.prob);
-      span.append(word, el("span", {class: "gen-prob"}, fmt(data.prob, 2)));
+      span.append(word, el("span", {class: "gen-prob"}, fmtProb(data.prob)));
       box.append(span);
     }
   }
@@ -465,10 +236,11 @@ function resetPanels() {
 
 function writeUrl() {
   const params = new URLSearchParams();
+  params.set("page", "explore");
   params.set("model", state.model.name);
   if ($("text").value) params.set("text", $("text").value);
   if (state.trace) params.set("layer", $("layer").value);
-  if ($("view").value !== "units") params.set("view", $("view").value);
+  if ($("view").value !== "key") params.set("view", $("view").value);
   history.replaceState(null, "", `/?${params.toString()}`);
 }
 
@@ -534,11 +306,28 @@ function chooseModel(name) {
     : state.model.endpoints.includes("translate") ? "a sentence to translate" : "type a sentence";
 }
 
+const PAGES = ["lecture", "explore", "compare"];
+
+// Which view a URL shows: ?page=…; a link with a model (the explorer's older links) explores; none: the lecture.
+function currentPage(params) {
+  const page = params.get("page");
+  if (PAGES.includes(page)) return page;
+  return params.has("model") ? "explore" : "lecture";
+}
+
 async function start() {
   const params = new URLSearchParams(location.search);
   const data = await api("/api/models");
   state.models = data.models;
   if (!state.models.length) throw new Error("the server serves no models: start it with `rnnkit serve DIR`");
+  const page = currentPage(params);
+  for (const p of PAGES) {
+    show(`${p}-view`, p === page);
+    if (p === page) $(`nav-${p}`).setAttribute("aria-current", "page");
+  }
+  document.body.dataset.page = page;
+  if (page === "lecture") return startLecture();
+  if (page === "compare") return startCompare(params);
   for (const m of state.models) $("model").append(el("option", {value: m.name}, `${m.name} (${m.task})`));
   const wanted = params.get("model");
   if (wanted && !state.models.some((m) => m.name === wanted)) {
@@ -546,7 +335,7 @@ async function start() {
   }
   chooseModel(wanted);
   $("text").value = params.get("text") || "";
-  if (params.get("view") === "summary") $("view").value = "summary";
+  if (["all", "summary"].includes(params.get("view"))) $("view").value = params.get("view");
   $("model").addEventListener("change", () => {
     chooseModel($("model").value);
     state.trace = null;
