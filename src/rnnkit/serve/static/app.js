@@ -269,7 +269,7 @@ async function run() {
     return;
   }
   const work = [];
-  if (model.endpoints.includes("trace")) {
+  if (model.endpoints.includes("trace") && model.cell) {  // a bag of words has no recurrent layer to trace
     work.push(api("/api/trace", {model: model.name, text}).then((data) => {
       state.trace = data;
       fillLayers(data, new URLSearchParams(location.search).get("layer"));

@@ -33,7 +33,7 @@ async function answerOf(model, text) {
 
 async function gatesOf(model, text, mode, width) {
   const box = el("div", {class: "compare-gates"});
-  if (!model.endpoints.includes("trace")) {
+  if (!model.endpoints.includes("trace") || !model.cell) {
     box.append(el("p", {class: "muted"}, model.cell ? `a ${model.task} model: no gate trace over HTTP`
       : "a bag of words has no recurrent state: it has no gates to show"));
     return box;

@@ -206,11 +206,14 @@ function gateBlocks(trace, layer, mode) {
 // each); a header that does not fit its column is drawn slanted, whole.
 function geometry(tokens, width) {
   const left = 118;
-  const column = Math.max(14, Math.min(64, Math.floor((width - left - 12) / Math.max(1, tokens.length))));
+  const fit = (room) => Math.max(14, Math.min(64, Math.floor((width - left - room) / Math.max(1, tokens.length))));
   const longest = Math.max(...tokens.map((t) => textWidth(short(t))));
+  let column = fit(12);
   const slanted = longest > column - 4;
-  const top = slanted ? Math.min(150, 16 + Math.ceil(longest * 0.71)) : 30;
-  return {left, column, top, slanted};
+  const reach = slanted ? Math.ceil(longest * 0.71) : 0;  // how far a slanted header reaches right and up
+  if (slanted) column = fit(12 + reach);
+  const top = slanted ? 16 + reach : 30;
+  return {left, column, top, slanted, right: 10 + reach};
 }
 
 function tokenHeader(x, y, token, slanted) {
@@ -236,7 +239,7 @@ function drawGates(trace, layer, mode, width, onPick) {
     height = y + b.rows.length * rowHeight + gap - 16;
     return {...b, y};
   });
-  const svgWidth = g.left + T * g.column + 10;
+  const svgWidth = g.left + T * g.column + g.right;
   const svg = el("svg:svg", {width: svgWidth, height, class: "gates-svg", "data-tokens": T, "data-mode": mode});
   for (const b of placed) {
     svg.append(el("svg:text", {x: 4, y: b.y - 4, class: "block-title"}, trace.titles[b.name] || b.name));
