@@ -26,7 +26,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from rnnkit.cli import main
 from rnnkit.experiments.cloze_data import LECTURE
-from rnnkit.experiments.examples import FOOD, NOTHING
+from rnnkit.experiments.examples import FOOD, FRENCH, NOTHING
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -53,16 +53,19 @@ def _post(url: str, body: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def server(reviews_csv, tmp_path_factory):
-    """A tiny LSTM sentiment model and a bag of words in an `experiment examples`-shaped folder (served with
-    --examples, as a teacher would), and a tiny word-level LM, served by `python -m rnnkit serve` in its own
-    process."""
+    """A tiny LSTM sentiment model, a bag of words and a translator in an `experiment examples`-shaped folder
+    (served with --examples, as a teacher would), and a tiny word-level LM, served by `python -m rnnkit serve`
+    in its own process."""
     examples = tmp_path_factory.mktemp("page") / "examples"
     model = examples / "sentiment"
     common = ["train", "sentiment", "--data", str(reviews_csv), "--text-col", "text", "--label-col", "label",
               "--min-freq", "1", "--no-progress"]
-    assert main([*common, "--model", "lstm", "--embed-dim", "16", "--hidden-size", "24", "--epochs", "3",
-                 "--out", str(model)]) == 0
+    assert main([*common, "--model", "recurrent", "--cell", "lstm", "--embed-dim", "16", "--hidden-size", "24",
+                 "--epochs", "3", "--out", str(model)]) == 0
     assert main([*common, "--model", "bow", "--epochs", "3", "--out", str(examples / "bow")]) == 0
+    assert main(["train", "translate", "--data", str(Path(__file__).parent / "fixtures" / "translation" / "fra.txt"),
+                 "--epochs", "1", "--no-progress", "--embed-dim", "8", "--hidden-size", "8", "--src-bpe", "300",
+                 "--tgt-bpe", "300", "--batch-size", "8", "--beam", "2", "--out", str(examples / "translate")]) == 0
     (examples / "results.json").write_text(json.dumps({"experiment": "examples"}), encoding="utf-8")
     lm = examples.parent / "wiki-lm"
     assert main(["train", "lm", "--data", str(Path(__file__).parent / "fixtures" / "lm" / "wikitext-2"), "--embed-dim",
@@ -211,10 +214,16 @@ def test_the_landing_page_runs_the_lecture_examples_next_to_their_baselines(serv
     _wait_done(browser)
     cards = browser.find_elements(By.CLASS_NAME, "card")
     states = {c.get_attribute("id"): c.get_attribute("data-state") for c in cards}
-    # served: the sentiment pair (--examples) and a language model; not served: translation and speech
-    assert states == {"card-nothing": "done", "card-food": "done", "card-france": "done", "card-french": "missing",
+    # served: the sentiment pair and a translator (--examples) and a language model; not served: speech
+    assert states == {"card-nothing": "done", "card-food": "done", "card-france": "done", "card-french": "done",
                       "card-fox": "missing"}
-    assert "rnnkit experiment examples" in _card(browser, "french").find_element(By.CLASS_NAME, "missing").text
+    assert "rnnkit experiment examples" in _card(browser, "fox").find_element(By.CLASS_NAME, "missing").text
+    french = _card(browser, "french")
+    result = _post(url + "/api/translate", {"model": "translate", "texts": [FRENCH], "beam": 5, "attention": True})
+    result = result["results"][0]
+    assert french.find_element(By.CLASS_NAME, "translated").text == result["translation"]
+    cells = french.find_elements(By.CSS_SELECTOR, "svg.attention-svg rect.att")
+    assert len(cells) == len(result["target_tokens"]) * len(result["source_tokens"])  # the attention matrix
     for card_id, texts in (("nothing", [NOTHING]), ("food", list(FOOD))):
         card = _card(browser, card_id)
         assert [e.text for e in card.find_elements(By.CLASS_NAME, "pair-input")] == texts
@@ -335,9 +344,10 @@ def test_axe_core_finds_no_serious_or_critical_accessibility_violation(server, b
     _wait_done(browser)
     browser.execute_script(AXE.read_text(encoding="utf-8"))
     result = browser.execute_async_script("const done = arguments[arguments.length - 1];"
-                                          "axe.run(document).then((r) => done(r.violations))"
-                                          ".catch((e) => done(String(e)));")
-    assert isinstance(result, list), result
+                                          "axe.run(document).then((r) => done({violations: r.violations, "
+                                          "passes: r.passes.map((p) => p.id)})).catch((e) => done(String(e)));")
+    assert isinstance(result, dict), result
+    assert {"color-contrast", "document-title", "html-has-lang"} <= set(result["passes"])  # the checks did run
     bad = [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-           for v in result if v["impact"] in ("serious", "critical")]
+           for v in result["violations"] if v["impact"] in ("serious", "critical")]
     assert not bad, bad
