@@ -351,3 +351,20 @@ def test_axe_core_finds_no_serious_or_critical_accessibility_violation(server, b
     bad = [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
            for v in result["violations"] if v["impact"] in ("serious", "critical")]
     assert not bad, bad
+
+
+def test_the_lecture_endpoints_refuse_bad_requests_in_one_line(server):
+    url, name = server
+    cases = [({"model": "nope", "prompt": "fluent"}, 404, "no model named"),
+             ({"model": name, "prompt": "fluent"}, 400, "a sentiment model"),
+             ({"model": "wiki-lm", "prompt": "  "}, 400, "at least one word"),
+             ({"model": "wiki-lm", "prompt": "fluent", "k": 0}, 400, "k must be in"),
+             ({"model": "wiki-lm", "prompt": "fluent", "k": "5"}, 422, "")]
+    for body, status, words in cases:
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            _post(url + "/api/previous_word", body)
+        error = json.loads(caught.value.read())["error"]
+        assert caught.value.code == status and words in error and "\n" not in error, (body, error)
+    with pytest.raises(urllib.error.HTTPError) as caught:  # no --examples folder held a spoken sentence
+        urllib.request.urlopen(url + "/api/lecture/audio/fox", timeout=10)
+    assert caught.value.code == 404 and "rnnkit experiment examples" in json.loads(caught.value.read())["error"]

@@ -29,14 +29,13 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
-from pydantic import Field
 
 from rnnkit.experiments.cloze import CELLS, bigram_next, previous_word_model, prompt_ids
 from rnnkit.experiments.cloze_data import LECTURE
 from rnnkit.experiments.examples import ENGLISH, FOOD, FOX, FRENCH, NOTHING, SLOTS
 from rnnkit.serve.errors import ApiError
 from rnnkit.serve.registry import ServedModel
-from rnnkit.serve.schemas import MAX_CHARS, MAX_TOP_K, NextTokensResponse, _Strict
+from rnnkit.serve.schemas import MAX_CHARS, MAX_TOP_K, NextTokensResponse, PreviousWordRequest
 
 EXAMPLES = "rnnkit experiment examples --quick --out runs/examples"
 CLOZE = "rnnkit experiment cloze --quick --out runs/cloze"
@@ -84,12 +83,6 @@ CARDS = (
 ROLES = {"sentiment": ("sentiment", True, ("sentiment",)), "bow": ("sentiment", False, ("bow",)),
          "lm": ("lm", True, tuple(f"cloze-{c}" for c in reversed(CELLS))),
          "translate": ("translate", True, ("translate",)), "speech": ("speech-ctc", True, ("speech",))}
-
-
-class PreviousWordRequest(_Strict):
-    model: str = Field(description="a served language model: the previous-word model is counted on its training text")
-    prompt: str = Field(description=f"1 to {MAX_CHARS} characters; only its last word counts")
-    k: int = Field(10, description=f"how many of the most likely next words (1 to {MAX_TOP_K})")
 
 
 def role_model(models: Sequence[ServedModel], role: str) -> ServedModel | None:

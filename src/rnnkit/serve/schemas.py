@@ -63,6 +63,12 @@ class NextTokensRequest(_Strict):
     k: int = Field(10, description=f"how many of the most likely next tokens (1 to {MAX_TOP_K})")
 
 
+class PreviousWordRequest(_Strict):
+    model: str = Field(description="a served language model: the previous-word model is counted on its training text")
+    prompt: str = Field(description=f"1 to {MAX_CHARS} characters; only its last word counts")
+    k: int = Field(10, description=f"how many of the most likely next words (1 to {MAX_TOP_K})")
+
+
 class NextToken(BaseModel):
     token: str
     prob: float
