@@ -203,7 +203,7 @@ async function generate() {
         continue;
       }
       const span = el("span", {class: "gen", title: `p = ${fmtProb(data.prob)}`});
-      const word = el("span", {class: "gen-token"}, data.token === "\n" ? "↵" : data.token);
+      const word = el("span", {class: "gen-token"}, visible(data.token));  // ↵ a line break, · a space
       word.style.background = colour(scale, data.prob);
       word.style.color = textColourOn(scale, data.prob);
       span.append(word, el("span", {class: "gen-prob"}, fmtProb(data.prob)));
