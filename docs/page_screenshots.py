@@ -3,7 +3,8 @@ the gate view, at 1280 × 800 in headless Chromium, from a real `rnnkit serve` o
 
     rnnkit experiment examples --quick --out runs/examples
     rnnkit experiment cloze --quick --out runs/cloze
-    python docs/page_screenshots.py --examples runs/examples runs/cloze --gates-model runs/reviews-lstm
+    rnnkit train sentiment --out runs/sentiment-lstm
+    python docs/page_screenshots.py --examples runs/examples runs/cloze --gates-model runs/sentiment-lstm
 
 ``--gates-model``: a sentiment model directory for the gate view (served under its folder name); the lecture
 and compare views run on the --examples folders.
