@@ -48,13 +48,17 @@ def test_examples_folders_resolve_to_the_experiments_model_directories(tmp_path)
         (examples / slot / "config.json").write_text("{}", encoding="utf-8")
     (examples / "fox" / "wav" / "test").mkdir(parents=True)
     (examples / "fox" / "wav" / "test" / "fox.wav").write_bytes(b"RIFF")
-    (examples / "results.json").write_text(json.dumps({"experiment": "examples"}), encoding="utf-8")
+    given = tmp_path / "elsewhere" / "translate"  # given with --models: recorded where it is
+    recorded = {"experiment": "examples", "speech": {"wav": "fox/wav/test/fox.wav"},
+                "models": {"sentiment": "sentiment", "bow": "bow", "translate": str(given), "speech": "speech"}}
+    (examples / "results.json").write_text(json.dumps(recorded), encoding="utf-8")
     cloze = tmp_path / "cloze"
     cloze.mkdir()
     (cloze / "results.json").write_text(json.dumps({"experiment": "cloze", "cells": {"rnn": {"lr": 0.01},
                                                                                       "gru": {"lr": 0.003}}}))
     found, audio = example_dirs([examples, cloze])
-    assert found == [("sentiment", examples / "sentiment"), ("bow", examples / "bow"), ("speech", examples / "speech"),
+    assert found == [("sentiment", examples / "sentiment"), ("bow", examples / "bow"), ("translate", given),
+                     ("speech", examples / "speech"),
                      ("cloze-rnn", cloze / "models" / "rnn" / "lr0.01-seed0"),
                      ("cloze-gru", cloze / "models" / "gru" / "lr0.003-seed0")]
     assert audio == examples / "fox" / "wav" / "test" / "fox.wav"

@@ -66,7 +66,8 @@ def server(reviews_csv, tmp_path_factory):
     assert main(["train", "translate", "--data", str(Path(__file__).parent / "fixtures" / "translation" / "fra.txt"),
                  "--epochs", "1", "--no-progress", "--embed-dim", "8", "--hidden-size", "8", "--src-bpe", "300",
                  "--tgt-bpe", "300", "--batch-size", "8", "--beam", "2", "--out", str(examples / "translate")]) == 0
-    (examples / "results.json").write_text(json.dumps({"experiment": "examples"}), encoding="utf-8")
+    recorded = {"experiment": "examples", "models": {"sentiment": "sentiment", "bow": "bow", "translate": "translate"}}
+    (examples / "results.json").write_text(json.dumps(recorded), encoding="utf-8")  # as `experiment examples` does
     lm = examples.parent / "wiki-lm"
     assert main(["train", "lm", "--data", str(Path(__file__).parent / "fixtures" / "lm" / "wikitext-2"), "--embed-dim",
                  "8", "--hidden-size", "8", "--bptt", "8", "--batch-size", "4", "--epochs", "1", "--min-freq", "1",

@@ -39,7 +39,6 @@ from rnnkit.serve.schemas import MAX_CHARS, MAX_TOP_K, NextTokensResponse, Previ
 
 EXAMPLES = "rnnkit experiment examples --quick --out runs/examples"
 CLOZE = "rnnkit experiment cloze --quick --out runs/cloze"
-FOX_WAV = Path("fox") / "wav" / "test" / "fox.wav"  # where `experiment examples` writes the spoken sentence
 
 
 @dataclass(frozen=True)
@@ -125,9 +124,10 @@ def card_json(card: Card, models: Sequence[ServedModel], audio: Path | None) -> 
 def example_dirs(folders: Sequence[Path]) -> tuple[list[tuple[str, Path]], Path | None]:
     """The (name, model directory) pairs of ``--examples`` folders, and the spoken fox sentence if one holds it.
 
-    A folder is the ``--out`` of ``rnnkit experiment examples`` (its model folders ``sentiment``, ``bow``,
-    ``translate``, ``speech``) or of ``rnnkit experiment cloze`` (``models/<cell>/lr<lr>-seed0``, the learning
-    rate its ``results.json`` chose, served as ``cloze-<cell>``)."""
+    A folder is the ``--out`` of ``rnnkit experiment examples`` (the models its ``results.json`` names —
+    ``sentiment``, ``bow``, ``translate``, ``speech``, trained there or given with ``--models`` — and the
+    spoken sentence it synthesised) or of ``rnnkit experiment cloze`` (``models/<cell>/lr<lr>-seed0``, the
+    learning rate its ``results.json`` chose, served as ``cloze-<cell>``)."""
     found: list[tuple[str, Path]] = []
     audio = None
     for folder in folders:
@@ -138,9 +138,11 @@ def example_dirs(folders: Sequence[Path]) -> tuple[list[tuple[str, Path]], Path 
         data = json.loads(results.read_text(encoding="utf-8"))
         experiment = data.get("experiment")
         if experiment == "examples":
-            found += [(slot, Path(folder) / slot) for slot in SLOTS if (Path(folder) / slot / "config.json").is_file()]
-            if (Path(folder) / FOX_WAV).is_file():
-                audio = Path(folder) / FOX_WAV
+            models = data.get("models", {})
+            found += [(slot, _recorded(folder, models[slot])) for slot in SLOTS if slot in models]
+            wav = data.get("speech", {}).get("wav")
+            if wav is not None and _recorded(folder, wav).is_file():
+                audio = _recorded(folder, wav)
         elif experiment == "cloze":
             for cell, result in data["cells"].items():
                 found.append((f"cloze-{cell}", Path(folder) / "models" / cell / f"lr{result['lr']:g}-seed0"))
@@ -148,6 +150,13 @@ def example_dirs(folders: Sequence[Path]) -> tuple[list[tuple[str, Path]], Path 
             raise ValueError(f"--examples {folder}: it holds the {experiment!r} experiment; give the --out folder of "
                              f"`{EXAMPLES}` or `{CLOZE}`")
     return found, audio
+
+
+def _recorded(folder: Path, path: str) -> Path:
+    """A path as results.json records it (:func:`rnnkit.experiments.record.portable`): relative to the folder,
+    under ``~``, or absolute."""
+    found = Path(path).expanduser()
+    return found if found.is_absolute() else Path(folder) / found
 
 
 class PreviousWord:
