@@ -62,6 +62,13 @@ def test_examples_folders_resolve_to_the_experiments_model_directories(tmp_path)
                      ("cloze-rnn", cloze / "models" / "rnn" / "lr0.01-seed0"),
                      ("cloze-gru", cloze / "models" / "gru" / "lr0.003-seed0")]
     assert audio == examples / "fox" / "wav" / "test" / "fox.wav"
+    # a run given a relative --out recorded its paths relative to its working directory: found in the folder
+    moved = json.loads((examples / "results.json").read_text())
+    moved["models"]["sentiment"] = "runs/examples/sentiment"
+    moved["speech"]["wav"] = "runs/examples/fox/wav/test/fox.wav"
+    (examples / "results.json").write_text(json.dumps(moved), encoding="utf-8")
+    found, audio = example_dirs([examples])
+    assert found[0] == ("sentiment", examples / "sentiment") and audio == examples / "fox" / "wav" / "test" / "fox.wav"
     with pytest.raises(ValueError, match="no results.json"):
         example_dirs([tmp_path])
     (tmp_path / "results.json").write_text(json.dumps({"experiment": "gates"}), encoding="utf-8")

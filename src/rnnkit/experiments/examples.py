@@ -81,7 +81,8 @@ def run(out: Path, *, quick: bool = False, models: Sequence[Path] | None = None,
             for slot in SLOTS}
     answers = {"sentiment": {slot: sentiment(dirs[slot]) for slot in ("sentiment", "bow")},
                "translation": translation(dirs["translate"]), "speech": speech(dirs["speech"], out / "fox")}
-    results = {**stamp("examples", quick), "setup": setup, "models": {k: str(v) for k, v in dirs.items()},
+    # absolute here, so results.json records them relative to `out` (record.portable), whatever the cwd was
+    results = {**stamp("examples", quick), "setup": setup, "models": {k: str(v.resolve()) for k, v in dirs.items()},
                "given": sorted(given), **answers}
     results["test_metrics"] = {slot: metrics_of(d) for slot, d in dirs.items()}
     results["claims"] = claims(results)
@@ -179,7 +180,7 @@ def speech(directory: Path, folder: Path) -> dict[str, Any]:
                       meta={"name": "the lecture's sentence", "synthetic": True, "voice": voice})
     wav = folder / item["audio"]
     found: dict[str, Any] = {"sentence": FOX, "reference": reference, "voice": voice,
-                             "held_out": voices["test"][0] not in voices.get("train", []), "wav": str(wav),
+                             "held_out": voices["test"][0] not in voices.get("train", []), "wav": str(wav.resolve()),
                              "synthesis": {k: item[k] for k in ("speed", "pitch", "snr_db")}}
     for name, beam in (("greedy", 1), ("beam_lm", max(2, model.options.beam))):
         text = model.transcribe(wav, beam=beam)["text"]

@@ -39,6 +39,7 @@ from rnnkit.serve.schemas import MAX_CHARS, MAX_TOP_K, NextTokensResponse, Previ
 
 EXAMPLES = "rnnkit experiment examples --quick --out runs/examples"
 CLOZE = "rnnkit experiment cloze --quick --out runs/cloze"
+FOX_WAV = Path("fox") / "wav" / "test" / "fox.wav"  # where `experiment examples` writes the spoken sentence
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,15 @@ def example_dirs(folders: Sequence[Path]) -> tuple[list[tuple[str, Path]], Path 
         data = json.loads(results.read_text(encoding="utf-8"))
         experiment = data.get("experiment")
         if experiment == "examples":
+            # where results.json says, else where the experiment writes them (runs before examples.py recorded
+            # absolute paths wrote a relative --out as given, relative to their working directory)
             models = data.get("models", {})
-            found += [(slot, _recorded(folder, models[slot])) for slot in SLOTS if slot in models]
+            for slot in (s for s in SLOTS if s in models):
+                recorded = _resolved(folder, models[slot])
+                found.append((slot, _first([recorded, Path(folder) / slot], "config.json") or recorded))
             wav = data.get("speech", {}).get("wav")
-            if wav is not None and _recorded(folder, wav).is_file():
-                audio = _recorded(folder, wav)
+            if wav is not None:
+                audio = _first([_resolved(folder, wav), Path(folder) / FOX_WAV]) or audio
         elif experiment == "cloze":
             for cell, result in data["cells"].items():
                 found.append((f"cloze-{cell}", Path(folder) / "models" / cell / f"lr{result['lr']:g}-seed0"))
@@ -152,11 +157,19 @@ def example_dirs(folders: Sequence[Path]) -> tuple[list[tuple[str, Path]], Path 
     return found, audio
 
 
-def _recorded(folder: Path, path: str) -> Path:
+def _resolved(folder: Path, path: str) -> Path:
     """A path as results.json records it (:func:`rnnkit.experiments.record.portable`): relative to the folder,
     under ``~``, or absolute."""
     found = Path(path).expanduser()
     return found if found.is_absolute() else Path(folder) / found
+
+
+def _first(candidates: Sequence[Path], wanted: str | None = None) -> Path | None:
+    """The first candidate that is a file (``wanted``: that holds the file ``wanted``)."""
+    for candidate in candidates:
+        if (candidate / wanted if wanted else candidate).is_file():
+            return candidate
+    return None
 
 
 class PreviousWord:
