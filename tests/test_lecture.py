@@ -5,6 +5,7 @@ experiments' model directories. The page itself is tested in a browser in tests/
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -13,6 +14,7 @@ from rnnkit.cli import main
 from rnnkit.experiments.cloze_data import LECTURE
 from rnnkit.experiments.examples import FOOD, FOX, FRENCH, NOTHING
 from rnnkit.serve.lecture import CARDS, CLOZE, EXAMPLES, card_json, example_dirs, role_model
+from rnnkit.serve.registry import load_models
 
 
 def _served(name: str, task: str, cell: str | None) -> SimpleNamespace:
@@ -82,3 +84,8 @@ def test_serve_without_models_or_examples_says_what_to_give(capsys, tmp_path):
     assert main(["serve", "--examples", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip()
     assert "no results.json" in err and EXAMPLES in err and len(err.splitlines()) == 1
+
+
+def test_a_directory_named_like_an_examples_model_is_refused_in_one_line():
+    with pytest.raises(ValueError, match="two served models would be named 'sentiment'"):
+        load_models([Path("a/sentiment"), Path("b/sentiment")], ["sentiment", "sentiment"])

@@ -132,8 +132,13 @@ def load_models(dirs: Sequence[Path], names: Sequence[str] | None = None) -> lis
     ``names`` (default: their folder names, repeats numbered)."""
     if not dirs:
         raise ValueError("give one or more model directories to serve")
-    if names is not None and len(set(names)) != len(dirs):
-        raise ValueError("give one unique name per model directory")
+    if names is not None:
+        repeated = sorted({n for n in names if list(names).count(n) > 1})
+        if repeated:
+            raise ValueError(f"two served models would be named '{repeated[0]}' (a directory and an --examples "
+                             "model?): serve a directory under another folder name")
+        if len(names) != len(dirs):
+            raise ValueError(f"{len(names)} names for {len(dirs)} model directories")
     models = []
     for name, directory in zip(names or unique_names(dirs), dirs, strict=True):
         predictor = load(directory)
