@@ -373,6 +373,7 @@ def test_language_model_panels_show_real_probabilities_and_visible_tokens(server
 
 
 @pytest.mark.parametrize("query", [{}, {"page": "explore", "model": "sentiment", "text": NOTHING},
+                                   {"page": "explore", "model": "wiki-lm", "text": "The network"},
                                    {"page": "compare", "a": "sentiment", "b": "bow", "text": FOOD[0]}])
 def test_axe_core_finds_no_serious_or_critical_accessibility_violation(server, browser, query):
     if not AXE.is_file():
