@@ -224,12 +224,11 @@ def test_ensemble_refuses_other_labels_splits_and_tasks(trained, tmp_path, capsy
 
 
 def test_evaluating_on_data_with_other_labels_or_an_empty_split_is_a_clear_error(trained):
-    from types import SimpleNamespace
-
+    from rnnkit.data.splits import Splits
     from rnnkit.tasks.sentiment import SentimentEnsemble
 
-    other = SimpleNamespace(name="other", labels=["bad", "good"], test=[object()])
-    empty = SimpleNamespace(name="empty", labels=["negative", "positive"], test=[])
+    other = Splits(name="other", labels=["bad", "good"], train=[], val=[], test=[object()])
+    empty = Splits(name="empty", labels=["negative", "positive"], train=[], val=[], test=[])
     for model in (SentimentPredictor(trained["bow"]), SentimentEnsemble([trained["bow"], trained["gru"]])):
         with pytest.raises(ValueError, match="other has labels"):
             model.evaluate(other)

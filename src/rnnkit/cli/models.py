@@ -20,7 +20,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     app = run.app_of(run.read_model_config(args.dir), args.dir)
     report = run.evaluate_directory(args.dir, data=args.data, split=args.split, beam=args.beam, ensemble=args.ensemble,
                           label_map=args.label_map, text_col=args.text_col, label_col=args.label_col)
-    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else app.show(report, args.split))
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else app.show(report, report["split"]))
     return 0
 
 
@@ -76,8 +76,9 @@ def register(sub: argparse._SubParsersAction) -> dict:
                    "model's own, else label)")
     e.add_argument("--label-map", default=None, metavar="OLD=NEW,…", help="sentiment: rename the --data file's "
                    "labels to the model's (e.g. neg=negative,pos=positive); labels with the model's names need none")
-    e.add_argument("--split", default="test", choices=("train", "val", "test"),
-                   help="which split of the data to score: train, val or test (default: test)")
+    e.add_argument("--split", default=None, choices=("train", "val", "test", "all"),
+                   help="which split of the data to score: train, val, test or all (default: test; all for a "
+                        "--data file or folder, whose every row is scored)")
     e.add_argument("--beam", type=in_range(int, 1, 256), default=None,
                    help="translate, speech-ctc: beam size (default: the model's own)")
     e.add_argument("--json", action="store_true", help="print the full report as JSON (default: a readable summary)")

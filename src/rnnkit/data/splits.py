@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 K = TypeVar("K", bound=Hashable)
 
 SPLITS = ("train", "val", "test")
+ALL = "all"  # every example of every split (Splits.part)
 DEFAULT_SEED = 13
 DEFAULT_FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 DOC_FRACTIONS: tuple[float, float, float] = (0.9, 0.05, 0.05)
@@ -111,9 +112,14 @@ class Splits:
         return len(self.channels)
 
     def part(self, split: str) -> Any:
-        """The items of ``split`` (``train``, ``val`` or ``test``)."""
+        """The items of ``split`` (``train``, ``val`` or ``test``), or of all three (:data:`ALL`: every
+        example of the data, as ``rnnkit evaluate --data FILE`` scores an outside file)."""
+        if split == ALL:
+            if isinstance(self.train, str):
+                raise ValueError(f"{self.name}: running text is scored one split at a time (train, val or test)")
+            return [*self.train, *self.val, *self.test]
         if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
+            raise ValueError(f"unknown split {split!r}; valid: {', '.join((*SPLITS, ALL))}")
         return getattr(self, split)
 
     def sizes(self) -> dict[str, Any]:

@@ -109,6 +109,8 @@ class App:
     Declaring an App adds it to ``predictor.apps``.
     http: the endpoints ``rnnkit serve`` offers for its models (``predict``, ``trace``, ``generate``,
         ``next_tokens``, ``translate``, ``transcribe``); empty: listed, but not served over HTTP yet.
+    scores_all: ``evaluate`` can score every example of a dataset (split ``"all"``: what ``rnnkit evaluate
+        --data FILE`` does with an outside file unless ``--split`` names one).
     """
 
     name: str
@@ -125,6 +127,7 @@ class App:
     ensemble: Callable[[Sequence[Path]], Any] | None = None
     config_keys: tuple[str, ...] = ()
     http: tuple[str, ...] = ()
+    scores_all: bool = False
 
     def __post_init__(self) -> None:
         self.predictor.apps[self.name] = self

@@ -199,7 +199,8 @@ def show(report: dict[str, Any], split: str, unit: str = "examples") -> str:
     lines = [f"member {m}: accuracy {a:.4f}" for m, a in report.get("members", {}).items()]
     who = f"ensemble of {len(report['members'])}, " if "members" in report else ""
     note = "SYNTHETIC " if report.get("synthetic") else ""
-    lines.append(f"{note}{report['data']} ({who}{split}, {report['n']} {unit}): accuracy {report['accuracy']:.4f}, "
+    part = "every row" if split == "all" else split
+    lines.append(f"{note}{report['data']} ({who}{part}, {report['n']} {unit}): accuracy {report['accuracy']:.4f}, "
                  f"macro-F1 {report['macro_f1']:.4f}")
     return "\n".join([*lines, *format_report(report)])
 

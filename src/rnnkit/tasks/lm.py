@@ -291,6 +291,8 @@ class LMPredictor(Predictor):
 def evaluate(predictor: LMPredictor, *, data: str | None = None, split: str = "test",
              beam: int | None = None) -> dict[str, Any]:
     """Perplexity / bits per token of a language model on a split of its corpus."""
+    if data is not None:
+        raise ValueError("a language model is evaluated on its own corpus (--split train|val|test); drop --data")
     opts = LMOptions(**predictor.config["options"])
     corpus = load_corpus(opts.data)
     task = LanguageModelTask({split: encode_stream(predictor.encoder, getattr(corpus, split))}, bptt=opts.bptt,

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import torch
 
 from rnnkit.data.sources import absolute_options, check_sources, option_sources
+from rnnkit.data.splits import ALL
 from rnnkit.models import build_model
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.base import App, Prepared, Run
@@ -196,13 +197,29 @@ def load_for(directory: Path | str, method: str, verb: str) -> Any:
     return app.predictor(directory)
 
 
-def evaluate_directory(directory: Path | str, *, data: str | None = None, split: str = "test",
+def evaluation_split(app: App, data: str | None, split: str | None, directory: Path | str) -> str:
+    """The split ``evaluate`` scores: ``split`` if given; else every example of an outside file or folder
+    (``data`` a path; applications with ``scores_all``), else the test split (the model's own data or a
+    registry corpus)."""
+    if split is None:
+        return ALL if app.scores_all and data is not None and Path(data).exists() else "test"
+    if split == ALL and not app.scores_all:
+        serving = [name for name, a in TASKS.items() if a.scores_all]
+        raise ValueError(f"--split all scores every example of {' and '.join(serving)} models; {directory} holds "
+                         f"a {app.name!r} model: give --split train, val or test")
+    return split
+
+
+def evaluate_directory(directory: Path | str, *, data: str | None = None, split: str | None = None,
                        beam: int | None = None, ensemble: Sequence[Path] = (), **options: Any) -> dict[str, Any]:
-    """Metrics of a model directory on a split of its own data (or of ``data``); ``ensemble``: more
+    """Metrics of a model directory on a split of its own data (or of ``data``; ``split`` None: the test
+    split, or every example of an outside file: :func:`evaluation_split`); ``ensemble``: more
     directories whose probabilities are averaged with it (applications that have an ensemble); ``options``
-    (``label_map``, ``text_col``, ``label_col``; ``None`` = not given) go to applications that take them."""
+    (``label_map``, ``text_col``, ``label_col``; ``None`` = not given) go to applications that take them.
+    The report names the ``split`` it scored."""
     config = read_model_config(directory)
     app = app_of(config, directory)
+    split = evaluation_split(app, data, split, directory)
     if data is None and isinstance(config.get("sources"), dict):  # its own data: is it still what it trained on?
         for problem in check_sources(config["sources"]):
             warnings.warn(f"{directory}: training data {problem}; metrics may differ from metrics.json",
@@ -221,8 +238,10 @@ def evaluate_directory(directory: Path | str, *, data: str | None = None, split:
             serving = [name for name, a in TASKS.items() if key in inspect.signature(a.evaluate).parameters]
             raise ValueError(f"--{key.replace('_', '-')} applies to {' and '.join(serving) or 'no'} models; "
                              f"{directory} holds a {config['task']!r} model")
-    return app.evaluate(predictor, data=data, split=split, beam=beam, **extra)
+    report = app.evaluate(predictor, data=data, split=split, beam=beam, **extra)
+    report["split"] = split
+    return report
 
 
-__all__ = ["app_for_options", "app_of", "config_keys", "evaluate_directory", "load", "load_for", "read_model_config",
-           "resume", "train"]
+__all__ = ["app_for_options", "app_of", "config_keys", "evaluate_directory", "evaluation_split", "load", "load_for",
+           "read_model_config", "resume", "train"]

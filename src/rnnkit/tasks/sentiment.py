@@ -247,7 +247,7 @@ class SentimentPredictor(Predictor):
 
 def split_examples(data: TextClassificationData, split: str, labels: Sequence[str]) -> list:
     """The examples of one split, refusing a dataset whose labels are not the model's, or an empty split."""
-    examples = getattr(data, split)
+    examples = data.part(split)
     check_split(data.name, data.labels, examples, split, labels)
     return examples
 
@@ -340,7 +340,8 @@ APPS = (App(name="sentiment", config_keys=("text", "labels"), http=("predict", "
             help="classify texts (default: Rotten Tomatoes snippets) with an RNN or bag-of-words",
             options=SentimentOptions, prepare=prepare, predictor=SentimentPredictor, evaluate=evaluate,
             describe=describe, show=show,
-            show_prediction=show_label, inputs="texts as arguments", stdin=True, ensemble=SentimentEnsemble),)
+            show_prediction=show_label, inputs="texts as arguments", stdin=True, ensemble=SentimentEnsemble,
+            scores_all=True),)
 
 __all__ = ["APPS", "SentimentEnsemble", "SentimentOptions", "SentimentPredictor", "build_classifier",
            "pretrained_encoder", "text_task", "transfer_pretrained"]

@@ -240,7 +240,7 @@ def evaluate(predictor: SignalPredictor, *, data: str | None = None, split: str 
 
 _COMMON = {"prepare": prepare, "predictor": SignalPredictor, "evaluate": evaluate,
            "describe": partial(describe, unit="sequences"), "show": partial(show, unit="sequences"),
-           "show_prediction": show_label,
+           "show_prediction": show_label, "scores_all": True,
            "inputs": "files to classify (.npy, .csv or .ts feature sequences (T, C))"}
 APPS = (App(name="speech-digits", config_keys=("features", "labels"), options=SpeechDigitsOptions, **_COMMON,
             help="spoken digits (FSDD, 13 MFCCs per frame) with a recurrent sequence classifier"),

@@ -347,6 +347,8 @@ class Translator(Predictor):
 def evaluate(predictor: Translator, *, data: str | None = None, split: str = "test",
              beam: int | None = None) -> dict[str, Any]:
     """BLEU/chrF of a model on a split of its own data."""
+    if data is not None:
+        raise ValueError("a translation model is evaluated on its own data (--split val|test); drop --data")
     return predictor.evaluate(split, beam=beam)
 
 
