@@ -28,8 +28,9 @@ def load(path: str | Path, device: str = "cpu") -> Any:
 def fit(texts: Any, labels: Any = None, *, out: str | Path, **kwargs: Any) -> dict[str, Any]:
     """Train a text classifier on your own data into the model directory ``out``
     (:func:`rnnkit.tasks.fit.fit_classifier`): lists of texts and labels, or a DataFrame; any ``rnnkit train
-    sentiment`` option or training setting by its Python name (``cell="gru"``, ``epochs=5``). Returns the test
-    metrics; ``rnnkit.load(out)`` gives the model."""
+    sentiment`` option or training setting by its Python name (``cell="gru"``, ``epochs=5``);
+    ``overwrite=True`` replaces a model an earlier ``fit`` wrote into ``out``. Returns the test metrics;
+    ``rnnkit.load(out)`` gives the model."""
     from rnnkit.tasks.fit import fit_classifier
 
     return fit_classifier(texts, labels, out=out, **kwargs)

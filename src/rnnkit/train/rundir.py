@@ -193,6 +193,12 @@ def _is_rnnkit_config(path: Path) -> bool:
     return isinstance(config, dict) and config.get("format") == FORMAT
 
 
+def is_run_directory(directory: Path) -> bool:
+    """True for a folder an rnnkit run was started in (its marker, or an rnnkit ``config.json``)."""
+    directory = Path(directory)
+    return directory.is_dir() and ((directory / MARKER).exists() or _is_rnnkit_config(directory / CONFIG))
+
+
 def trained(directory: Path) -> bool:
     """True once a run in ``directory`` wrote a checkpoint or weights (before that, nothing is lost by
     starting it again)."""
@@ -313,13 +319,18 @@ def check_visible(directory: Path, rank: int) -> None:
 @contextlib.contextmanager
 def removed_if_untrained(out: Path, made: Sequence[Path], ctx: DistContext) -> Iterator[None]:
     """Within the block, a failure before the run trained anything (no checkpoint, no weights) removes the
-    folders in ``made`` — ``out`` and parents this run created — on rank 0; a folder that existed is kept."""
+    folders in ``made`` — ``out`` and parents this run created — on rank 0; a folder that existed is kept,
+    without the run's marker, ``config.json`` and lock (so it is as empty as it was, and a corrected call
+    starts cleanly)."""
     try:
         yield
     except BaseException:
-        if ctx.is_main and made and not trained(out):
+        if ctx.is_main and not trained(out):
             release(out)
-            shutil.rmtree(made[0], ignore_errors=True)
+            if made:
+                shutil.rmtree(made[0], ignore_errors=True)
+            for name in (MARKER, CONFIG):
+                (Path(out) / name).unlink(missing_ok=True)
             for parent in made[1:]:
                 with contextlib.suppress(OSError):  # not empty: something else was put there meanwhile
                     parent.rmdir()
@@ -347,5 +358,6 @@ def saved_settings(config: dict, options: Callable[..., Any], overrides: dict[st
 
 
 __all__ = ["BUSY_NEW", "BUSY_RESUME", "LOCK", "MARKER", "TORCHRUN_DEFAULT_ID", "NothingTrainedError",
-           "RunDirBusyError", "RunLock", "acquire", "check_visible", "elastic_restart", "hold", "new_run",
-           "rank_log", "release", "removed_if_untrained", "saved_settings", "start_new", "start_resume", "trained"]
+           "RunDirBusyError", "RunLock", "acquire", "check_visible", "elastic_restart", "hold", "is_run_directory",
+           "new_run", "rank_log", "release", "removed_if_untrained", "saved_settings", "start_new", "start_resume",
+           "trained"]
