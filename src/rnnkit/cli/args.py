@@ -14,14 +14,17 @@ import sys
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rnnkit.ranges import allowed, field_range
+
 T = TypeVar("T")
 _TYPES = {"int": int, "float": float, "str": str}
 
 
 def _parser(f: dataclasses.Field, kind: str) -> Any:
     """The argparse type of an options field: int/float with a range (``metadata["range"]`` or
-    :data:`SHARED_RANGES`) are checked at parse time, finite and within it; the others are parsed as they are."""
-    bounds = f.metadata.get("range", SHARED_RANGES.get(f.name))
+    :data:`rnnkit.ranges.SHARED_RANGES`: :func:`rnnkit.ranges.field_range`) are checked at parse time, finite
+    and within it; the others are parsed as they are."""
+    bounds = field_range(f)
     if kind == "str" or bounds is None:  # no range here: the dataclass checks its own values (TrainConfig)
         return _TYPES[kind]
     return in_range(_TYPES[kind], *bounds)
@@ -43,19 +46,6 @@ SHARED_HELP = {
 }
 
 
-# Allowed ranges (inclusive; None: unbounded) of option fields several applications share, checked at parse time
-# so that a bad value fails before any data is loaded (a field's metadata["range"] overrides its entry here).
-SHARED_RANGES: dict[str, tuple[float | None, float | None]] = {
-    **dict.fromkeys(("embed_dim", "hidden_size", "layers", "batch_size", "bptt", "min_freq", "max_len", "frames",
-                     "frame_size", "frame_features", "conv_channels", "conv_kernel", "conv_stride", "frontend_size",
-                     "n_mels", "subsample", "max_words", "max_tokens", "train_clips", "val_clips", "test_clips",
-                     "train_size", "val_size", "test_size", "val_voices", "test_voices"), (1, None)),
-    **dict.fromkeys(("dropout", "embed_dropout", "recurrent_dropout", "zoneout", "label_smoothing"), (0.0, 0.99)),
-    "teacher_forcing": (0.0, 1.0), "src_bpe": (8, None), "tgt_bpe": (8, None), "beam": (1, 256),
-    "val_sentences": (0, None), "conv_layers": (0, None), "lm_weight": (0.0, None), "length_penalty": (0.0, None),
-}
-
-
 def in_range(kind: type, low: float | None = None, high: float | None = None) -> Any:
     """An argparse ``type=`` that parses ``kind`` (int or float) and refuses values outside [low, high], and a
     float that is not finite (nan, inf), with the range in the message: ``argument --top-k: must be >= 1, got -2``."""
@@ -68,13 +58,7 @@ def in_range(kind: type, low: float | None = None, high: float | None = None) ->
         if kind is float and not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
         if (low is not None and value < low) or (high is not None and value > high):
-            if high is None:
-                allowed = f">= {low}"
-            elif low is None:
-                allowed = f"<= {high}"
-            else:
-                allowed = f"in [{low}, {high}]"
-            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be {allowed(low, high)}, got {text}")
         return value
     parse.__name__ = kind.__name__  # argparse names the type in its own messages
     return parse

@@ -12,6 +12,7 @@ import rnnkit.cli.inputs as inputs_of
 from rnnkit.cli.args import in_range
 from rnnkit.tasks import lm
 from rnnkit.tasks.sentiment import MAX_TOKENS
+from rnnkit.tasks.translate import MAX_BEAM
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -79,8 +80,8 @@ def register(sub: argparse._SubParsersAction) -> dict:
     e.add_argument("--split", default=None, choices=("train", "val", "test", "all"),
                    help="which split of the data to score: train, val, test or all (default: test; all for a "
                         "--data file or folder, whose every row is scored)")
-    e.add_argument("--beam", type=in_range(int, 1, 256), default=None,
-                   help="translate, speech-ctc: beam size (default: the model's own)")
+    e.add_argument("--beam", type=in_range(int, 1), default=None,
+                   help=f"translate (at most {MAX_BEAM}), speech-ctc: beam size (default: the model's own)")
     e.add_argument("--json", action="store_true", help="print the full report as JSON (default: a readable summary)")
     e.add_argument("--ensemble", action="append", default=[], type=Path, metavar="DIR",
                    help="sentiment: another model directory to average probabilities with (repeat the flag)")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from rnnkit.cli.args import in_range
+from rnnkit.ranges import SHARED_RANGES
 from rnnkit.tasks import speech_ctc
 
 
@@ -29,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> dict:
                                    f"{speech_ctc.MAX_SECONDS} s (a longer one is an error: cut it into parts).")
     p.add_argument("dir", type=Path)
     p.add_argument("audio", nargs="+", metavar="AUDIO", help="WAV files: mono or stereo, any rate, integer or float")
-    p.add_argument("--beam", type=in_range(int, 1, 256), default=speech_ctc.BEAM, help="prefix beam width (default "
-                   f"{speech_ctc.BEAM}: greedy decoding)")
+    p.add_argument("--beam", type=in_range(int, *SHARED_RANGES["beam"]), default=speech_ctc.BEAM,
+                   help=f"prefix beam width (default {speech_ctc.BEAM}: greedy decoding)")
     p.add_argument("--lm-weight", type=in_range(float, 0.0), default=None,
                    help="character bigram LM weight in the beam search (default: the model's own)")
     p.add_argument("--json", action="store_true", help="one JSON object per file")

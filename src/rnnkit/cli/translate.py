@@ -12,8 +12,6 @@ import rnnkit.cli.inputs as inputs_of
 from rnnkit.cli.args import image_path, in_range
 from rnnkit.extras import require
 
-MAX_BEAM = 256  # hypotheses kept per sentence; more only costs memory (B·K rows decoded together)
-
 
 def _translate(args: argparse.Namespace) -> int:
     from rnnkit.tasks import run
@@ -41,7 +39,7 @@ def _translate(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> dict:
-    from rnnkit.tasks.translate import MAX_SOURCE_TOKENS
+    from rnnkit.tasks.translate import MAX_BEAM, MAX_SOURCE_TOKENS
 
     p = sub.add_parser("translate", help="translate sentences with a trained model (reads stdin lines if none given)",
                        description=f"Translate sentences (or stdin lines, read {inputs_of.CHUNK} at a time) with a "

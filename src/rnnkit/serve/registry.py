@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.tasks import TASKS
-from rnnkit.tasks.lm import TEMPERATURE, TOP_K
 from rnnkit.tasks.run import load
-from rnnkit.text import EOS
 from rnnkit.tracing.trace import recurrent_encoder
 
 
@@ -52,9 +50,8 @@ class ServedModel:
             self.translate(["a"], 1, False)
 
     def predict_many(self, texts: list[str]) -> list[dict[str, Any]]:
-        """``{label, probs, unknown_tokens}`` per text, from one batched forward pass."""
-        return [{"label": r["label"], "probs": r["probs"], "unknown_tokens": r["unknown_tokens"]}
-                for r in self.predictor.predict(texts)]
+        """The predictor's result per text (the keys Python and ``--json`` give), from one batched forward pass."""
+        return self.predictor.predict(list(texts))
 
     def trace(self, text: str) -> dict[str, Any]:
         """The gates per token (``GateTrace.to_dict()``) and, for a classifier, its prediction."""
@@ -69,30 +66,19 @@ class ServedModel:
                  on_token: Callable[[str, float], None], stop: threading.Event) -> str:
         """Sample token by token, calling ``on_token(token, prob)`` after each (a vocabulary token; ``"\n"`` for
         ``<eos>``); stops early when ``stop`` is set. Returns the prompt and its continuation as text."""
-        temperature = TEMPERATURE if temperature is None else temperature
-        top_k = TOP_K if top_k is None else top_k
-        char_level = self.predictor.config["level"] == "char"
         out: list[int] = []
-        for token, prob in self.predictor.sample(prompt, length, temperature=temperature, top_k=top_k, seed=seed):
+        for token, piece, prob in self.predictor.pieces(prompt, length, temperature=temperature, top_k=top_k,
+                                                        seed=seed):
             out.append(token)
-            if token == EOS:
-                piece = "\n"
-            elif char_level:
-                piece = self.predictor.encoder.decode([token])
-            else:
-                piece = self.predictor.encoder.vocab.id_to_token(token)
             on_token(piece, prob)
             if stop.is_set():
                 break
         return self.predictor.continuation(prompt, out)
 
     def translate(self, texts: list[str], beam: int, attention: bool) -> list[dict[str, Any]]:
-        """Translations with their subword tokens, the attention matrix on request, and the beam's candidates."""
-        results = self.predictor.translate(texts, beam=beam, attention=attention)
-        return [{"translation": r["translation"], "source_tokens": r["source_tokens"],
-                 "target_tokens": r["target_tokens"], "attention": r.get("attention"),
-                 "candidates": r["candidates"]}
-                for r in results]
+        """The predictor's result per sentence (the keys Python and ``--json`` give): translation, subword tokens,
+        the beam's candidates and, on request, the attention matrix."""
+        return self.predictor.translate(list(texts), beam=beam, attention=attention)
 
     def transcribe(self, wav: bytes) -> str:
         """The greedy transcript of one WAV file's bytes (any rate and channel count)."""

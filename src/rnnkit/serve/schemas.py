@@ -8,13 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rnnkit.ranges import bounds
+from rnnkit.tasks.translate import MAX_BEAM, TranslateOptions  # translate's beam width: its one bound
+
 MAX_BODY_BYTES = 1_000_000  # a JSON request body
 MAX_INPUTS = 64  # texts in one predict/translate request
 MAX_CHARS = 2_000  # characters in one text or prompt
 MAX_WAV_BYTES = 2_000_000  # one uploaded WAV file
 MAX_GENERATE_TOKENS = 1_000  # tokens one generate request may ask for
 MAX_TOP_K = 100  # next_tokens' k
-MAX_BEAM = 16  # translate's beam width
 
 
 class _Strict(BaseModel):
@@ -29,9 +31,14 @@ class PredictRequest(_Strict):
 
 
 class PredictResult(BaseModel):
-    label: str
-    probs: dict[str, float] = Field(description="label -> probability (they sum to 1)")
+    """One text's result, with the keys ``rnnkit.load(DIR).predict`` and ``rnnkit predict --json`` give."""
+
+    text: str
+    tokens: int = Field(description="tokens the model read")
     unknown_tokens: int = Field(description="words the model's vocabulary does not hold (read as <unk>)")
+    label: str
+    probability: float = Field(description="the probability of label")
+    probs: dict[str, float] = Field(description="label -> probability (they sum to 1)")
 
 
 class PredictResponse(BaseModel):
@@ -90,7 +97,9 @@ class GenerateRequest(_Strict):
 class TranslateRequest(_Strict):
     model: str
     texts: list[str] = Field(description=f"1 to {MAX_INPUTS} sentences, each 1 to {MAX_CHARS} characters")
-    beam: int = Field(5, description=f"beam width (1: greedy, at most {MAX_BEAM})")
+    beam: int = Field(5, description=f"beam width (1: greedy, at most {MAX_BEAM})",
+                      json_schema_extra={"minimum": bounds(TranslateOptions, "beam")["ge"],
+                                         "maximum": bounds(TranslateOptions, "beam")["le"]})
     attention: bool = Field(False, description="return the attention matrix (target x source)")
 
 
@@ -100,11 +109,17 @@ class Candidate(BaseModel):
 
 
 class TranslateResult(BaseModel):
+    """One sentence's result, with the keys ``rnnkit.load(DIR).translate`` and ``rnnkit translate --json`` give."""
+
+    text: str
     translation: str
+    score: float = Field(description="the translation's beam score (log p / length^penalty)")
     source_tokens: list[str]
     target_tokens: list[str]
-    attention: list[list[float]] | None
+    ended: bool = Field(description="false: cut at the length limit before <eos>")
+    unknown_tokens: int
     candidates: list[Candidate]
+    attention: list[list[float]] | None
 
 
 class TranslateResponse(BaseModel):

@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 
@@ -56,6 +56,28 @@ class Prepared:
     options: Any = None
 
 
+class EncodedTexts(NamedTuple):
+    """A batch of texts as a text predictor's ``preprocess`` gives it: the texts and their token ids."""
+
+    texts: list[str]
+    ids: list[list[int]]
+
+
+def one_or_many(inputs: Any, what: str = "text", single: tuple[type, ...] = (str,)) -> tuple[list[Any], bool]:
+    """``inputs`` as a list, and whether one input was given (a ``single`` type, as a Hugging Face pipeline takes
+    one text or a list: one in, one result out). A list of anything but ``single`` items, ``None`` or another type
+    is a TypeError naming what to give."""
+    if isinstance(inputs, single):
+        return [inputs], True
+    names = " or ".join(t.__name__ for t in single)
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"give a {what} ({names}) or a list of them, got {type(inputs).__name__}")
+    for i, item in enumerate(inputs):
+        if not isinstance(item, single):
+            raise TypeError(f"input {i + 1} is not a {what} ({names}) but {type(item).__name__} {item!r:.40}")
+    return list(inputs), False
+
+
 class Predictor:
     """A trained model directory ready to use: ``config``, the rebuilt ``model`` with its weights, in eval mode.
 
@@ -63,6 +85,12 @@ class Predictor:
     features) in :meth:`load_artifacts`, which runs after ``config.json`` is read and before the model is built.
     ``apps`` holds the applications whose model directories a subclass loads: each :class:`App` adds itself to
     its predictor's when it is declared, so a directory of another application is refused in one line.
+
+    A predictor is a pipeline (Hugging Face's shape): :meth:`preprocess` (inputs → a batch, refusing bad ones
+    by position), :meth:`forward` (the batch through the model, batched), :meth:`postprocess` (the batch and
+    the model's output → one result dict per input). :meth:`pipeline` runs the three on one input or a list;
+    the CLI, ``rnnkit.load(DIR)`` and ``rnnkit serve`` all call it through the application's method
+    (``predict``, ``translate``, …), so every surface gets the same results with the same keys.
     """
 
     apps: ClassVar[dict[str, App]] = {}
@@ -86,6 +114,26 @@ class Predictor:
 
     def load_artifacts(self) -> None:  # noqa: B027 - optional hook
         """Read what the model needs besides its weights (tokenizer, feature pipeline) from the directory."""
+
+    def preprocess(self, inputs: list[Any], **params: Any) -> Any:
+        """Inputs → a batch the model takes (e.g. token ids); a bad input is a ValueError naming its position."""
+        raise NotImplementedError(f"{type(self).__name__} has no pipeline")
+
+    def forward(self, batch: Any, **params: Any) -> Any:
+        """The batch through the model (in batches, without gradients)."""
+        raise NotImplementedError(f"{type(self).__name__} has no pipeline")
+
+    def postprocess(self, batch: Any, outputs: Any, **params: Any) -> list[dict[str, Any]]:
+        """The batch and the model's outputs → one result dict per input, in order."""
+        raise NotImplementedError(f"{type(self).__name__} has no pipeline")
+
+    def pipeline(self, inputs: Any, what: str = "text", **params: Any) -> Any:
+        """:meth:`preprocess` → :meth:`forward` → :meth:`postprocess` on one input (→ one result) or a list
+        (→ a list); ``params`` go to all three (each takes those it knows)."""
+        items, single = one_or_many(inputs, what)
+        batch = self.preprocess(items, **params)
+        results = self.postprocess(batch, self.forward(batch, **params), **params)
+        return results[0] if single else results
 
 
 @dataclass(frozen=True)

@@ -205,9 +205,21 @@ def show(report: dict[str, Any], split: str, unit: str = "examples") -> str:
     return "\n".join([*lines, *format_report(report)])
 
 
+def one_input(inputs: Any, ndim: int) -> bool:
+    """Whether ``inputs`` is one input (a file path, or one array of ``ndim`` dimensions) rather than a list."""
+    return isinstance(inputs, (str, Path)) or (isinstance(inputs, np.ndarray) and inputs.ndim == ndim)
+
+
+def one_or_list(results: list[dict[str, Any]], single: bool) -> dict[str, Any] | list[dict[str, Any]]:
+    """One input's results: its one result, or the list when its file held several sequences."""
+    return results[0] if single and len(results) == 1 else results
+
+
 def expand(inputs: Sequence[Any], read: Callable[[Path], list[np.ndarray]]) -> tuple[list[np.ndarray], list[str]]:
     """Inputs that are arrays or files → the arrays and their names (``FILE``, or ``FILE[i]`` for a file holding
     several; an array is named by its position)."""
+    if inputs is None or isinstance(inputs, (bytes, dict)):
+        raise TypeError(f"give a file path, an array or a list of them, got {type(inputs).__name__}")
     arrays, names = [], []
     for i, item in enumerate(inputs):
         if isinstance(item, (str, Path)):

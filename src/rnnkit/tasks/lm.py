@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,8 @@ from rnnkit.models.ngram import baseline_report
 from rnnkit.nn import CELLS
 from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
 from rnnkit.nn.state import detach
-from rnnkit.tasks.base import App, Predictor, Prepared, Run
+from rnnkit.ranges import check
+from rnnkit.tasks.base import App, Predictor, Prepared, Run, one_or_many
 from rnnkit.text import EOS, SPECIALS, TextEncoder
 from rnnkit.tracing import trace_ids
 from rnnkit.train.task import Task
@@ -208,6 +209,7 @@ class LMPredictor(Predictor):
 
     def _prompt_ids(self, prompt: str) -> Tensor:
         """The prompt as ids (1, N): its last line continues (no ``<eos>`` after it); empty: ``<eos>`` alone."""
+        check("prompt", prompt, "str")
         ids = encode_stream(self.encoder, prompt) if prompt else torch.tensor([EOS])
         if self.config["level"] != "char" and ids.numel() and not prompt.endswith("\n") and ids[-1] == EOS:
             ids = ids[:-1]
@@ -225,17 +227,18 @@ class LMPredictor(Predictor):
         keep = torch.where(specials == EOS, scores[: len(SPECIALS)], torch.full((len(SPECIALS),), float("-inf")))
         return torch.cat([keep, scores[len(SPECIALS):]])
 
-    def trace(self, prompt: str) -> Any:
+    def trace(self, prompt: str | Sequence[str]) -> Any:
         """The gates of every layer per token of ``prompt``, as :meth:`next_tokens` reads it
-        (:class:`rnnkit.tracing.GateTrace`)."""
-        return trace_ids(self.model, self.encoder.vocab, self._prompt_ids(prompt))
+        (:class:`rnnkit.tracing.GateTrace`; a list for a list of prompts)."""
+        prompts, single = one_or_many(prompt, "prompt")
+        traces = [trace_ids(self.model, self.encoder.vocab, self._prompt_ids(text)) for text in prompts]
+        return traces[0] if single else traces
 
     @torch.no_grad()
     def next_tokens(self, prompt: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` most probable next tokens after ``prompt`` and their probabilities, from the
         distribution :meth:`generate` samples at temperature 1 (``<eos>`` is a line break)."""
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+        check("k", k, "int", (1, None))
         logits, _ = self.model(self._prompt_ids(prompt))
         probs = self._sampled(logits[0, -1].float().cpu()).softmax(0)
         top = probs.topk(min(k, probs.numel() - len(SPECIALS) + 1))  # the masked specials are never among them
@@ -243,17 +246,17 @@ class LMPredictor(Predictor):
         return list(zip(tokens, map(float, top.values), strict=True))
 
     @torch.no_grad()
-    def sample(self, prompt: str = "", length: int = LENGTH, *, temperature: float = TEMPERATURE,
+    def sample(self, prompt: str = "", length: int = LENGTH, *, temperature: float | None = TEMPERATURE,
                top_k: int | None = TOP_K, seed: int | None = None) -> Iterator[tuple[int, float]]:
         """Sample ``length`` tokens after ``prompt`` one at a time: yields (token id, its probability under the
-        distribution it was drawn from: softmax(logits / temperature), cut to the top k). ``rnnkit serve``
-        streams these; :meth:`generate` joins them into text."""
-        if length < 1 or length > MAX_LENGTH:
-            raise ValueError(f"--length must be in [1, {MAX_LENGTH}], got {length}")
+        distribution it was drawn from: softmax(logits / temperature), cut to the top k; ``temperature`` None:
+        :data:`TEMPERATURE`, ``top_k`` None: all tokens). :meth:`generate` joins them into text."""
+        temperature = TEMPERATURE if temperature is None else temperature
+        check("length", length, "int", (1, MAX_LENGTH))
+        check("temperature", temperature, "float")
         if not 0 < temperature <= MAX_TEMPERATURE:
-            raise ValueError(f"--temperature must be in (0, {MAX_TEMPERATURE:g}], got {temperature}")
-        if top_k is not None and top_k < 1:
-            raise ValueError(f"--top-k must be >= 1 (or None: all tokens), got {top_k}")
+            raise ValueError(f"temperature must be in (0, {MAX_TEMPERATURE:g}], got {temperature}")
+        check("top_k", top_k, "int", (1, None), optional=True)
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         logits, state = self.model(self._prompt_ids(prompt))
         for _ in range(length):
@@ -266,11 +269,30 @@ class LMPredictor(Predictor):
             yield nxt, float(probs[nxt])
             logits, state = self.model(torch.tensor([[nxt]], device=self.device), state)
 
-    def generate(self, prompt: str = "", length: int = LENGTH, *, temperature: float = TEMPERATURE,
-                 top_k: int | None = TOP_K, seed: int | None = None) -> str:
-        """Continue ``prompt`` by ``length`` sampled tokens (temperature, optional top-k)."""
-        out = [i for i, _ in self.sample(prompt, length, temperature=temperature, top_k=top_k, seed=seed)]
-        return self.continuation(prompt, out)
+    def pieces(self, prompt: str = "", length: int = LENGTH, **sampling: Any) -> Iterator[tuple[int, str, float]]:
+        """:meth:`sample` with each token written as text: yields (token id, its text, its probability); ``<eos>``
+        is a line break. ``rnnkit serve`` streams these."""
+        char_level = self.config["level"] == "char"
+        for token, prob in self.sample(prompt, length, **sampling):
+            if token == EOS:
+                piece = "\n"
+            elif char_level:
+                piece = self.encoder.decode([token])
+            else:
+                piece = self.encoder.vocab.id_to_token(token)
+            yield token, piece, prob
+
+    def generate(self, prompt: str | Sequence[str] = "", length: int = LENGTH, *,
+                 temperature: float | None = TEMPERATURE, top_k: int | None = TOP_K,
+                 seed: int | None = None) -> str | list[str]:
+        """Continue ``prompt`` by ``length`` sampled tokens (temperature, optional top-k): one prompt → one text,
+        a list of prompts → a list of texts."""
+        prompts, single = one_or_many(prompt, "prompt")
+        texts = []
+        for text in prompts:
+            out = [i for i, _ in self.sample(text, length, temperature=temperature, top_k=top_k, seed=seed)]
+            texts.append(self.continuation(text, out))
+        return texts[0] if single else texts
 
     def continuation(self, prompt: str, out: list[int]) -> str:
         """``prompt`` continued by the sampled ids ``out``, written as text (``<eos>`` is a line break)."""

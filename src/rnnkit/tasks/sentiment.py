@@ -21,7 +21,7 @@ from rnnkit.metrics.classification import classification_report
 from rnnkit.models import BagOfWordsClassifier, RecurrentClassifier, model_spec
 from rnnkit.nn import CELLS
 from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
-from rnnkit.tasks.base import App, Predictor, Prepared, Run
+from rnnkit.tasks.base import App, EncodedTexts, Predictor, Prepared, Run, one_or_many
 from rnnkit.tasks.classify import ClassificationTask, check_split, describe, labelled, show, show_label
 from rnnkit.text import UNK, Batch, BigramVocab, EmptyTextError, EncodedDataset, PadCollator, TextEncoder
 from rnnkit.tracing import trace_texts
@@ -213,10 +213,14 @@ class SentimentPredictor(Predictor):
         self.encoder = TextEncoder.from_config(self.config["text"], self.directory)
         self.labels: list[str] = self.config["labels"]
 
-    @torch.no_grad()
-    def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """``{"text", "label", "probability", "probs", "tokens", "unknown_tokens"}`` per text; an empty text, or
-        one of more than :data:`MAX_TOKENS` tokens, raises ValueError naming its position."""
+    def predict(self, texts: str | Sequence[str]) -> dict[str, Any] | list[dict[str, Any]]:
+        """Label one text (→ one result) or a list of texts (→ a list): ``{"text", "tokens", "unknown_tokens",
+        "label", "probability", "probs"}`` per text (``probs``: label → probability). An empty text, or one of
+        more than :data:`MAX_TOKENS` tokens, raises ValueError naming its position; a non-text, TypeError."""
+        return self.pipeline(texts)
+
+    def preprocess(self, texts: list[str], **_: Any) -> EncodedTexts:
+        """Texts → their token ids."""
         try:
             encoded = self.encoder.encode_batch(texts)
         except EmptyTextError as err:
@@ -225,13 +229,22 @@ class SentimentPredictor(Predictor):
             if len(ids) > MAX_TOKENS:
                 raise ValueError(f"input {i + 1} has {len(ids)} tokens; a sentiment model labels at most "
                                  f"{MAX_TOKENS} at a time: cut the text, or label its parts")
+        return EncodedTexts(texts, encoded)
+
+    @torch.no_grad()
+    def forward(self, batch: EncodedTexts, **_: Any) -> torch.Tensor:
+        """Token ids of N texts → class probabilities (N, C), in batches of 256 padded texts."""
         probs = []
-        for start in range(0, len(encoded), 256):
-            batch = PadCollator()(encoded[start:start + 256]).to(self.device)
-            probs.append(torch.softmax(self.model(batch.tokens, batch.lengths).float(), dim=1).cpu())
+        for start in range(0, len(batch.ids), 256):
+            padded = PadCollator()(batch.ids[start:start + 256]).to(self.device)
+            probs.append(torch.softmax(self.model(padded.tokens, padded.lengths).float(), dim=1).cpu())
+        return torch.cat(probs) if probs else torch.empty(0, len(self.labels))
+
+    def postprocess(self, batch: EncodedTexts, probs: torch.Tensor, **_: Any) -> list[dict[str, Any]]:
+        """Ids and probabilities (N, C) → one result per text (see :meth:`predict`)."""
         items = [{"text": text, "tokens": len(ids), "unknown_tokens": sum(1 for t in ids if t == UNK)}
-                 for text, ids in zip(texts, encoded, strict=True)]
-        return labelled(self.labels, torch.cat(probs) if probs else torch.empty(0, len(self.labels)), items)
+                 for text, ids in zip(batch.texts, batch.ids, strict=True)]
+        return labelled(self.labels, probs, items)
 
     def trace(self, texts: str | Sequence[str]) -> Any:
         """The gates of every layer and direction per token (:class:`rnnkit.tracing.GateTrace`; a list for a
@@ -302,13 +315,19 @@ class SentimentEnsemble:
         """(M, N, C) class probabilities of every member for every text."""
         return self._stack(self._member_results(texts))
 
-    def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """Label and mean probabilities per text, as :meth:`SentimentPredictor.predict` gives them;
-        ``unknown_tokens`` counts the words unknown to the member that knows fewest of them."""
-        results = self._member_results(texts)
-        items = [{"text": text, "unknown_tokens": max(member[i]["unknown_tokens"] for member in results),
-                  "members": len(self.members)} for i, text in enumerate(texts)]
-        return labelled(self.labels, self._stack(results).mean(0), items)
+    def predict(self, texts: str | Sequence[str]) -> dict[str, Any] | list[dict[str, Any]]:
+        """Label and mean probabilities of one text (→ one result) or a list (→ a list), as
+        :meth:`SentimentPredictor.predict` gives them; ``tokens`` and ``unknown_tokens`` are those of the member
+        that knows fewest of the words."""
+        batch, single = one_or_many(texts)
+        results = self._member_results(batch)
+        items = []
+        for i, text in enumerate(batch):
+            worst = max((member[i] for member in results), key=lambda r: r["unknown_tokens"])
+            items.append({"text": text, "tokens": worst["tokens"], "unknown_tokens": worst["unknown_tokens"],
+                          "members": len(self.members)})
+        labelled_items = labelled(self.labels, self._stack(results).mean(0), items)
+        return labelled_items[0] if single else labelled_items
 
     def trace(self, texts: str | Sequence[str]) -> Any:
         """Refused: the gates belong to one network; an ensemble averages several."""

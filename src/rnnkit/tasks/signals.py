@@ -34,6 +34,8 @@ from rnnkit.tasks.classify import (
     describe,
     expand,
     labelled,
+    one_input,
+    one_or_list,
     predict_proba,
     show,
     show_label,
@@ -204,15 +206,18 @@ class SignalPredictor(Predictor):
         self.features = SignalFeatures.from_dict(self.config["features"])
         self.labels: list[str] = self.config["labels"]
 
-    def predict(self, inputs: Sequence[np.ndarray | str | Path]) -> list[dict[str, Any]]:
-        """``{"input", "label", "probability", "probs", "frames"}`` per raw (T, C) sequence (C = the training
+    def predict(self, inputs: Any) -> dict[str, Any] | list[dict[str, Any]]:
+        """``{"input", "frames", "label", "probability", "probs"}`` per raw (T, C) sequence (C = the training
         data's channels); a path stands for every sequence of its .npy / .csv / .ts file
-        (:func:`rnnkit.data.read_features_file`)."""
+        (:func:`rnnkit.data.read_features_file`). One input (a path or one (T, C) array) → one result (a list
+        if its file holds several sequences); a list → a list."""
+        single = one_input(inputs, 2)
         channels = len(self.features.channels)
-        sequences, names = expand(inputs, lambda path: read_features_file(path, channels=channels))
+        sequences, names = expand([inputs] if single else inputs,
+                                  lambda path: read_features_file(path, channels=channels))
         probs = predict_proba(self.model, self.features.transform(sequences), self.device)
         items = [{"input": name, "frames": len(x)} for name, x in zip(names, sequences, strict=True)]
-        return labelled(self.labels, probs, items)
+        return one_or_list(labelled(self.labels, probs, items), single)
 
     def trace(self, inputs: np.ndarray | Sequence[np.ndarray]) -> Any:
         """The gates per frame of one raw (T, C) sequence (:class:`rnnkit.tracing.GateTrace`), or a list of them."""

@@ -11,8 +11,6 @@ transcripts.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from rnnkit.models import model_spec
 from rnnkit.models.ctc import FRONTENDS, CTCRecognizer, spec_augment
 from rnnkit.nn import CELLS
 from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
+from rnnkit.ranges import check_value
 from rnnkit.tasks.base import App, Predictor, Prepared, Run
 from rnnkit.text import BucketBatchSampler
 from rnnkit.train.checkpoint import ModelDirError
@@ -302,17 +301,26 @@ class SpeechRecognizer(Predictor):
         self.options = SpeechCTCOptions(**self.config["options"])
         self.lm = CharBigramLM.from_dict(self.config["lm"])
 
+    def transcribe(self, audio: Any, *, beam: int = BEAM, lm_weight: float | None = None,
+                   insertion_bonus: float | None = None) -> dict[str, Any] | list[dict[str, Any]]:
+        """``{"path", "text", "seconds"}`` of one recording (a list of them for a list): a WAV path (any rate and
+        channel count, resampled as needed) or mono samples (N,) at the model's rate (``.features.sample_rate``).
+        ``beam=1``: greedy decoding; more: prefix beam search with the character bigram LM at ``lm_weight`` and a
+        per-character ``insertion_bonus`` (defaults: the model's own)."""
+        check_value(SpeechCTCOptions, "beam", beam)
+        if lm_weight is not None:
+            check_value(SpeechCTCOptions, "lm_weight", lm_weight)
+        if isinstance(audio, (list, tuple)):
+            return [self.transcribe(one, beam=beam, lm_weight=lm_weight, insertion_bonus=insertion_bonus)
+                    for one in audio]
+        if not isinstance(audio, (str, Path, np.ndarray)):
+            raise TypeError(f"give a WAV path, mono samples (numpy array) or a list of them, got "
+                            f"{type(audio).__name__}")
+        return self._transcribe_one(audio, beam, lm_weight, insertion_bonus)
+
     @torch.no_grad()
-    def transcribe(self, audio: str | Path | np.ndarray, *, beam: int = BEAM, lm_weight: float | None = None,
-                   insertion_bonus: float | None = None) -> dict[str, Any]:
-        """``{"path", "text", "seconds"}`` of one recording: a WAV path (any rate and channel count, resampled
-        as needed) or mono samples (N,) at the model's rate (``.features.sample_rate``). ``beam=1``: greedy
-        decoding; more: prefix beam search with the character bigram LM at ``lm_weight`` and a per-character
-        ``insertion_bonus`` (defaults: the model's own)."""
-        if beam < 1:
-            raise ValueError(f"--beam must be >= 1, got {beam}")
-        if lm_weight is not None and not (math.isfinite(lm_weight) and lm_weight >= 0):
-            raise ValueError(f"--lm-weight must be a finite number >= 0, got {lm_weight}")
+    def _transcribe_one(self, audio: str | Path | np.ndarray, beam: int, lm_weight: float | None,
+                        insertion_bonus: float | None) -> dict[str, Any]:
         is_path = isinstance(audio, (str, Path))
         samples = load_audio(audio, self.features.sample_rate) if is_path else np.asarray(audio, dtype=np.float32)
         name = str(audio) if is_path else "the samples"
@@ -334,9 +342,10 @@ class SpeechRecognizer(Predictor):
         return {"path": str(audio) if is_path else "<array>", "text": decode_text(labels),
                 "seconds": round(samples.shape[0] / self.features.sample_rate, 3)}
 
-    def predict(self, inputs: Sequence[str | Path | np.ndarray]) -> list[dict[str, Any]]:
-        """Greedy :meth:`transcribe` of each recording (what ``rnnkit predict`` prints)."""
-        return [self.transcribe(audio) for audio in inputs]
+    def predict(self, inputs: Any) -> dict[str, Any] | list[dict[str, Any]]:
+        """Greedy :meth:`transcribe` of one recording (→ one result) or a list (→ a list) (what ``rnnkit
+        predict`` prints)."""
+        return self.transcribe(inputs)
 
 
 def evaluate(recognizer: SpeechRecognizer, *, data: str | None = None, split: str = "test",
@@ -348,7 +357,7 @@ def evaluate(recognizer: SpeechRecognizer, *, data: str | None = None, split: st
                          "recordings, transcribe them with `rnnkit transcribe`")
     opts = recognizer.options
     if beam is not None:
-        opts.beam = beam
+        opts.beam = check_value(SpeechCTCOptions, "beam", beam)
     splits = load_features(corpus_folder(opts), recognizer.features)
     task = make_task(opts, splits, recognizer.lm, 0)
     task.beam_splits = (split,)

@@ -36,9 +36,18 @@ from rnnkit.models.attention import ATTENTION_CHOICES
 from rnnkit.models.seq2seq import sequence_loss
 from rnnkit.nn import CELLS
 from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
-from rnnkit.tasks.base import App, Predictor, Prepared, Run
+from rnnkit.ranges import check_fields, check_value
+from rnnkit.tasks.base import App, EncodedTexts, Predictor, Prepared, Run
 from rnnkit.text import UNK, BucketBatchSampler, PadCollator, TextEncoder
 from rnnkit.train.task import Task
+
+MAX_BEAM = 16  # hypotheses kept per sentence, wherever a beam is asked for (CLI, Python, HTTP); more costs memory
+# (B·K rows decoded together) and, in a seq2seq model, rarely helps
+
+
+def check_beam(beam: Any) -> int:
+    """``beam`` if it is a whole number in [1, :data:`MAX_BEAM`] (the range of ``TranslateOptions.beam``)."""
+    return check_value(TranslateOptions, "beam", beam)
 
 
 @dataclass
@@ -76,19 +85,15 @@ class TranslateOptions:
     batch_size: int = 64
     val_sentences: int = field(default=500, metadata={"help": "greedy val BLEU on a seeded subset of this many "
                                                               "sources (0: all)"})
-    beam: int = field(default=5, metadata={"help": "beam size of the test evaluation (1: greedy)"})
+    beam: int = field(default=5, metadata={"help": "beam size of the test evaluation (1: greedy)",
+                                           "range": (1, MAX_BEAM)})
     length_penalty: float = field(default=1.0, metadata={"help": "beam score = log p / length^this"})
     split_seed: int = field(default=13, metadata={"help": "seed of the train/val/test split"})
 
     def __post_init__(self) -> None:
         if (self.src is not None or self.tgt is not None) and self.data == "fr-en":  # --src/--tgt replace it
             self.data = None
-        if not 0.0 <= self.teacher_forcing <= 1.0:
-            raise ValueError(f"teacher_forcing must be in [0, 1], got {self.teacher_forcing}")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if self.beam < 1:
-            raise ValueError(f"beam must be >= 1, got {self.beam}")
+        check_fields(self)
 
 
 @dataclass
@@ -290,18 +295,24 @@ class Translator(Predictor):
             labels.append(text.strip() or ("␣" if text else encoder.vocab.id_to_token(i)))
         return labels
 
-    def translate(self, texts: Sequence[str], *, beam: int | None = None,
-                  attention: bool = False) -> list[dict[str, Any]]:
-        """Translate each text (``beam``: 1 greedy, default the model's own). Returns dicts with ``text``,
-        ``translation``, ``score``, the subword ``source_tokens``/``target_tokens`` (target with its ``<eos>``
-        unless cut at the length limit), ``ended``, ``unknown_tokens`` and the beam's ``candidates``
-        (``{"text", "score"}``, best first; greedy: the translation alone); with ``attention=True`` also
-        ``attention`` (one row per target token, (T, S) list of lists, or ``None`` for a model without attention).
+    def translate(self, texts: str | Sequence[str], *, beam: int | None = None,
+                  attention: bool = False) -> dict[str, Any] | list[dict[str, Any]]:
+        """Translate one text (→ one result) or a list (→ a list) (``beam``: 1 greedy, at most
+        :data:`MAX_BEAM`; default the model's own). Returns dicts with ``text``, ``translation``, ``score``, the
+        subword ``source_tokens``/``target_tokens`` (target with its ``<eos>`` unless cut at the length limit),
+        ``ended``, ``unknown_tokens``, the beam's ``candidates`` (``{"text", "score"}``, best first; greedy: the
+        translation alone) and ``attention``: with ``attention=True`` one row per target token, (T, S) list of
+        lists (``None`` for a model without attention, or when not asked for).
 
         Raises:
-            ValueError: a text is empty or longer than :data:`MAX_SOURCE_TOKENS` (names its position).
+            ValueError: a text is empty or longer than :data:`MAX_SOURCE_TOKENS` (names its position), or
+                ``beam`` is out of range. TypeError: an input is not a text, or ``beam`` not a whole number.
         """
-        beam = self.options.beam if beam is None else beam
+        beam = self.options.beam if beam is None else check_beam(beam)
+        return self.pipeline(texts, "sentence", beam=beam, attention=bool(attention))
+
+    def preprocess(self, texts: list[str], **_: Any) -> EncodedTexts:
+        """Sentences → source subword ids (empty or too long: an error naming its position)."""
         longest = int(self.config["max_source_tokens"])
         ids = []
         for i, text in enumerate(texts):
@@ -315,20 +326,27 @@ class Translator(Predictor):
             if len(ids[-1]) > longest:
                 warnings.warn(f"input {i + 1} has {len(ids[-1])} subword tokens, more than the longest training "
                               f"source ({longest}); translating anyway, expect a worse translation",
-                              UserWarning, stacklevel=2)
-        hyps = decode_all(self.model, ids, beam=beam, length_penalty=self.options.length_penalty,
+                              UserWarning, stacklevel=4)
+        return EncodedTexts(texts, ids)
+
+    def forward(self, batch: EncodedTexts, *, beam: int, attention: bool = False, **_: Any) -> list[Any]:
+        """Greedy or beam decoding of every sentence (batched): one hypothesis per sentence."""
+        return decode_all(self.model, batch.ids, beam=beam, length_penalty=self.options.length_penalty,
                           device=self.device, attention=attention)
+
+    def postprocess(self, batch: EncodedTexts, hyps: list[Any], *, attention: bool = False,
+                    **_: Any) -> list[dict[str, Any]]:
+        """Hypotheses → one result per sentence (see :meth:`translate`)."""
         results = []
-        for text, x, h in zip(texts, ids, hyps, strict=True):
-            result = {"text": text, "translation": self.tgt.decode(h.tokens), "score": h.score,
-                      "source_tokens": self.pieces(x, self.src),
-                      "target_tokens": self.pieces(h.tokens, self.tgt) + (["<eos>"] if h.ended else []),
-                      "ended": h.ended, "unknown_tokens": sum(t == UNK for t in x),
-                      "candidates": [{"text": self.tgt.decode(c.tokens), "score": c.score}
-                                     for c in [h, *h.alternatives]]}
-            if attention:
-                result["attention"] = None if h.attention is None else h.attention.tolist()
-            results.append(result)
+        for text, x, h in zip(batch.texts, batch.ids, hyps, strict=True):
+            weights = h.attention.tolist() if attention and h.attention is not None else None
+            results.append({"text": text, "translation": self.tgt.decode(h.tokens), "score": h.score,
+                            "source_tokens": self.pieces(x, self.src),
+                            "target_tokens": self.pieces(h.tokens, self.tgt) + (["<eos>"] if h.ended else []),
+                            "ended": h.ended, "unknown_tokens": sum(t == UNK for t in x),
+                            "candidates": [{"text": self.tgt.decode(c.tokens), "score": c.score}
+                                           for c in [h, *h.alternatives]],
+                            "attention": weights})
         return results
 
     def evaluate(self, split: str = "test", beam: int | None = None) -> dict[str, Any]:

@@ -24,7 +24,17 @@ from rnnkit.models.classifier import POOLINGS
 from rnnkit.nn import CELLS
 from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
 from rnnkit.tasks.base import App, Predictor, Prepared, Run
-from rnnkit.tasks.classify import ClassificationTask, describe, expand, labelled, predict_proba, show, show_label
+from rnnkit.tasks.classify import (
+    ClassificationTask,
+    describe,
+    expand,
+    labelled,
+    one_input,
+    one_or_list,
+    predict_proba,
+    show,
+    show_label,
+)
 from rnnkit.tracing import trace_sequences
 
 SYNTHETIC_NOTE = "synthetic clips (moving shapes; the motion pattern is the class), not real video"
@@ -112,13 +122,15 @@ class VideoPredictor(Predictor):
         scale = 255.0 if array.dtype == np.uint8 else 1.0
         return [np.ascontiguousarray(clip, dtype=np.float32) / scale for clip in array]
 
-    def predict(self, inputs: Sequence[np.ndarray | str | Path]) -> list[dict[str, Any]]:
-        """``{"input", "label", "probability", "probs", "frames"}`` per clip (T, 1, S, S) float32 in [0, 1];
-        a path stands for every clip of its .npy file (:meth:`read_clips`)."""
-        clips, names = expand(inputs, self.read_clips)
+    def predict(self, inputs: Any) -> dict[str, Any] | list[dict[str, Any]]:
+        """``{"input", "frames", "label", "probability", "probs"}`` per clip (T, 1, S, S) float32 in [0, 1];
+        a path stands for every clip of its .npy file (:meth:`read_clips`). One input (a path or one clip) → one
+        result (a list if its file holds several clips); a list → a list."""
+        single = one_input(inputs, 4)
+        clips, names = expand([inputs] if single else inputs, self.read_clips)
         probs = predict_proba(self.model, [torch.from_numpy(c) for c in clips], self.device, batch_size=64)
         items = [{"input": name, "frames": len(clip)} for name, clip in zip(names, clips, strict=True)]
-        return labelled(self.labels, probs, items)
+        return one_or_list(labelled(self.labels, probs, items), single)
 
     def trace(self, clips: np.ndarray | Sequence[np.ndarray]) -> Any:
         """The gates per frame of one clip (T, 1, S, S) (:class:`rnnkit.tracing.GateTrace`), or a list of them."""
