@@ -36,11 +36,16 @@ def test_fit_refuses_bad_input_in_one_line(tmp_path):
         rnnkit.fit(["a", "b"], ["x", "y"], out=tmp_path / "m2", hidden=3)
     with pytest.raises(ValueError, match="label 1 is"):
         rnnkit.fit(["a", "b"], ["x", None], out=tmp_path / "m3")
+    with pytest.raises(ValueError, match="hidden_size must be >= 1, got 0"):  # the range the flag checks
+        rnnkit.fit(["a", "b"], ["x", "y"], out=tmp_path / "m4", hidden_size=0)
+    with pytest.raises(TypeError, match="dropout must be a number"):
+        rnnkit.fit(["a", "b"], ["x", "y"], out=tmp_path / "m5", dropout="0.5")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failed_fit_leaves_nothing_behind_so_the_corrected_call_works(tmp_path, reviews_csv):
     texts, labels = _rows(reviews_csv)
-    with pytest.raises(ValueError, match="unknown cell 'nope'"):
+    with pytest.raises(ValueError, match="cell must be one of .*, got 'nope'"):
         rnnkit.fit(texts, labels, out=tmp_path / "new", cell="nope", log=lambda _: None, **TINY)
     assert list(tmp_path.iterdir()) == []
     made = tmp_path / "made"

@@ -38,8 +38,8 @@ class RecurrentClassifier(nn.Module):
     model's, so an encoder pretrained as a language model loads into the classifier unchanged."""
 
     def __init__(self, vocab_size: int, num_classes: int, *, cell: str = "lstm", embed_dim: int = 128,
-                 hidden_size: int = 256, num_layers: int = 1, bidirectional: bool = False, pooling: str = "last",
-                 dropout: float = 0.3, embed_dropout: float = 0.1, pad_id: int = 0, zoneout: float = 0.0,
+                 hidden_size: int = 256, num_layers: int = 1, bidirectional: bool = False, pooling: str = "max",
+                 dropout: float = 0.5, embed_dropout: float = 0.3, pad_id: int = 0, zoneout: float = 0.0,
                  recurrent_dropout: float = 0.0) -> None:
         super().__init__()
         if pooling not in POOLINGS:

@@ -40,7 +40,7 @@ class CTCRecognizer(nn.Module):
         zoneout, recurrent_dropout: of the recurrent layers (:class:`~rnnkit.nn.layers.Recurrent`).
     """
 
-    def __init__(self, num_features: int, num_classes: int, *, cell: str = "gru", hidden_size: int = 256,
+    def __init__(self, num_features: int, num_classes: int, *, cell: str = "gru", hidden_size: int = 192,
                  num_layers: int = 3, bidirectional: bool = True, subsample: int = 3, frontend: str = "stack",
                  conv_channels: int = 256, dropout: float = 0.2, zoneout: float = 0.0,
                  recurrent_dropout: float = 0.0) -> None:

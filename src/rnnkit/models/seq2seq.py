@@ -77,7 +77,7 @@ class Seq2Seq(nn.Module):
 
     def __init__(self, src_vocab_size: int, tgt_vocab_size: int, *, cell: str = "gru", embed_dim: int = 256,
                  hidden_size: int = 256, num_layers: int = 1, bidirectional: bool = True,
-                 attention: str = "luong-general", dropout: float = 0.2, zoneout: float = 0.0,
+                 attention: str = "bahdanau", dropout: float = 0.1, zoneout: float = 0.0,
                  recurrent_dropout: float = 0.0) -> None:
         super().__init__()
         if attention not in ATTENTION_CHOICES:

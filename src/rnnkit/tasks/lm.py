@@ -20,11 +20,10 @@ from rnnkit.data.open import open_data
 from rnnkit.data.splits import TextCorpus
 from rnnkit.models import LanguageModel, model_spec
 from rnnkit.models.ngram import baseline_report
-from rnnkit.nn import CELLS
-from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
 from rnnkit.nn.state import detach
 from rnnkit.ranges import check
 from rnnkit.tasks.base import App, Predictor, Prepared, Run, one_or_many
+from rnnkit.tasks.options import RecurrentOptions, default
 from rnnkit.text import EOS, SPECIALS, TextEncoder
 from rnnkit.tracing import trace_ids
 from rnnkit.train.task import Task
@@ -39,8 +38,9 @@ MAX_TEMPERATURE = 100.0  # beyond it sampling is uniform in all but name
 
 
 @dataclass
-class LMOptions:
-    """What to train (the ``rnnkit train lm`` flags)."""
+class LMOptions(RecurrentOptions):
+    """What to train (the ``rnnkit train lm`` flags); the recurrent stack's options are
+    :class:`~rnnkit.tasks.options.RecurrentOptions` (a language model reads left to right only)."""
 
     data: str = field(default="austen", metadata={"help": "registry name (austen, shakespeare, …), a .txt file, "
                                                           "or a WikiText folder"})
@@ -48,14 +48,9 @@ class LMOptions:
                                                      "help": "auto: the corpus's natural level"})
     lowercase: bool = field(default=True, metadata={"help": "word level only"})
     min_freq: int = field(default=3, metadata={"help": "word level: rarer words become <unk>"})
-    cell: str = field(default="lstm", metadata={"choices": tuple(CELLS)})
     embed_dim: int = 256
-    hidden_size: int = 512
-    layers: int = 1
-    dropout: float = 0.3
+    hidden_size: int = default("hidden_size", 512)
     embed_dropout: float = 0.1
-    zoneout: float = field(default=0.0, metadata={"help": ZONEOUT_HELP})
-    recurrent_dropout: float = field(default=0.0, metadata={"help": RECURRENT_DROPOUT_HELP})
     tie_weights: bool = field(default=False, metadata={"help": "share the embedding matrix with the output layer "
                                                                "(needs --embed-dim equal to the state size)"})
     bptt: int = field(default=64, metadata={"help": "truncated-BPTT window (steps)"})
@@ -175,10 +170,8 @@ def prepare(run: Run) -> Prepared:
         for name, b in baselines.items():
             run.log(f"  baseline {name}: test perplexity {b['test_perplexity']:.1f}, "
                     f"{b['test_bits_per_token']:.3f} bits/token")
-    spec = model_spec(LanguageModel, vocab_size=len(encoder.vocab), cell=opts.cell, embed_dim=opts.embed_dim,
-                      hidden_size=opts.hidden_size, num_layers=opts.layers, dropout=opts.dropout,
-                      embed_dropout=opts.embed_dropout, tie_weights=opts.tie_weights, zoneout=opts.zoneout,
-                      recurrent_dropout=opts.recurrent_dropout)
+    spec = model_spec(LanguageModel, vocab_size=len(encoder.vocab), tie_weights=opts.tie_weights,
+                      **opts.encoder_kwargs())
     task = LanguageModelTask(streams, bptt=opts.bptt, batch_size=opts.batch_size, seed=run.train.seed, level=level)
     return Prepared(
         spec=spec, task=task,

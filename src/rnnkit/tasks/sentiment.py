@@ -19,10 +19,11 @@ from rnnkit.data import TextClassificationData, load_text_classification
 from rnnkit.data.own import align_labels, parse_label_map
 from rnnkit.metrics.classification import classification_report
 from rnnkit.models import BagOfWordsClassifier, RecurrentClassifier, model_spec
+from rnnkit.models.classifier import POOLINGS
 from rnnkit.nn import CELLS
-from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
 from rnnkit.tasks.base import App, EncodedTexts, Predictor, Prepared, Run, one_or_many
 from rnnkit.tasks.classify import ClassificationTask, check_split, describe, labelled, show, show_label
+from rnnkit.tasks.options import EncoderOptions, default
 from rnnkit.text import UNK, Batch, BigramVocab, EmptyTextError, EncodedDataset, PadCollator, TextEncoder
 from rnnkit.tracing import trace_texts
 from rnnkit.train.checkpoint import WEIGHTS, ModelDirError, read_config
@@ -32,8 +33,9 @@ DEFAULT_DATA = "rt-polarity"
 
 
 @dataclass
-class SentimentOptions:
-    """What to train: data, text processing and model (the ``rnnkit train sentiment`` flags).
+class SentimentOptions(EncoderOptions):
+    """What to train: data, text processing and model (the ``rnnkit train sentiment`` flags); the recurrent
+    encoder's options are :class:`~rnnkit.tasks.options.EncoderOptions`.
 
     Model directories written before ``--cell`` existed saved ``"model": "lstm"`` (a cell name); such a
     value is read as ``model="recurrent", cell="lstm"``."""
@@ -54,20 +56,14 @@ class SentimentOptions:
         "choices": MODEL_CHOICES, "help": "recurrent: embedding + the --cell RNN + pooling; bow: bag-of-words "
                                           "logistic regression (the lecture's Idea 2)",
         "deprecated": (tuple(CELLS), "--model {value} is deprecated: it means --model recurrent --cell {value}")})
-    cell: str = field(default="lstm", metadata={"choices": tuple(CELLS), "help": "the recurrent cell"})
     tokenizer: str = field(default="word", metadata={"choices": ("word", "char", "bpe")})
     lowercase: bool = True
     min_freq: int = field(default=2, metadata={"help": "rarer words become <unk>"})
     max_len: int | None = field(default=None, metadata={"help": "truncate longer texts (with a warning)"})
     embed_dim: int = 128
-    hidden_size: int = 256
-    layers: int = 1
-    bidirectional: bool = False
-    pooling: str = field(default="max", metadata={"choices": ("last", "mean", "max", "concat")})
-    dropout: float = 0.5
+    pooling: str = field(default="max", metadata={"choices": POOLINGS})
+    dropout: float = default("dropout", 0.5)
     embed_dropout: float = 0.3
-    zoneout: float = field(default=0.0, metadata={"help": ZONEOUT_HELP})
-    recurrent_dropout: float = field(default=0.0, metadata={"help": RECURRENT_DROPOUT_HELP})
     bigrams: bool = field(default=False, metadata={"help": "bow only: add bigram features"})
     batch_size: int = 32
     split_seed: int = field(default=13, metadata={"help": "seed of the train/val/test split"})
@@ -83,6 +79,7 @@ class SentimentOptions:
         if self.model not in MODEL_CHOICES:
             raise ValueError(f"model must be one of {', '.join(MODEL_CHOICES)} (the cell is --cell), "
                              f"got {self.model!r}")
+        super().__post_init__()
 
     @property
     def kind(self) -> str:
@@ -94,11 +91,7 @@ def build_classifier(opts: SentimentOptions, vocab_size: int, num_classes: int) 
     """The model spec (class + kwargs) the options describe."""
     if opts.model == "bow":
         return model_spec(BagOfWordsClassifier, vocab_size=vocab_size, num_classes=num_classes)
-    return model_spec(RecurrentClassifier, vocab_size=vocab_size, num_classes=num_classes, cell=opts.cell,
-                      embed_dim=opts.embed_dim, hidden_size=opts.hidden_size, num_layers=opts.layers,
-                      bidirectional=opts.bidirectional, pooling=opts.pooling, dropout=opts.dropout,
-                      embed_dropout=opts.embed_dropout, zoneout=opts.zoneout,
-                      recurrent_dropout=opts.recurrent_dropout)
+    return model_spec(RecurrentClassifier, vocab_size=vocab_size, num_classes=num_classes, **opts.encoder_kwargs())
 
 
 def text_task(splits: dict[str, EncodedDataset], labels: Sequence[str], *, batch_size: int,

@@ -25,8 +25,6 @@ from rnnkit.features.standardize import Standardizer
 from rnnkit.models import model_spec
 from rnnkit.models.classifier import POOLINGS
 from rnnkit.models.sequence_classifier import FRONTENDS, SequenceClassifier
-from rnnkit.nn import CELLS
-from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
 from rnnkit.tasks.base import App, Predictor, Prepared, Run, with_defaults
 from rnnkit.tasks.classify import (
     ClassificationTask,
@@ -40,14 +38,16 @@ from rnnkit.tasks.classify import (
     show,
     show_label,
 )
+from rnnkit.tasks.options import EncoderOptions, default
 from rnnkit.tracing import trace_sequences
 
 CONFUSABLE = (("SITTING", "STANDING"),)  # pairs every report names when both classes exist
 
 
 @dataclass
-class SignalOptions:
-    """What to train: data, input features and model (the flags of ``rnnkit train speech-digits|activity``)."""
+class SignalOptions(EncoderOptions):
+    """What to train: data, input features and model (the flags of ``rnnkit train speech-digits|activity``; the
+    encoder's are :class:`~rnnkit.tasks.options.EncoderOptions`)."""
 
     data: str = field(default="fsdd", metadata={"help": "fsdd, hapt, basicmotions, an .npz in FSDD's digits.npz "
                                                         "format (speech), or a UEA .ts file (NAME_TRAIN.ts: "
@@ -57,10 +57,9 @@ class SignalOptions:
                                                              "of subjects"})
     gravity: bool = field(default=False, metadata={"help": "split accelerometer channels into gravity (0.3 Hz "
                                                            "low-pass) and body acceleration"})
-    cell: str = field(default="gru", metadata={"choices": tuple(CELLS)})
-    hidden_size: int = 128
-    layers: int = 2
-    bidirectional: bool = False
+    cell: str = default("cell", "gru")
+    hidden_size: int = default("hidden_size", 128)
+    layers: int = default("layers", 2)
     pooling: str = field(default="last", metadata={"choices": POOLINGS})
     frontend: str = field(default="none", metadata={"choices": FRONTENDS,
                                                     "help": "dense: per-frame Linear+ReLU; conv: 1-D convolutions"})
@@ -68,9 +67,7 @@ class SignalOptions:
     conv_layers: int = field(default=2, metadata={"help": "conv front end: 1-D convolution layers"})
     conv_kernel: int = field(default=5, metadata={"help": "conv front end: kernel width in frames (odd)"})
     conv_stride: int = field(default=1, metadata={"help": "the last convolution's stride (shortens the sequence)"})
-    dropout: float = 0.2
-    zoneout: float = field(default=0.0, metadata={"help": ZONEOUT_HELP})
-    recurrent_dropout: float = field(default=0.0, metadata={"help": RECURRENT_DROPOUT_HELP})
+    dropout: float = default("dropout", 0.2)
     augment_rotation: float = field(default=0.0, metadata={"help": "training: turn each window's 3-axis sensors by "
                                                                    "a random rotation of up to this many degrees"})
     augment_scale: float = field(default=0.0, metadata={"help": "training: scale each window by 1 ± this"})
@@ -151,12 +148,9 @@ def _pairs(labels: Sequence[str]) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------------------------------- training
 def build_signal_classifier(opts: SignalOptions, input_size: int, num_classes: int) -> dict[str, Any]:
-    return model_spec(SequenceClassifier, input_size=input_size, num_classes=num_classes, cell=opts.cell,
-                      hidden_size=opts.hidden_size, num_layers=opts.layers, bidirectional=opts.bidirectional,
-                      pooling=opts.pooling, dropout=opts.dropout, frontend=opts.frontend,
-                      zoneout=opts.zoneout, recurrent_dropout=opts.recurrent_dropout,
+    return model_spec(SequenceClassifier, input_size=input_size, num_classes=num_classes, frontend=opts.frontend,
                       frontend_size=opts.frontend_size, conv_layers=opts.conv_layers, conv_kernel=opts.conv_kernel,
-                      conv_stride=opts.conv_stride)
+                      conv_stride=opts.conv_stride, **opts.encoder_kwargs())
 
 
 def prepare(run: Run) -> Prepared:

@@ -28,10 +28,9 @@ from rnnkit.features.cache import cached_features
 from rnnkit.metrics.wer import error_rates
 from rnnkit.models import model_spec
 from rnnkit.models.ctc import FRONTENDS, CTCRecognizer, spec_augment
-from rnnkit.nn import CELLS
-from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
 from rnnkit.ranges import check_value
 from rnnkit.tasks.base import App, Predictor, Prepared, Run
+from rnnkit.tasks.options import EncoderOptions, default
 from rnnkit.text import BucketBatchSampler
 from rnnkit.train.checkpoint import ModelDirError
 from rnnkit.train.task import Task
@@ -41,8 +40,9 @@ BEAM = 1  # decoding of `rnnkit transcribe` and SpeechRecognizer.transcribe: 1 =
 
 
 @dataclass
-class SpeechCTCOptions:
-    """What to train (the ``rnnkit train speech-ctc`` flags). The corpus is synthetic speech (espeak-ng)."""
+class SpeechCTCOptions(EncoderOptions):
+    """What to train (the ``rnnkit train speech-ctc`` flags; the encoder's are
+    :class:`~rnnkit.tasks.options.EncoderOptions`). The corpus is synthetic speech (espeak-ng)."""
 
     data: str = field(default="espeak", metadata={"help": "espeak (synthesise the corpus below) or a corpus folder "
                                                           "holding manifest.jsonl"})
@@ -55,16 +55,14 @@ class SpeechCTCOptions:
     features: str = field(default="logmel", metadata={"choices": FEATURE_KINDS,
                                                       "help": "input features per 10 ms frame"})
     n_mels: int = field(default=40, metadata={"help": "mel bands of the features"})
-    cell: str = field(default="gru", metadata={"choices": tuple(CELLS)})
-    hidden_size: int = 192
-    layers: int = 3
-    bidirectional: bool = True
+    cell: str = default("cell", "gru")
+    hidden_size: int = default("hidden_size", 192)
+    layers: int = default("layers", 3)
+    bidirectional: bool = default("bidirectional", True)
     subsample: int = field(default=3, metadata={"help": "front-end stride (frames of 10 ms per step)"})
     frontend: str = field(default="stack", metadata={"choices": FRONTENDS, "help": (
         "stack: concatenate --subsample frames; conv: a 1-D convolution of stride --subsample")})
-    dropout: float = 0.2
-    zoneout: float = field(default=0.0, metadata={"help": ZONEOUT_HELP})
-    recurrent_dropout: float = field(default=0.0, metadata={"help": RECURRENT_DROPOUT_HELP})
+    dropout: float = default("dropout", 0.2)
     spec_augment: bool = field(default=False, metadata={"help": "mask random frequency bands and time spans in "
                                                                 "training (SpecAugment; pays off in long runs)"})
     batch_size: int = 32
@@ -251,10 +249,8 @@ def prepare(run: Run) -> Prepared:
         labels = {s: [encode_text(t) for _, t, _ in v] for s, v in splits.items()}  # every transcript checked
         lm = CharBigramLM.fit(labels["train"], NUM_CLASSES)
         corpus_meta = json.loads((folder / "corpus.json").read_text()) if (folder / "corpus.json").is_file() else {}
-    spec = model_spec(CTCRecognizer, num_features=feature_cfg.dim, num_classes=NUM_CLASSES, cell=opts.cell,
-                      hidden_size=opts.hidden_size, num_layers=opts.layers, bidirectional=opts.bidirectional,
-                      subsample=opts.subsample, frontend=opts.frontend, dropout=opts.dropout,
-                      zoneout=opts.zoneout, recurrent_dropout=opts.recurrent_dropout)
+    spec = model_spec(CTCRecognizer, num_features=feature_cfg.dim, num_classes=NUM_CLASSES, subsample=opts.subsample,
+                      frontend=opts.frontend, **opts.encoder_kwargs())
     kind = "synthetic speech (espeak-ng)" if corpus_meta.get("synthetic") else str(folder)
     return Prepared(
         spec=spec, task=make_task(opts, splits, lm, run.train.seed),

@@ -34,10 +34,9 @@ from rnnkit.metrics.bleu import bleu_report
 from rnnkit.models import Seq2Seq, model_spec
 from rnnkit.models.attention import ATTENTION_CHOICES
 from rnnkit.models.seq2seq import sequence_loss
-from rnnkit.nn import CELLS
-from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
-from rnnkit.ranges import check_fields, check_value
+from rnnkit.ranges import check_value
 from rnnkit.tasks.base import App, EncodedTexts, Predictor, Prepared, Run
+from rnnkit.tasks.options import EncoderOptions, default
 from rnnkit.text import UNK, BucketBatchSampler, PadCollator, TextEncoder
 from rnnkit.train.task import Task
 
@@ -51,8 +50,9 @@ def check_beam(beam: Any) -> int:
 
 
 @dataclass
-class TranslateOptions:
-    """What to train (the ``rnnkit train translate`` flags). Defaults are sized for a 2-core CPU."""
+class TranslateOptions(EncoderOptions):
+    """What to train (the ``rnnkit train translate`` flags; the encoder's are
+    :class:`~rnnkit.tasks.options.EncoderOptions`). Defaults are sized for a 2-core CPU."""
 
     data: str | None = field(default="fr-en", metadata={"help": "registry name (fr-en, bible-fr-en, libreoffice-fr-en, "
                                                                 "bible-ru-en, bible-de-en), an Anki fra.txt file or a "
@@ -66,18 +66,15 @@ class TranslateOptions:
     tgt_bpe: int = field(default=4000, metadata={"help": "BPE vocabulary size of the target side"})
     max_tokens: int = field(default=80, metadata={"help": "skip training pairs longer than this in subword "
                                                           "tokens (val/test are never filtered)"})
-    cell: str = field(default="gru", metadata={"choices": tuple(CELLS)})
+    cell: str = default("cell", "gru")
     embed_dim: int = 256
-    hidden_size: int = field(default=256, metadata={"help": "decoder state; a bidirectional encoder has half "
-                                                            "per direction"})
-    layers: int = 1
-    bidirectional: bool = True
+    hidden_size: int = default("hidden_size", 256, help="decoder state; a bidirectional encoder has half per "
+                                                        "direction")
+    bidirectional: bool = default("bidirectional", True)
     # bahdanau: the best measured recipe on the 2-core CPU (test BLEU 25.7 with --max-minutes 30, docs/translation.md)
     attention: str = field(default="bahdanau", metadata={"choices": ATTENTION_CHOICES,
                                                           "help": "none: the bottleneck model"})
-    dropout: float = 0.1
-    zoneout: float = field(default=0.0, metadata={"help": ZONEOUT_HELP})
-    recurrent_dropout: float = field(default=0.0, metadata={"help": RECURRENT_DROPOUT_HELP})
+    dropout: float = default("dropout", 0.1)
     teacher_forcing: float = field(default=1.0, metadata={"help": "probability of feeding the gold previous "
                                                                   "token (< 1: scheduled sampling, step by step)"})
     label_smoothing: float = field(default=0.1, metadata={"help": "label smoothing ε of the cross-entropy "
@@ -93,7 +90,7 @@ class TranslateOptions:
     def __post_init__(self) -> None:
         if (self.src is not None or self.tgt is not None) and self.data == "fr-en":  # --src/--tgt replace it
             self.data = None
-        check_fields(self)
+        super().__post_init__()
 
 
 @dataclass
@@ -218,10 +215,8 @@ def build_encoders(opts: TranslateOptions, data: ParallelData) -> tuple[TextEnco
 
 def build_translator(opts: TranslateOptions, src_vocab: int, tgt_vocab: int) -> dict[str, Any]:
     """The model spec (class + kwargs) the options describe."""
-    return model_spec(Seq2Seq, src_vocab_size=src_vocab, tgt_vocab_size=tgt_vocab, cell=opts.cell,
-                      embed_dim=opts.embed_dim, hidden_size=opts.hidden_size, num_layers=opts.layers,
-                      bidirectional=opts.bidirectional, attention=opts.attention, dropout=opts.dropout,
-                      zoneout=opts.zoneout, recurrent_dropout=opts.recurrent_dropout)
+    return model_spec(Seq2Seq, src_vocab_size=src_vocab, tgt_vocab_size=tgt_vocab, attention=opts.attention,
+                      **opts.encoder_kwargs())
 
 
 def prepare(run: Run) -> Prepared:

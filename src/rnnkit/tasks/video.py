@@ -21,8 +21,6 @@ from rnnkit.data.splits import SequenceData
 from rnnkit.data.video import synthetic_video
 from rnnkit.models import VideoClassifier, model_spec
 from rnnkit.models.classifier import POOLINGS
-from rnnkit.nn import CELLS
-from rnnkit.nn.regularizers import RECURRENT_DROPOUT_HELP, ZONEOUT_HELP
 from rnnkit.tasks.base import App, Predictor, Prepared, Run
 from rnnkit.tasks.classify import (
     ClassificationTask,
@@ -35,14 +33,16 @@ from rnnkit.tasks.classify import (
     show,
     show_label,
 )
+from rnnkit.tasks.options import EncoderOptions, default
 from rnnkit.tracing import trace_sequences
 
 SYNTHETIC_NOTE = "synthetic clips (moving shapes; the motion pattern is the class), not real video"
 
 
 @dataclass
-class VideoOptions:
-    """What to generate and train (the ``rnnkit train video`` flags)."""
+class VideoOptions(EncoderOptions):
+    """What to generate and train (the ``rnnkit train video`` flags; the recurrent encoder's are
+    :class:`~rnnkit.tasks.options.EncoderOptions`)."""
 
     train_clips: int = field(default=1500, metadata={"help": "clips generated for training"})
     val_clips: int = field(default=300, metadata={"help": "clips generated for validation"})
@@ -50,18 +50,14 @@ class VideoOptions:
     frames: int = field(default=16, metadata={"help": "frames per clip"})
     frame_size: int = field(default=32, metadata={"help": "pixels per side (a multiple of 4)"})
     data_seed: int = field(default=13, metadata={"help": "seed of the clip generator"})
-    cell: str = field(default="gru", metadata={"choices": tuple(CELLS)})
-    hidden_size: int = 64
-    layers: int = 1
-    bidirectional: bool = False
+    cell: str = default("cell", "gru")
+    hidden_size: int = default("hidden_size", 64)
     pooling: str = field(default="last", metadata={"choices": POOLINGS})
     conv_channels: int = field(default=16, metadata={"help": "channels of the first frame convolution"})
     frame_features: int = field(default=64, metadata={"help": "size of each frame's code"})
     frame_differences: bool = field(default=True, metadata={"help": "the frame CNN also sees each frame minus "
                                                                      "the previous one"})
-    dropout: float = 0.2
-    zoneout: float = field(default=0.0, metadata={"help": ZONEOUT_HELP})
-    recurrent_dropout: float = field(default=0.0, metadata={"help": RECURRENT_DROPOUT_HELP})
+    dropout: float = default("dropout", 0.2)
     batch_size: int = 32
 
 
@@ -87,10 +83,8 @@ def prepare(run: Run) -> Prepared:
         run.log(f"SYNTHETIC video: {data.sizes()} clips of {opts.frames} frames of {opts.frame_size}x"
                 f"{opts.frame_size}, classes {data.labels}")
     spec = model_spec(VideoClassifier, num_classes=data.num_labels, frame_size=opts.frame_size, in_channels=1,
-                      conv_channels=opts.conv_channels, frame_features=opts.frame_features, cell=opts.cell,
-                      hidden_size=opts.hidden_size, num_layers=opts.layers, bidirectional=opts.bidirectional,
-                      pooling=opts.pooling, dropout=opts.dropout, frame_differences=opts.frame_differences,
-                      zoneout=opts.zoneout, recurrent_dropout=opts.recurrent_dropout)
+                      conv_channels=opts.conv_channels, frame_features=opts.frame_features,
+                      frame_differences=opts.frame_differences, **opts.encoder_kwargs())
     return Prepared(
         spec=spec, task=_task(data, opts.batch_size, run.train.seed),
         artifacts=lambda directory: {"labels": data.labels, "synthetic": True, "data_note": SYNTHETIC_NOTE},
