@@ -190,7 +190,7 @@ def test_format1_classifiers_predict_as_before_and_loading_writes_nothing(tmp_pa
 def test_format1_language_model_and_translator_as_before(tmp_path, expected):
     lm = rnnkit.load(copy_of("lm-word", tmp_path))
     for text, ranked in expected["lm-word"].items():
-        got = lm.next_tokens(text, 5)
+        got = [(r["token"], r["prob"]) for r in lm.next_tokens(text, 5)]
         assert [t for t, _ in got] == [t for t, _ in ranked] and [p for _, p in got] == pytest.approx(
             [p for _, p in ranked], abs=1e-6)
     mt = rnnkit.load(copy_of("translate", tmp_path))

@@ -20,7 +20,7 @@ def _prediction(predictor: Any, text: str) -> dict[str, Any] | None:
     if hasattr(predictor, "predict"):
         return predictor.predict([text])[0]
     if hasattr(predictor, "next_tokens"):
-        return {"next_tokens": [{"token": token, "prob": p} for token, p in predictor.next_tokens(text, 5)]}
+        return {"next_tokens": predictor.next_tokens(text, 5)}
     return None
 
 

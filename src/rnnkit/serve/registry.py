@@ -60,7 +60,7 @@ class ServedModel:
 
     def next_tokens(self, prompt: str, k: int) -> list[dict[str, Any]]:
         """The ``k`` most probable next tokens, ``{token, prob}`` each (``<eos>`` is a line break)."""
-        return [{"token": token, "prob": prob} for token, prob in self.predictor.next_tokens(prompt, k)]
+        return self.predictor.next_tokens(prompt, k)
 
     def generate(self, prompt: str, length: int, temperature: float | None, top_k: int | None, seed: int | None, *,
                  on_token: Callable[[str, float], None], stop: threading.Event) -> str:

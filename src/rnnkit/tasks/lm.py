@@ -228,15 +228,16 @@ class LMPredictor(Predictor):
         return traces[0] if single else traces
 
     @torch.no_grad()
-    def next_tokens(self, prompt: str, k: int = 10) -> list[tuple[str, float]]:
-        """The ``k`` most probable next tokens after ``prompt`` and their probabilities, from the
-        distribution :meth:`generate` samples at temperature 1 (``<eos>`` is a line break)."""
+    def next_tokens(self, prompt: str, k: int = 10) -> list[dict[str, Any]]:
+        """The ``k`` most probable next tokens after ``prompt``, ``{"token", "prob"}`` each, most probable first,
+        from the distribution :meth:`generate` samples at temperature 1 (``<eos>`` is a line break): the shape
+        ``POST /api/next_tokens`` and ``rnnkit inspect --json`` give too."""
         check("k", k, "int", (1, None))
         logits, _ = self.model(self._prompt_ids(prompt))
         probs = self._sampled(logits[0, -1].float().cpu()).softmax(0)
         top = probs.topk(min(k, probs.numel() - len(SPECIALS) + 1))  # the masked specials are never among them
         tokens = [self.encoder.vocab.id_to_token(int(i)) for i in top.indices]
-        return list(zip(tokens, map(float, top.values), strict=True))
+        return [{"token": token, "prob": float(p)} for token, p in zip(tokens, top.values, strict=True)]
 
     @torch.no_grad()
     def sample(self, prompt: str = "", length: int = LENGTH, *, temperature: float | None = TEMPERATURE,
