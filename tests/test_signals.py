@@ -193,6 +193,21 @@ def test_predict_applies_the_saved_standardizer(activity_model, basicmotions) ->
                                             torch.tensor([len(x)])), 1)[0]
     got = predictor.predict([x])[0]
     np.testing.assert_allclose(list(got["probs"].values()), by_hand.detach().numpy(), rtol=1e-5)
+    assert predictor.predict(x) == got  # one sequence in, one result out
+    with pytest.raises(TypeError, match="give a file path, an array or a list"):
+        predictor.predict(None)
+
+
+def test_one_file_is_one_input(activity_model, basicmotions, tmp_path) -> None:
+    """A path is one input: one result for a file of one sequence, a list for a file of several."""
+    predictor = SignalPredictor(activity_model)
+    x = load_signal_data(str(basicmotions)).test[0].features
+    np.save(tmp_path / "w.npy", x)
+    one = predictor.predict(str(tmp_path / "w.npy"))
+    assert isinstance(one, dict) and one["input"] == str(tmp_path / "w.npy")
+    assert predictor.predict(tmp_path / "w.npy")["probs"] == one["probs"]
+    several = predictor.predict(str(basicmotions))
+    assert isinstance(several, list) and len(several) > 1
 
 
 def test_predict_files_npy_csv_ts_and_channel_errors(activity_model, basicmotions, tmp_path, capsys) -> None:

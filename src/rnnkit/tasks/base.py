@@ -127,13 +127,19 @@ class Predictor:
         """The batch and the model's outputs → one result dict per input, in order."""
         raise NotImplementedError(f"{type(self).__name__} has no pipeline")
 
+    def split_inputs(self, inputs: Any, what: str) -> tuple[list[Any], bool]:
+        """``inputs`` as a list, and whether one input was given (texts: :func:`one_or_many`; a predictor of
+        files or arrays says what one input is)."""
+        return one_or_many(inputs, what)
+
     def pipeline(self, inputs: Any, what: str = "text", **params: Any) -> Any:
         """:meth:`preprocess` → :meth:`forward` → :meth:`postprocess` on one input (→ one result) or a list
-        (→ a list); ``params`` go to all three (each takes those it knows)."""
-        items, single = one_or_many(inputs, what)
+        (→ a list; also for one file that holds several sequences); ``params`` go to all three (each takes
+        those it knows)."""
+        items, single = self.split_inputs(inputs, what)
         batch = self.preprocess(items, **params)
         results = self.postprocess(batch, self.forward(batch, **params), **params)
-        return results[0] if single else results
+        return results[0] if single and len(results) == 1 else results
 
 
 @dataclass(frozen=True)

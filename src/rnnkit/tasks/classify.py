@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -205,21 +205,26 @@ def show(report: dict[str, Any], split: str, unit: str = "examples") -> str:
     return "\n".join([*lines, *format_report(report)])
 
 
-def one_input(inputs: Any, ndim: int) -> bool:
-    """Whether ``inputs`` is one input (a file path, or one array of ``ndim`` dimensions) rather than a list."""
-    return isinstance(inputs, (str, Path)) or (isinstance(inputs, np.ndarray) and inputs.ndim == ndim)
+def split_sequences(inputs: Any, ndim: int) -> tuple[list[Any], bool]:
+    """Inputs of a sequence classifier as a list, and whether one input was given: a file path, or one array of
+    ``ndim`` dimensions (a list, tuple or stacked array of them is several)."""
+    if isinstance(inputs, (str, Path)) or (isinstance(inputs, np.ndarray) and inputs.ndim == ndim):
+        return [inputs], True
+    if inputs is None or isinstance(inputs, (bytes, dict)):
+        raise TypeError(f"give a file path, an array or a list of them, got {type(inputs).__name__}")
+    return list(inputs), False
 
 
-def one_or_list(results: list[dict[str, Any]], single: bool) -> dict[str, Any] | list[dict[str, Any]]:
-    """One input's results: its one result, or the list when its file held several sequences."""
-    return results[0] if single and len(results) == 1 else results
+class Sequences(NamedTuple):
+    """A batch of a sequence classifier's ``preprocess``: each sequence's name and its array."""
+
+    names: list[str]
+    arrays: list[np.ndarray]
 
 
 def expand(inputs: Sequence[Any], read: Callable[[Path], list[np.ndarray]]) -> tuple[list[np.ndarray], list[str]]:
     """Inputs that are arrays or files → the arrays and their names (``FILE``, or ``FILE[i]`` for a file holding
     several; an array is named by its position)."""
-    if inputs is None or isinstance(inputs, (bytes, dict)):
-        raise TypeError(f"give a file path, an array or a list of them, got {type(inputs).__name__}")
     arrays, names = [], []
     for i, item in enumerate(inputs):
         if isinstance(item, (str, Path)):

@@ -28,15 +28,15 @@ from rnnkit.models.sequence_classifier import FRONTENDS, SequenceClassifier
 from rnnkit.tasks.base import App, Predictor, Prepared, Run, with_defaults
 from rnnkit.tasks.classify import (
     ClassificationTask,
+    Sequences,
     check_split,
     describe,
     expand,
     labelled,
-    one_input,
-    one_or_list,
     predict_proba,
     show,
     show_label,
+    split_sequences,
 )
 from rnnkit.tasks.options import EncoderOptions, default
 from rnnkit.tracing import trace_sequences
@@ -205,13 +205,24 @@ class SignalPredictor(Predictor):
         data's channels); a path stands for every sequence of its .npy / .csv / .ts file
         (:func:`rnnkit.data.read_features_file`). One input (a path or one (T, C) array) → one result (a list
         if its file holds several sequences); a list → a list."""
-        single = one_input(inputs, 2)
+        return self.pipeline(inputs, "sequence")
+
+    def split_inputs(self, inputs: Any, what: str) -> tuple[list[Any], bool]:
+        return split_sequences(inputs, 2)
+
+    def preprocess(self, inputs: list[Any], **_: Any) -> Sequences:
+        """Paths and arrays → the raw (T, C) sequences and their names."""
         channels = len(self.features.channels)
-        sequences, names = expand([inputs] if single else inputs,
-                                  lambda path: read_features_file(path, channels=channels))
-        probs = predict_proba(self.model, self.features.transform(sequences), self.device)
-        items = [{"input": name, "frames": len(x)} for name, x in zip(names, sequences, strict=True)]
-        return one_or_list(labelled(self.labels, probs, items), single)
+        arrays, names = expand(inputs, lambda path: read_features_file(path, channels=channels))
+        return Sequences(names, arrays)
+
+    def forward(self, batch: Sequences, **_: Any) -> torch.Tensor:
+        """The sequences through the training-time features and the model: class probabilities (N, K)."""
+        return predict_proba(self.model, self.features.transform(batch.arrays), self.device)
+
+    def postprocess(self, batch: Sequences, probs: torch.Tensor, **_: Any) -> list[dict[str, Any]]:
+        items = [{"input": name, "frames": len(x)} for name, x in zip(batch.names, batch.arrays, strict=True)]
+        return labelled(self.labels, probs, items)
 
     def trace(self, inputs: np.ndarray | Sequence[np.ndarray]) -> Any:
         """The gates per frame of one raw (T, C) sequence (:class:`rnnkit.tracing.GateTrace`), or a list of them."""

@@ -24,14 +24,14 @@ from rnnkit.models.classifier import POOLINGS
 from rnnkit.tasks.base import App, Predictor, Prepared, Run
 from rnnkit.tasks.classify import (
     ClassificationTask,
+    Sequences,
     describe,
     expand,
     labelled,
-    one_input,
-    one_or_list,
     predict_proba,
     show,
     show_label,
+    split_sequences,
 )
 from rnnkit.tasks.options import EncoderOptions, default
 from rnnkit.tracing import trace_sequences
@@ -120,11 +120,23 @@ class VideoPredictor(Predictor):
         """``{"input", "frames", "label", "probability", "probs"}`` per clip (T, 1, S, S) float32 in [0, 1];
         a path stands for every clip of its .npy file (:meth:`read_clips`). One input (a path or one clip) → one
         result (a list if its file holds several clips); a list → a list."""
-        single = one_input(inputs, 4)
-        clips, names = expand([inputs] if single else inputs, self.read_clips)
-        probs = predict_proba(self.model, [torch.from_numpy(c) for c in clips], self.device, batch_size=64)
-        items = [{"input": name, "frames": len(clip)} for name, clip in zip(names, clips, strict=True)]
-        return one_or_list(labelled(self.labels, probs, items), single)
+        return self.pipeline(inputs, "clip")
+
+    def split_inputs(self, inputs: Any, what: str) -> tuple[list[Any], bool]:
+        return split_sequences(inputs, 4)
+
+    def preprocess(self, inputs: list[Any], **_: Any) -> Sequences:
+        """Paths and arrays → the clips (T, 1, S, S) and their names."""
+        clips, names = expand(inputs, self.read_clips)
+        return Sequences(names, clips)
+
+    def forward(self, batch: Sequences, **_: Any) -> torch.Tensor:
+        """Class probabilities (N, K) of the clips, 64 at a time."""
+        return predict_proba(self.model, [torch.from_numpy(c) for c in batch.arrays], self.device, batch_size=64)
+
+    def postprocess(self, batch: Sequences, probs: torch.Tensor, **_: Any) -> list[dict[str, Any]]:
+        items = [{"input": name, "frames": len(clip)} for name, clip in zip(batch.names, batch.arrays, strict=True)]
+        return labelled(self.labels, probs, items)
 
     def trace(self, clips: np.ndarray | Sequence[np.ndarray]) -> Any:
         """The gates per frame of one clip (T, 1, S, S) (:class:`rnnkit.tracing.GateTrace`), or a list of them."""
