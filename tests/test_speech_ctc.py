@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 import torch
 
+import rnnkit
 from rnnkit.cli import main
 from rnnkit.data.readers.audio import load_audio, read_audio, read_sphinx_transcription
 from rnnkit.data.speech import (
@@ -320,6 +321,14 @@ def test_tiny_corpus_train_transcribe_evaluate(tiny_corpus, tmp_path, monkeypatc
     assert len(lines) == 2 and set(lines[0]["text"]) <= set(ALPHABET)
     assert main(["evaluate", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 2
+    recognizer = rnnkit.load(out)  # one recording in, one result out; a list in, a list out
+    one = recognizer.transcribe(wav, beam=2)
+    assert isinstance(one, dict) and recognizer.transcribe([wav, wav], beam=2) == [one, one]
+    assert one["text"] == lines[0]["text"]
+    with pytest.raises(TypeError, match="beam must be a whole number"):
+        recognizer.transcribe(wav, beam=2.5)
+    with pytest.raises(TypeError, match="give a WAV path"):
+        recognizer.transcribe(None)
     bad = tmp_path / "bad.wav"
     bad.write_text("hello")
     assert main(["transcribe", str(out), str(bad)]) == 1
