@@ -9,6 +9,7 @@ line is skipped with a warning and the other lines are still answered; a large i
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import warnings
@@ -94,6 +95,19 @@ def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+# Characters str.splitlines() (and other line readers) break a line at, which json.dumps(ensure_ascii=False) leaves
+# raw: escaped, so one JSON object stays one line of output (the control characters json.dumps escapes itself).
+_LINE_BREAKS = {"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def json_line(obj: Any) -> str:
+    """``obj`` as one line of JSON (UTF-8 text kept readable; the line separators it may hold escaped)."""
+    text = json.dumps(obj, ensure_ascii=False)
+    for raw, escaped in _LINE_BREAKS.items():
+        text = text.replace(raw, escaped)
+    return text
 
 
 def relabel(message: str, chunk: Sequence[tuple[str, str]]) -> str:

@@ -41,7 +41,7 @@ def _predict(args: argparse.Namespace) -> int:
     if not app.stdin:  # file paths; one file may hold several inputs (a .ts of many series, an .npy of clips)
         predictor = app.predictor(args.dir)
         for r in predictor.predict(args.texts):
-            print(json.dumps(r, ensure_ascii=False) if args.json else app.show_prediction(r))
+            print(inputs_of.json_line(r) if args.json else app.show_prediction(r))
         return 0
     inputs = inputs_of.texts_of(args, args.errors)  # texts: checked as UTF-8, stdin streamed in chunks
     predictor = None
@@ -52,7 +52,7 @@ def _predict(args: argparse.Namespace) -> int:
             if r.get("tokens") and r.get("unknown_tokens") == r["tokens"]:  # the label is only the model's bias
                 print(f"warning: {where}: every one of its {r['tokens']} tokens is unknown to the model, so its "
                       f"label {r['label']!r} says nothing about the text", file=sys.stderr)
-            print(json.dumps(r, ensure_ascii=False) if args.json else app.show_prediction(r))
+            print(inputs_of.json_line(r) if args.json else app.show_prediction(r))
         sys.stdout.flush()
     return 0
 

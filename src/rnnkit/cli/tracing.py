@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rnnkit.cli.args import image_path, in_range
+from rnnkit.cli.inputs import json_line
 from rnnkit.extras import require
 from rnnkit.tracing.units import CRITERION, KEY_UNITS
 
@@ -67,7 +67,7 @@ def _inspect(args: argparse.Namespace) -> int:
     trace = predictor.trace(args.text)
     prediction = _prediction(predictor, args.text)
     if args.json:
-        print(json.dumps({"prediction": prediction, **trace.to_dict()}, ensure_ascii=False))
+        print(json_line({"prediction": prediction, **trace.to_dict()}))
     else:
         line = _prediction_line(prediction)
         if line:

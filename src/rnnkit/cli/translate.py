@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from functools import partial
 from pathlib import Path
@@ -27,7 +26,7 @@ def _translate(args: argparse.Namespace) -> int:
             translator = run.load_for(args.dir, "translate", "translate")
         results = inputs_of.answer(chunk, partial(translator.translate, beam=args.beam, attention=attention))
         for r in results:
-            print(json.dumps(r, ensure_ascii=False) if args.json else r["translation"])
+            print(inputs_of.json_line(r) if args.json else r["translation"])
         sys.stdout.flush()  # translations first, then the notes on stderr
         if args.plot is not None:
             for r in results:
