@@ -42,7 +42,7 @@ def test_translate_takes_one_sentence_or_a_list(translator):
 
 
 def test_language_model_inputs_are_checked(lm):
-    with pytest.raises(TypeError, match="prompt must be a string, got None"):
+    with pytest.raises(TypeError, match=r"give a prompt \(str\) or a list of them, got NoneType"):
         lm.next_tokens(None)
     with pytest.raises(TypeError, match="k must be a whole number"):
         lm.next_tokens("the", k=2.0)
@@ -97,3 +97,14 @@ def test_training_settings_read_their_ranges_from_the_fields(tmp_path):
             parser.parse_args([f"--{f.name.replace('_', '-')}", str(below)])
     with pytest.raises(ValueError, match="seed must be >= 0"):
         rnnkit.fit(["a", "b"], ["x", "y"], out=tmp_path / "m", seed=-1)
+
+
+def test_next_tokens_of_several_prompts_are_each_prompts_own(lm):
+    """A list of prompts is one padded batch; each prompt's answer is the one it gets alone."""
+    prompts = ["the", "it is a", "", "the end of the story"]
+    together = lm.next_tokens(prompts, k=4)
+    assert len(together) == len(prompts)
+    for prompt, ranked in zip(prompts, together, strict=True):
+        alone = lm.next_tokens(prompt, k=4)
+        assert [r["token"] for r in ranked] == [r["token"] for r in alone]
+        assert [r["prob"] for r in ranked] == pytest.approx([r["prob"] for r in alone], abs=1e-6)

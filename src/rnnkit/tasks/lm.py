@@ -227,17 +227,39 @@ class LMPredictor(Predictor):
         traces = [trace_ids(self.model, self.encoder.vocab, self._prompt_ids(text)) for text in prompts]
         return traces[0] if single else traces
 
-    @torch.no_grad()
-    def next_tokens(self, prompt: str, k: int = 10) -> list[dict[str, Any]]:
+    def next_tokens(self, prompt: str | Sequence[str], k: int = 10) -> list[dict[str, Any]] | list[list[dict]]:
         """The ``k`` most probable next tokens after ``prompt``, ``{"token", "prob"}`` each, most probable first,
         from the distribution :meth:`generate` samples at temperature 1 (``<eos>`` is a line break): the shape
-        ``POST /api/next_tokens`` and ``rnnkit inspect --json`` give too."""
+        ``POST /api/next_tokens`` and ``rnnkit inspect --json`` give too. A list of prompts → one such list per
+        prompt, from one batched forward pass."""
         check("k", k, "int", (1, None))
-        logits, _ = self.model(self._prompt_ids(prompt))
-        probs = self._sampled(logits[0, -1].float().cpu()).softmax(0)
-        top = probs.topk(min(k, probs.numel() - len(SPECIALS) + 1))  # the masked specials are never among them
-        tokens = [self.encoder.vocab.id_to_token(int(i)) for i in top.indices]
-        return [{"token": token, "prob": float(p)} for token, p in zip(tokens, top.values, strict=True)]
+        return self.pipeline(prompt, "prompt", k=k)
+
+    def preprocess(self, prompts: list[str], **_: Any) -> list[Tensor]:
+        """Prompts → their ids (N_i,) each (:meth:`_prompt_ids`)."""
+        return [self._prompt_ids(prompt)[0] for prompt in prompts]
+
+    @torch.no_grad()
+    def forward(self, ids: list[Tensor], **_: Any) -> Tensor:
+        """The next-token distribution (B, V) after each prompt, the specials the model never writes at 0: the
+        prompts padded at the end into one batch (B, T), read at each one's last step (a causal model's earlier
+        steps do not see the padding)."""
+        lengths = torch.tensor([len(x) for x in ids])
+        padded = torch.zeros(len(ids), int(lengths.max()), dtype=torch.long, device=self.device)
+        for b, x in enumerate(ids):
+            padded[b, : len(x)] = x
+        logits, _ = self.model(padded)
+        last = logits[torch.arange(len(ids)), lengths - 1].float().cpu()  # (B, V)
+        return torch.stack([self._sampled(row).softmax(0) for row in last])
+
+    def postprocess(self, ids: list[Tensor], probs: Tensor, *, k: int = 10, **_: Any) -> list[list[dict[str, Any]]]:
+        """Each prompt's ``k`` most probable tokens (the masked specials are never among them)."""
+        results = []
+        for row in probs:
+            top = row.topk(min(k, row.numel() - len(SPECIALS) + 1))
+            tokens = [self.encoder.vocab.id_to_token(int(i)) for i in top.indices]
+            results.append([{"token": token, "prob": float(p)} for token, p in zip(tokens, top.values, strict=True)])
+        return results
 
     @torch.no_grad()
     def sample(self, prompt: str = "", length: int = LENGTH, *, temperature: float | None = TEMPERATURE,
