@@ -70,3 +70,13 @@ def test_split_all_is_refused_where_an_application_scores_one_split():
         evaluation_split(TASKS["lm"], None, "all", "runs/lm")
     assert evaluation_split(TASKS["lm"], None, None, "runs/lm") == "test"
     assert evaluation_split(TASKS["sentiment"], "rt-polarity", None, "runs/s") == "test"
+
+
+def test_a_dataset_folder_keeps_its_own_test_split(tmp_path):
+    from rnnkit.tasks import TASKS
+    from rnnkit.tasks.run import evaluation_split
+
+    folder = tmp_path / "aclImdb"
+    folder.mkdir()
+    assert evaluation_split(TASKS["sentiment"], str(folder), None, "runs/s") == "test"
+    assert evaluation_split(TASKS["sentiment"], str(folder), "all", "runs/s") == "all"

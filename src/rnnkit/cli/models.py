@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
                    "labels to the model's (e.g. neg=negative,pos=positive); labels with the model's names need none")
     e.add_argument("--split", default=None, choices=("train", "val", "test", "all"),
                    help="which split of the data to score: train, val, test or all (default: test; all for a "
-                        "--data file or folder, whose every row is scored)")
+                        "--data file, whose every row is scored)")
     e.add_argument("--beam", type=in_range(int, 1), default=None,
                    help=f"translate (at most {MAX_BEAM}), speech-ctc: beam size (default: the model's own)")
     e.add_argument("--json", action="store_true", help="print the full report as JSON (default: a readable summary)")

@@ -198,11 +198,11 @@ def load_for(directory: Path | str, method: str, verb: str) -> Any:
 
 
 def evaluation_split(app: App, data: str | None, split: str | None, directory: Path | str) -> str:
-    """The split ``evaluate`` scores: ``split`` if given; else every example of an outside file or folder
-    (``data`` a path; applications with ``scores_all``), else the test split (the model's own data or a
-    registry corpus)."""
+    """The split ``evaluate`` scores: ``split`` if given; else every example of an outside file (``data`` a
+    file; applications with ``scores_all``), else the test split (the model's own data, a registry corpus, or a
+    dataset folder with its own test split: aclImdb, SST-2)."""
     if split is None:
-        return ALL if app.scores_all and data is not None and Path(data).exists() else "test"
+        return ALL if app.scores_all and data is not None and Path(data).is_file() else "test"
     if split == ALL and not app.scores_all:
         serving = [name for name, a in TASKS.items() if a.scores_all]
         raise ValueError(f"--split all scores every example of {' and '.join(serving)} models; {directory} holds "
