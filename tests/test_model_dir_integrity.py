@@ -189,7 +189,7 @@ def test_each_checkpoint_shape_error_is_one_line_naming_the_file(model_dir, caps
     ("options", "batch_size", "x", "key 'options.batch_size' must be int"),
     ("options", "colour", "blue", "key 'options' does not fit SentimentOptions"),
     ("train", "epochs", 2.5, "key 'train.epochs' must be int"),
-    ("train", "clip_norm", -1, "key 'train' does not describe training settings (clip_norm must be >= 0"),
+    ("train", "clip_norm", -1, "key 'train' does not describe training settings (--clip-norm must be >= 0"),
 ])
 def test_saved_settings_of_the_wrong_shape_are_one_line_on_resume(model_dir, capsys, section, name, value, expected):
     path = model_dir / "config.json"

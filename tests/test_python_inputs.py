@@ -75,30 +75,6 @@ def test_the_cli_flag_reads_the_same_bound(capsys):
     assert f"must be in [1, {MAX_BEAM}]" in capsys.readouterr().err
 
 
-def test_training_settings_read_their_ranges_from_the_fields(tmp_path):
-    """TrainConfig's ranges sit on its fields: the dataclass (rnnkit.fit, config files) and the flags read them."""
-    import argparse
-    import dataclasses
-
-    from rnnkit.cli.args import add_dataclass_arguments
-    from rnnkit.ranges import field_range
-    from rnnkit.train.config import TrainConfig
-
-    parser = argparse.ArgumentParser(exit_on_error=False)
-    add_dataclass_arguments(parser, TrainConfig, "training")
-    ranged = [f for f in dataclasses.fields(TrainConfig) if field_range(f) is not None]
-    assert {f.name for f in ranged} >= {"epochs", "patience", "seed", "clip_norm", "lr_decay", "log_every"}
-    for f in ranged:
-        low = field_range(f)[0]
-        below = low - 1
-        with pytest.raises(ValueError, match=f"{f.name} must be >= {low}"):
-            TrainConfig(**{f.name: below})
-        with pytest.raises(argparse.ArgumentError, match=f"must be >= {low}"):
-            parser.parse_args([f"--{f.name.replace('_', '-')}", str(below)])
-    with pytest.raises(ValueError, match="seed must be >= 0"):
-        rnnkit.fit(["a", "b"], ["x", "y"], out=tmp_path / "m", seed=-1)
-
-
 def test_next_tokens_of_several_prompts_are_each_prompts_own(lm):
     """A list of prompts is one padded batch; each prompt's answer is the one it gets alone."""
     prompts = ["the", "it is a", "", "the end of the story"]

@@ -25,7 +25,7 @@ def _parser(f: dataclasses.Field, kind: str) -> Any:
     :data:`rnnkit.ranges.SHARED_RANGES`: :func:`rnnkit.ranges.field_range`) are checked at parse time, finite
     and within it; the others are parsed as they are."""
     bounds = field_range(f)
-    if kind == "str" or bounds is None:  # no range here: the dataclass checks its own values (an open range)
+    if kind == "str" or bounds is None:  # no range here: the dataclass checks its own values (TrainConfig)
         return _TYPES[kind]
     return in_range(_TYPES[kind], *bounds)
 
