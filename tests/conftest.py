@@ -31,3 +31,11 @@ def reviews_csv(tmp_path_factory) -> Path:
         for k in range(3):
             writer.writerows((f"{text} (take {k})", label) for text, label in rows)
     return path
+
+
+@pytest.fixture(scope="session")
+def serve_models(reviews_csv, tmp_path_factory) -> dict[str, Path]:
+    """The tiny served models of the server tests (tests/serving.py), trained once per session."""
+    from serving import train_models  # a test helper beside this file; imports the serve extra's test deps
+
+    return train_models(reviews_csv, tmp_path_factory.mktemp("serve-models"))

@@ -6,11 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,8 +20,7 @@ httpx = pytest.importorskip("httpx")
 
 from rnnkit.cli import main  # noqa: E402
 from rnnkit.serve.batching import ModelWorker  # noqa: E402
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from serving import Server, error_of  # noqa: E402
 
 
 # ── the batcher, without HTTP ──────────────────────────────────────────────────────────────────────────────
@@ -134,70 +129,8 @@ def test_cli_refuses_a_directory_that_holds_no_model(capsys, tmp_path):
 
 # ── the real server ────────────────────────────────────────────────────────────────────────────────────────
 @pytest.fixture(scope="module")
-def model_dirs(reviews_csv, tmp_path_factory) -> dict[str, Path]:
-    """Tiny models trained by the CLI: LSTM sentiment, GRU word language model and translation on the fixtures,
-    and a speech-ctc model on six noise recordings (it transcribes nonsense, but the whole path runs)."""
-    root = tmp_path_factory.mktemp("serve-models")
-    dirs = {"sentiment": root / "reviews", "lm": root / "wiki", "translate": root / "fr-en", "speech": root / "asr"}
-    assert main(["train", "sentiment", "--data", str(reviews_csv), "--text-col", "text", "--label-col", "label",
-                 "--cell", "lstm", "--embed-dim", "8", "--hidden-size", "8", "--epochs", "1", "--min-freq", "1",
-                 "--no-progress", "--out", str(dirs["sentiment"])]) == 0
-    assert main(["train", "lm", "--data", str(FIXTURES / "lm" / "wikitext-2"), "--cell", "gru", "--embed-dim", "8",
-                 "--hidden-size", "8", "--bptt", "8", "--batch-size", "4", "--epochs", "1", "--min-freq", "1",
-                 "--no-progress", "--out", str(dirs["lm"])]) == 0
-    assert main(["train", "translate", "--data", str(FIXTURES / "translation" / "fra.txt"), "--epochs", "1",
-                 "--embed-dim", "8", "--hidden-size", "8", "--src-bpe", "300", "--tgt-bpe", "300", "--batch-size", "8",
-                 "--no-progress", "--out", str(dirs["translate"])]) == 0
-    corpus = root / "noise-corpus"
-    corpus.mkdir()
-    rng = np.random.default_rng(0)
-    lines = []
-    for i, (text, split) in enumerate([("ab", "train"), ("ba", "train"), ("abc", "train"), ("ca", "train"),
-                                       ("b", "val"), ("a", "test")]):
-        sf.write(corpus / f"{i}.wav", (0.1 * rng.standard_normal(8000)).astype(np.float32), 16_000)
-        lines.append(json.dumps({"audio": f"{i}.wav", "text": text, "split": split}))
-    (corpus / "manifest.jsonl").write_text("\n".join(lines) + "\n")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RNNKIT_CACHE", str(root / "cache"))
-        assert main(["train", "speech-ctc", "--data", str(corpus), "--epochs", "1", "--hidden-size", "8", "--layers",
-                     "1", "--batch-size", "4", "--no-progress", "--out", str(dirs["speech"])]) == 0
-    return dirs
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``rnnkit serve`` in a subprocess; ``stop()`` always ends it."""
-
-    def __init__(self, dirs: list[Path], log: Path, *flags: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        with open(log, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "rnnkit", "serve", *map(str, dirs), "--port",
-                                          str(self.port), "--threads", "1", *flags], stdout=out, stderr=out, env=env)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited {self.proc.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise AssertionError(f"server did not start in 90 s: {log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+def model_dirs(serve_models) -> dict[str, Path]:
+    return serve_models
 
 
 @pytest.fixture(scope="module")
@@ -214,11 +147,7 @@ def _post(server: Server, path: str, body: object) -> httpx.Response:
     return httpx.post(server.url + path, json=body, timeout=30)
 
 
-def _error(response: httpx.Response, status: int) -> str:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"} and "\n" not in body["error"] and "Traceback" not in body["error"]
-    return body["error"]
+_error = error_of
 
 
 def test_health_models_and_openapi(server):

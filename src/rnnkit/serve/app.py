@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from rnnkit.serve.batching import Arrivals, ModelWorker
+from rnnkit.serve.cancel import networks_of
 from rnnkit.serve.errors import ApiError, BodyLimit, install_handlers
 from rnnkit.serve.lecture import lecture_router
 from rnnkit.serve.registry import ServedModel
@@ -99,7 +100,7 @@ def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batc
         for m in models:
             predict = m.predict_many if "predict" in m.endpoints else None
             workers[m.name] = ModelWorker(m.name, predict, batching=batching, max_batch=max_batch, max_wait=max_wait,
-                                          arriving=lambda: arrivals.count)
+                                          arriving=lambda: arrivals.count, networks=networks_of(m.predictor))
         yield
         for worker in workers.values():  # uvicorn has let the in-flight requests finish
             worker.close()

@@ -29,6 +29,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
+from rnnkit.serve.cancel import Abandoned, Cancellation
+
 log = logging.getLogger("rnnkit.serve")
 
 POLL = 0.0005  # seconds between looks at the arrivals while a group waits for company
@@ -90,10 +94,13 @@ class ModelWorker:
         max_batch: most inputs in one forward pass.
         max_wait: seconds the first job of a group may wait for more (the bound on the added latency).
         arriving: how many predict requests the server is handling now, queued or not (``Arrivals.count``).
+        networks: the model's networks; a job whose requests are all abandoned stops at their next step
+            (``cancel.Cancellation``), so a timed-out request frees the model for the next one.
     """
 
     def __init__(self, name: str, predict_many: PredictMany | None, *, batching: bool = True, max_batch: int = 64,
-                 max_wait: float = 0.005, arriving: Callable[[], int] | None = None) -> None:
+                 max_wait: float = 0.005, arriving: Callable[[], int] | None = None,
+                 networks: Sequence[torch.nn.Module] = ()) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         if not 0 <= max_wait <= 1:
@@ -111,6 +118,9 @@ class ModelWorker:
         self._inputs = 0
         self._last_group = 0  # requests in the latest forward pass
         self._calls = 0
+        self._stopped = 0  # jobs stopped part-way because their requests were abandoned
+        self.cancel = Cancellation()
+        self.cancel.watch(networks)
         self._thread = threading.Thread(target=self._run, name=f"rnnkit-serve-{name}", daemon=True)
         self._thread.start()
 
@@ -165,7 +175,7 @@ class ModelWorker:
             return {"batching": self.batching, "max_batch": self.max_batch, "max_wait_ms": self.max_wait * 1000,
                     "predict_requests": requests, "forward_passes": passes, "inputs": self._inputs,
                     "largest_group": max(sizes, default=0), "requests_per_pass": {str(k): v for k, v in sizes.items()},
-                    "other_calls": self._calls, "queued": len(self._jobs)}
+                    "other_calls": self._calls, "stopped_abandoned": self._stopped, "queued": len(self._jobs)}
 
     def close(self, timeout: float = 30.0) -> None:
         """Finish the queued jobs, then stop the thread."""
@@ -173,6 +183,7 @@ class ModelWorker:
             self._closed = True
             self._cond.notify()
         self._thread.join(timeout)
+        self.cancel.unwatch()
 
     # ── the worker thread's side ───────────────────────────────────────────────────────────────────────
     def _run(self) -> None:
@@ -185,10 +196,17 @@ class ModelWorker:
                 job = self._jobs.popleft()
             if job.abandoned.is_set():
                 continue
-            if job.call is not None:
-                self._run_call(job)
-            else:
-                self._run_group(self._gather(job))
+            group = [job] if job.call is not None else self._gather(job)
+            try:
+                with self.cancel.running([member.abandoned for member in group]):
+                    if job.call is not None:
+                        self._run_call(job)
+                    else:
+                        self._run_group(group)
+            except Abandoned:  # nobody waits for these results: drop them (and their tensors) and go on
+                with self._cond:
+                    self._stopped += 1
+                log.info("model %s: stopped a job whose %d request(s) were abandoned", self.name, len(group))
 
     def _gather(self, first: _Job) -> list[_Job]:
         """``first`` and the predict jobs queued behind it, within ``max_batch`` inputs and ``max_wait``."""
