@@ -174,10 +174,10 @@ def test_predict(server):
 @pytest.mark.parametrize("body, status, says", [
     ({"model": "nope", "inputs": ["x"]}, 404, "no model named 'nope'; served: asr, fr-en, reviews, wiki"),
     ({"model": "wiki", "inputs": ["x"]}, 400, "is a lm model"),
-    ({"model": "reviews", "inputs": []}, 400, "inputs is empty"),
+    ({"model": "reviews", "inputs": []}, 422, "field 'inputs': List should have at least 1 item"),
     ({"model": "reviews", "inputs": ["fine", "  "]}, 400, "inputs[1] is empty"),
-    ({"model": "reviews", "inputs": ["x"] * 65}, 400, "at most 64"),
-    ({"model": "reviews", "inputs": ["x" * 2001]}, 400, "the limit is 2,000"),
+    ({"model": "reviews", "inputs": ["x"] * 65}, 422, "at most 64 items"),
+    ({"model": "reviews", "inputs": ["x" * 2001]}, 422, "field 'inputs[0]': String should have at most 2000"),
     ({"model": "reviews", "inputs": "just one"}, 422, "field 'inputs'"),
     ({"model": "reviews", "inputs": [1, 2]}, 422, "field 'inputs[0]'"),
     ({"model": "reviews"}, 422, "missing field 'inputs'"),
@@ -236,7 +236,7 @@ def test_next_tokens_and_generate_stream(server):
     tokens = response.json()["tokens"]
     assert len(tokens) == 5 and all(0 <= t["prob"] <= 1 for t in tokens)
     assert [t["prob"] for t in tokens] == sorted((t["prob"] for t in tokens), reverse=True)
-    assert "k must be in" in _error(_post(server, "/api/next_tokens", {"model": "wiki", "prompt": "a", "k": 0}), 400)
+    assert "field 'k'" in _error(_post(server, "/api/next_tokens", {"model": "wiki", "prompt": "a", "k": 0}), 422)
     assert "is a sentiment model" in _error(_post(server, "/api/next_tokens", {"model": "reviews", "prompt": "a"}), 400)
 
     body = {"model": "wiki", "prompt": "The", "length": 12, "seed": 3}
@@ -248,9 +248,9 @@ def test_next_tokens_and_generate_stream(server):
     assert last["done"] is True and last["text"].startswith("The")
     again = _post(server, "/api/generate", body).text
     assert json.loads(again.strip().splitlines()[-1][len("data: "):])["text"] == last["text"]  # seeded
-    assert "temperature" in _error(_post(server, "/api/generate", {"model": "wiki", "temperature": 0}), 400)
-    assert "length must be in" in _error(_post(server, "/api/generate", {"model": "wiki", "length": 10**6}), 400)
-    assert "seed must be in" in _error(_post(server, "/api/generate", {"model": "wiki", "seed": -1}), 400)
+    assert "field 'temperature'" in _error(_post(server, "/api/generate", {"model": "wiki", "temperature": 0}), 422)
+    assert "field 'length'" in _error(_post(server, "/api/generate", {"model": "wiki", "length": 10**6}), 422)
+    assert "field 'seed'" in _error(_post(server, "/api/generate", {"model": "wiki", "seed": -1}), 422)
     assert "field 'top_k'" in _error(_post(server, "/api/generate", {"model": "wiki", "top_k": "5"}), 422)
 
 
@@ -267,7 +267,7 @@ def test_translate(server):
         assert 1 <= len(scores) <= 3 and scores == sorted(scores, reverse=True)  # the beam's finished, best first
     plain = _post(server, "/api/translate", {"model": "fr-en", "texts": ["Merci !"], "beam": 1}).json()
     assert plain["results"][0]["attention"] is None
-    assert "beam must be in" in _error(_post(server, "/api/translate", {**body, "beam": 0}), 400)
+    assert "field 'beam'" in _error(_post(server, "/api/translate", {**body, "beam": 0}), 422)
     assert "texts[1] is empty" in _error(_post(server, "/api/translate", {**body, "texts": ["a", ""]}), 400)
 
 

@@ -44,3 +44,69 @@ def test_a_request_past_its_timeout_stops_and_frees_the_model(serve_models, tmp_
         assert srv.rss() - before < 300_000_000  # the abandoned beams' tensors were dropped, not kept growing
     finally:
         srv.stop()
+
+
+# ── malformed text: a 4xx everywhere, and the connection stays usable ───────────────────────────────────────
+SURROGATE = "\\ud800"  # as written inside a JSON string: a lone surrogate, not a character
+RAW = {"content-type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def server(serve_models, tmp_path_factory):
+    srv = Server(list(serve_models.values()), tmp_path_factory.mktemp("log") / "serve.log")
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/api/predict", '{"model": "reviews", "inputs": ["fine", "a%sb"]}', "inputs[1]"),
+    ("/api/trace", '{"model": "reviews", "text": "%s"}', "text"),
+    ("/api/trace", '{"model": "wiki", "text": "the %s"}', "text"),
+    ("/api/next_tokens", '{"model": "wiki", "prompt": "%s"}', "prompt"),
+    ("/api/generate", '{"model": "wiki", "prompt": "%s", "length": 3}', "prompt"),
+    ("/api/translate", '{"model": "fr-en", "texts": ["Merci %s"], "attention": true}', "texts[0]"),
+    ("/api/predict", '{"model": "rev%siews", "inputs": ["fine"]}', "model"),
+])
+def test_a_lone_surrogate_is_a_422_on_every_endpoint(server, path, body, field):
+    response = httpx.post(server.url + path, content=(body % SURROGATE).encode(), headers=RAW, timeout=30)
+    assert f"field '{field}' is not valid Unicode text" in error_of(response, 422)
+
+
+@pytest.mark.parametrize("field, value", [("temperature", 1e-300), ("temperature", 1e300), ("top_k", 0),
+                                          ("top_k", 10**7), ("seed", 2**64), ("length", 0)])
+def test_sampling_fields_are_bounded_in_the_schema(server, field, value):
+    response = httpx.post(server.url + "/api/generate", json={"model": "wiki", field: value}, timeout=30)
+    assert f"field '{field}'" in error_of(response, 422)
+
+
+def test_sampling_bounds_are_in_the_openapi_schema(server):
+    fields = httpx.get(server.url + "/openapi.json").json()["components"]["schemas"]["GenerateRequest"]["properties"]
+    temperature = fields["temperature"]["anyOf"][0]
+    assert temperature["minimum"] == 0.001 and temperature["maximum"] == 100
+
+
+def test_one_keep_alive_connection_carries_good_and_bad_requests(server):
+    """50 requests on one client, errors of every kind between good ones: every answer is the expected one
+    and none is lost to a reset connection (httpx would raise on a reset)."""
+    good = ("/api/predict", {"model": "reviews", "inputs": ["A joyous, moving film."]}, 200)
+    bad = [
+        ("/api/trace", ('{"model": "reviews", "text": "%s"}' % SURROGATE).encode(), 422),
+        ("/api/predict", b'{"model": ', 400),
+        ("/api/predict", b'{"model": "\xff"}', 400),
+        ("/api/predict", {"model": "nope", "inputs": ["x"]}, 404),
+        ("/api/predict", {"model": "reviews", "inputs": "x"}, 422),
+        ("/api/generate", {"model": "wiki", "temperature": 1e-300}, 422),
+        ("/api/nothing", {}, 404),
+    ]
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for i in range(50):
+            path, body, status = good if i % 2 == 0 else bad[(i // 2) % len(bad)]
+            if isinstance(body, bytes):
+                response = client.post(path, content=body, headers=RAW)
+            else:
+                response = client.post(path, json=body)
+            assert response.status_code == status, (i, path, response.text)
+            assert response.headers.get("connection") != "close"
+    assert "Traceback" not in server.log.read_text()

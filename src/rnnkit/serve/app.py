@@ -22,16 +22,12 @@ from fastapi.staticfiles import StaticFiles
 
 from rnnkit.serve.batching import Arrivals, ModelWorker
 from rnnkit.serve.cancel import networks_of
-from rnnkit.serve.errors import ApiError, BodyLimit, install_handlers
+from rnnkit.serve.errors import ApiError, BodyLimit, Contained, install_handlers
 from rnnkit.serve.lecture import lecture_router
 from rnnkit.serve.registry import ServedModel
 from rnnkit.serve.schemas import (
-    MAX_BEAM,
     MAX_BODY_BYTES,
-    MAX_CHARS,
-    MAX_GENERATE_TOKENS,
-    MAX_INPUTS,
-    MAX_TOP_K,
+    MAX_NAME_CHARS,
     MAX_WAV_BYTES,
     ErrorResponse,
     GenerateRequest,
@@ -54,27 +50,16 @@ UPLOAD_OVERHEAD = 64_000  # multipart boundaries and headers around the WAV file
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 404, 413, 422, 504)}
 
 
-def check_text(text: str, where: str, *, allow_empty: bool = False) -> None:
-    """Refuse an empty (whitespace-only) or over-long text, naming the field."""
-    if not allow_empty and not text.strip():
+def check_text(text: str, where: str) -> None:
+    """Refuse an empty (whitespace-only) text, naming the field (lengths and counts are the schema's)."""
+    if not text.strip():
         raise ApiError(400, f"{where} is empty: give a text with at least one word")
-    if len(text) > MAX_CHARS:
-        raise ApiError(400, f"{where} has {len(text):,} characters; the limit is {MAX_CHARS:,}")
 
 
 def check_texts(texts: Sequence[str], field: str) -> None:
-    """1 to ``MAX_INPUTS`` texts, each non-empty and at most ``MAX_CHARS`` characters."""
-    if not texts:
-        raise ApiError(400, f"{field} is empty: give 1 to {MAX_INPUTS} texts")
-    if len(texts) > MAX_INPUTS:
-        raise ApiError(400, f"{field} has {len(texts)} texts; send at most {MAX_INPUTS} per request")
+    """Every text non-empty (the schema holds 1 to ``MAX_INPUTS`` of at most ``MAX_CHARS`` characters)."""
     for i, text in enumerate(texts):
         check_text(text, f"{field}[{i}]")
-
-
-def check_range(value: int | float, name: str, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ApiError(400, f"{name} must be in [{low}, {high}], got {value}")
 
 
 def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batch: int = 64, max_wait: float = 0.005,
@@ -165,8 +150,6 @@ def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batc
     async def next_tokens(req: NextTokensRequest) -> dict:
         """The k most likely next tokens after the prompt, with their probabilities (language models)."""
         served = model_for(req.model, "next_tokens")
-        check_text(req.prompt, "prompt", allow_empty=True)
-        check_range(req.k, "k", 1, MAX_TOP_K)
         return {"tokens": await run(req.model, lambda: served.next_tokens(req.prompt, req.k))}
 
     @app.post("/api/translate", response_model=TranslateResponse, responses=ERRORS)
@@ -174,11 +157,11 @@ def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batc
         """Translations with subword tokens, beam candidates and (on request) the attention matrix."""
         served = model_for(req.model, "translate")
         check_texts(req.texts, "texts")
-        check_range(req.beam, "beam", 1, MAX_BEAM)
         return {"results": await run(req.model, lambda: served.translate(req.texts, req.beam, req.attention))}
 
     @app.post("/api/transcribe", response_model=TranscribeResponse, responses=ERRORS)
-    async def transcribe(model: Annotated[str, Query(description="a served speech-ctc model")],
+    async def transcribe(model: Annotated[str, Query(max_length=MAX_NAME_CHARS, description="a served speech-ctc "
+                                                                                             "model")],
                          audio: Annotated[UploadFile, File(description=WAV_FIELD)]) -> dict:
         """The text spoken in an uploaded WAV file (speech-ctc models)."""
         served = model_for(model, "transcribe")
@@ -195,14 +178,6 @@ def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batc
     async def generate(req: GenerateRequest) -> StreamingResponse:
         """Sampled text, streamed token by token as server-sent events (language models)."""
         served = model_for(req.model, "generate")
-        check_text(req.prompt, "prompt", allow_empty=True)
-        check_range(req.length, "length", 1, MAX_GENERATE_TOKENS)
-        if req.temperature is not None and not 0 < req.temperature <= 100:
-            raise ApiError(400, f"temperature must be in (0, 100], got {req.temperature}")
-        if req.top_k is not None:
-            check_range(req.top_k, "top_k", 1, 1_000_000)
-        if req.seed is not None:
-            check_range(req.seed, "seed", 0, 2**63 - 1)
         loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()  # set when the stream ends or the client goes away: sampling stops
@@ -258,5 +233,6 @@ def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batc
         return MAX_WAV_BYTES + UPLOAD_OVERHEAD if path == "/api/transcribe" else MAX_BODY_BYTES
 
     app.add_middleware(BodyLimit, limit_for=body_limit)
-    app.add_middleware(arrivals.middleware)  # outermost: counts a request from its first byte
+    app.add_middleware(arrivals.middleware)  # counts a request from its first byte
+    app.add_middleware(Contained)  # outermost: nothing unexpected reaches uvicorn
     return app

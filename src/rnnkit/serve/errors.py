@@ -1,7 +1,9 @@
 """Every bad request gets a 4xx JSON ``{"error": "<one line>"}``; anything unexpected a 500 ``{"error":
 "internal error"}`` (the traceback goes to the server's log, never into a response).
 
-``BodyLimit`` is the ASGI middleware that refuses an oversize body (413) or a JSON body that is not UTF-8
+``Contained`` is the outermost ASGI middleware: an exception no handler answered becomes that 500 there and
+stops, instead of reaching uvicorn, which would drop the keep-alive connection (and with it the client's
+next request). ``BodyLimit`` is the ASGI middleware that refuses an oversize body (413) or a JSON body that is not UTF-8
 (400) before FastAPI parses it; the exception handlers turn FastAPI's own errors into the same shape.
 """
 
@@ -55,8 +57,11 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[int, str]:
         return 422, f"missing field '{where}' (see /docs for this endpoint's schema)"
     if kind == "extra_forbidden":
         return 422, f"unknown field '{where}' (see /docs for this endpoint's schema)"
+    if kind == "string_unicode":
+        return 422, (f"field '{where}' is not valid Unicode text (a lone surrogate such as \\ud800): send the "
+                     "text as UTF-8")
     message = str(first.get("msg", "invalid value")).replace("\n", " ")
-    return 422, f"field '{where}': {message}"
+    return 422, f"field '{where}': {message} (see /docs for this endpoint's schema)"
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -129,7 +134,7 @@ class BodyLimit:
                 body.decode("utf-8")
             except UnicodeDecodeError as exc:
                 await self._refuse(send, 400, f"the body is not valid UTF-8 (byte {exc.start}): send JSON encoded "
-                                              "as UTF-8")
+                                              "as UTF-8", close=False)
                 return
         replayed = False
 
@@ -143,9 +148,45 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     @staticmethod
-    async def _refuse(send: Callable, status: int, message: str) -> None:
+    async def _refuse(send: Callable, status: int, message: str, *, close: bool = True) -> None:
+        """Answer ``status`` with the one-line error; ``close``: the body was not read to its end, so the
+        connection cannot carry another request."""
         payload = json.dumps({"error": message}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                                (b"connection", b"close")]})
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+
+class Contained:
+    """ASGI middleware: an unexpected exception becomes a 500 ``{"error": "internal error"}`` (logged with its
+    traceback) and goes no further, so the connection stays open for the client's next request. An exception
+    after the answer has started (a stream) can only end the connection: that one is re-raised."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            log.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=exc)
+            if started:
+                raise
+            payload = json.dumps({"error": "internal error"}).encode()
+            await send({"type": "http.response.start", "status": 500,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(payload)).encode())]})
+            await send({"type": "http.response.body", "body": payload})

@@ -1,14 +1,18 @@
 """The JSON bodies of the HTTP API (pydantic models: FastAPI validates requests and writes the OpenAPI
-schema from them) and the limits every request is held to. The contract: /work/notes/serve_api.md,
-documented for users in the README's `rnnkit serve` section."""
+schema from them) and the limits every request is held to, declared once as ``Field`` constraints (a value
+out of range is a 422 naming the field). Documented for users in the README's `rnnkit serve` section.
+
+Every text field carries a length constraint, which also makes pydantic refuse a string that is not valid
+Unicode (a lone surrogate such as ``"\ud800"`` in the JSON) before any tokenizer sees it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rnnkit.ranges import bounds
+from rnnkit.tasks.lm import MAX_TEMPERATURE, MIN_TEMPERATURE
 from rnnkit.tasks.translate import MAX_BEAM, TranslateOptions  # translate's beam width: its one bound
 
 MAX_BODY_BYTES = 1_000_000  # a JSON request body
@@ -17,6 +21,13 @@ MAX_CHARS = 2_000  # characters in one text or prompt
 MAX_WAV_BYTES = 2_000_000  # one uploaded WAV file
 MAX_GENERATE_TOKENS = 1_000  # tokens one generate request may ask for
 MAX_TOP_K = 100  # next_tokens' k
+MAX_NAME_CHARS = 200  # a served model's name
+MAX_SAMPLE_TOP_K = 1_000_000  # generate's top_k (more than any vocabulary)
+MAX_SEED = 2**63 - 1  # generate's seed (a torch.Generator seed)
+
+ModelName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS,
+                                 description="a served model's name (GET /api/models)")]
+Text = Annotated[str, Field(max_length=MAX_CHARS)]
 
 
 class _Strict(BaseModel):
@@ -26,8 +37,9 @@ class _Strict(BaseModel):
 
 
 class PredictRequest(_Strict):
-    model: str = Field(description="a served model's name (GET /api/models)")
-    inputs: list[str] = Field(description=f"1 to {MAX_INPUTS} texts, each 1 to {MAX_CHARS} characters")
+    model: ModelName
+    inputs: list[Text] = Field(min_length=1, max_length=MAX_INPUTS,
+                               description=f"1 to {MAX_INPUTS} texts, each 1 to {MAX_CHARS} characters")
 
 
 class PredictResult(BaseModel):
@@ -46,8 +58,8 @@ class PredictResponse(BaseModel):
 
 
 class TraceRequest(_Strict):
-    model: str
-    text: str = Field(description=f"1 to {MAX_CHARS} characters")
+    model: ModelName
+    text: str = Field(max_length=MAX_CHARS, description=f"1 to {MAX_CHARS} characters")
 
 
 class TraceResponse(BaseModel):
@@ -65,9 +77,10 @@ class TraceResponse(BaseModel):
 
 
 class NextTokensRequest(_Strict):
-    model: str
-    prompt: str = Field(description=f"0 to {MAX_CHARS} characters (empty: the start of a text)")
-    k: int = Field(10, description=f"how many of the most likely next tokens (1 to {MAX_TOP_K})")
+    model: ModelName
+    prompt: str = Field(max_length=MAX_CHARS, description=f"0 to {MAX_CHARS} characters (empty: the start of a "
+                                                          "text)")
+    k: int = Field(10, ge=1, le=MAX_TOP_K, description=f"how many of the most likely next tokens (1 to {MAX_TOP_K})")
 
 
 class PreviousWordRequest(_Strict):
@@ -86,20 +99,23 @@ class NextTokensResponse(BaseModel):
 
 
 class GenerateRequest(_Strict):
-    model: str
-    prompt: str = Field("", description=f"0 to {MAX_CHARS} characters")
-    length: int = Field(100, description=f"tokens to generate (1 to {MAX_GENERATE_TOKENS})")
-    temperature: float | None = Field(None, description="> 0; null: the CLI's default")
-    top_k: int | None = Field(None, description="sample among the k most likely tokens; null: all")
-    seed: int | None = Field(None, description="a seed makes the text reproducible")
+    model: ModelName
+    prompt: str = Field("", max_length=MAX_CHARS, description=f"0 to {MAX_CHARS} characters")
+    length: int = Field(100, ge=1, le=MAX_GENERATE_TOKENS, description=f"tokens to generate (1 to "
+                                                                        f"{MAX_GENERATE_TOKENS})")
+    temperature: float | None = Field(None, ge=MIN_TEMPERATURE, le=MAX_TEMPERATURE,
+                                      description=f"{MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g}; null: the CLI's "
+                                                  "default")
+    top_k: int | None = Field(None, ge=1, le=MAX_SAMPLE_TOP_K,
+                              description="sample among the k most likely tokens; null: all")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="a seed makes the text reproducible")
 
 
 class TranslateRequest(_Strict):
-    model: str
-    texts: list[str] = Field(description=f"1 to {MAX_INPUTS} sentences, each 1 to {MAX_CHARS} characters")
-    beam: int = Field(5, description=f"beam width (1: greedy, at most {MAX_BEAM})",
-                      json_schema_extra={"minimum": bounds(TranslateOptions, "beam")["ge"],
-                                         "maximum": bounds(TranslateOptions, "beam")["le"]})
+    model: ModelName
+    texts: list[Text] = Field(min_length=1, max_length=MAX_INPUTS,
+                              description=f"1 to {MAX_INPUTS} sentences, each 1 to {MAX_CHARS} characters")
+    beam: int = Field(5, **bounds(TranslateOptions, "beam"), description=f"beam width (1: greedy, at most {MAX_BEAM})")
     attention: bool = Field(False, description="return the attention matrix (target x source)")
 
 

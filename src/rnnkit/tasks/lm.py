@@ -35,6 +35,7 @@ TOP_K: int | None = None  # sample among the k most probable tokens only (None: 
 MAX_LENGTH = 100_000  # most tokens one `generate` writes
 MAX_PROMPT_TOKENS = 10_000  # longest prompt, in tokens (a longer one is an error, not a silent cut)
 MAX_TEMPERATURE = 100.0  # beyond it sampling is uniform in all but name
+MIN_TEMPERATURE = 0.001  # below it sampling is greedy in all but name, and logits / T overflow towards inf
 
 
 @dataclass
@@ -270,8 +271,8 @@ class LMPredictor(Predictor):
         temperature = TEMPERATURE if temperature is None else temperature
         check("length", length, "int", (1, MAX_LENGTH))
         check("temperature", temperature, "float")
-        if not 0 < temperature <= MAX_TEMPERATURE:
-            raise ValueError(f"temperature must be in (0, {MAX_TEMPERATURE:g}], got {temperature}")
+        if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
+            raise ValueError(f"temperature must be in [{MIN_TEMPERATURE:g}, {MAX_TEMPERATURE:g}], got {temperature}")
         check("top_k", top_k, "int", (1, None), optional=True)
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         logits, state = self.model(self._prompt_ids(prompt))
