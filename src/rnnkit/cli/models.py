@@ -104,7 +104,8 @@ def register(sub: argparse._SubParsersAction) -> dict:
     g.add_argument("--length", type=in_range(int, 1, lm.MAX_LENGTH), default=lm.LENGTH,
                    help="tokens to generate (characters or words) "
                    f"(default: {lm.LENGTH})")
-    g.add_argument("--temperature", type=in_range(float, lm.MIN_TEMPERATURE, lm.MAX_TEMPERATURE), default=lm.TEMPERATURE,
+    g.add_argument("--temperature", type=in_range(float, lm.MIN_TEMPERATURE, lm.MAX_TEMPERATURE),
+                   default=lm.TEMPERATURE,
                    help="divide the logits by this before "
                    f"sampling: lower is more predictable, higher more varied (default: {lm.TEMPERATURE})")
     g.add_argument("--top-k", type=in_range(int, 1), default=lm.TOP_K,
