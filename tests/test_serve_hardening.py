@@ -4,6 +4,10 @@ fails before the banner, and a server off loopback needs a Host allow-list or a 
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -110,3 +114,138 @@ def test_one_keep_alive_connection_carries_good_and_bad_requests(server):
             assert response.status_code == status, (i, path, response.text)
             assert response.headers.get("connection") != "close"
     assert "Traceback" not in server.log.read_text()
+
+
+# ── sizes at the HTTP layer ───────────────────────────────────────────────────────────────────────────────
+def _head_refused(port: int, header_bytes: int) -> tuple[bytes, int]:
+    """Send a request head with one ``header_bytes`` header, never ending it, until the server answers or
+    closes; the answer's first bytes and how many bytes went out."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sent = 0
+    try:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+        chunk = b"a" * 65536
+        while sent < header_bytes:
+            try:
+                sock.sendall(chunk)
+            except OSError:  # the server closed the connection
+                break
+            sent += len(chunk)
+        try:
+            answer = sock.recv(4096)
+        except OSError:
+            answer = b""
+        return answer, sent
+    finally:
+        sock.close()
+
+
+def test_an_oversized_header_is_refused_without_stalling_the_server(server):
+    answer, _ = _head_refused(server.port, 100_000)
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    assert b'"error"' in answer and b"65,536 bytes" in answer
+    start = time.monotonic()
+    _, sent = _head_refused(server.port, 128_000_000)  # the issue's 128 MB header
+    assert sent < 32_000_000  # the connection was closed long before the whole header went out
+    assert time.monotonic() - start < 10
+    probe = time.monotonic()
+    assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200
+    assert time.monotonic() - probe < 1.0
+
+
+def test_a_body_without_a_length_is_cut_at_the_limit(server):
+    def chunks():
+        yield b'{"model": "reviews", "inputs": ["'
+        for _ in range(200):
+            yield b"x" * 65536  # 13 MB in all, sent chunked (no Content-Length to refuse up front)
+
+    response = httpx.post(server.url + "/api/predict", content=chunks(), headers=RAW, timeout=30)
+    assert "limit" in error_of(response, 413)
+
+
+def test_a_trace_too_large_to_answer_is_refused(serve_models, tmp_path):
+    """A character-level 2-layer GRU with 96 units: 2,000 characters would be 2,000 x 96 x 4 arrays x 2 layers
+    = 1.5 M numbers (~15 MB of JSON); the answer is capped at 1 M numbers, a shorter text is answered."""
+    from rnnkit.cli import main
+
+    model = tmp_path / "charlm"
+    assert main(["train", "lm", "--data", str(FIXTURES / "lm" / "wikitext-2"), "--tokenizer", "char", "--cell",
+                 "gru", "--embed-dim", "8", "--hidden-size", "96", "--layers", "2", "--bptt", "32", "--batch-size",
+                 "8", "--epochs", "1", "--no-progress", "--out", str(model)]) == 0
+    srv = Server([model], tmp_path / "serve.log")
+    try:
+        text = (FIXTURES / "lm" / "wikitext-2" / "wiki.train.tokens").read_text()
+        long_text = (text * 3)[:2000]
+        said = error_of(httpx.post(srv.url + "/api/trace", json={"model": "charlm", "text": long_text}, timeout=60),
+                        400)
+        assert "the limit is 1,000,000: send a shorter text" in said
+        short = httpx.post(srv.url + "/api/trace", json={"model": "charlm", "text": long_text[:500]}, timeout=60)
+        assert short.status_code == 200 and len(short.json()["tokens"]) == 500
+    finally:
+        srv.stop()
+
+
+# ── binding: errors before the banner ───────────────────────────────────────────────────────────────────────
+def _serve_exits(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    done = subprocess.run([sys.executable, "-m", "rnnkit", "serve", *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_a_host_that_does_not_resolve_fails_before_the_banner(serve_models):
+    code, out, err = _serve_exits([str(serve_models["sentiment"]), "--host", "bogus.invalid", "--port", "8123",
+                                   "--insecure"])
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "--host bogus.invalid: the name does not resolve" in err
+
+
+def test_a_port_in_use_fails_before_the_banner(serve_models):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        code, out, err = _serve_exits([str(serve_models["sentiment"]), "--port", str(port)])
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and f"port {port} on 127.0.0.1 is in use" in err
+
+
+# ── access: Host allow-list and API key ─────────────────────────────────────────────────────────────────────
+def test_a_loopback_server_answers_loopback_host_names_only(server):
+    """DNS rebinding: a page of evil.example whose name now points at 127.0.0.1 sends Host: evil.example."""
+    said = error_of(httpx.get(server.url + "/api/models", headers={"Host": "evil.example"}), 400)
+    assert "answers to the host names localhost, 127.0.0.1, ::1 only" in said
+    assert httpx.get(server.url + "/api/models", headers={"Host": f"localhost:{server.port}"}).status_code == 200
+
+
+def test_a_network_server_needs_allowed_hosts_or_a_key(serve_models):
+    code, out, err = _serve_exits([str(serve_models["sentiment"]), "--host", "0.0.0.0", "--port", "8124"])
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "--allowed-hosts" in err and "--api-key" in err
+    code, _, err = _serve_exits([str(serve_models["sentiment"]), "--api-key", "short"])
+    assert code == 1 and "at least 16" in err
+
+
+KEY = "correct-horse-battery-staple"
+
+
+def test_the_api_key_guards_the_api_and_a_browser_gets_it_as_a_cookie(serve_models, tmp_path):
+    srv = Server([serve_models["sentiment"]], tmp_path / "serve.log", env={"RNNKIT_API_KEY": KEY})
+    try:
+        assert httpx.get(srv.url + "/healthz").status_code == 200  # probes stay open
+        assert httpx.get(srv.url + "/openapi.json").status_code == 200
+        body = {"model": "reviews", "inputs": ["A joyous, moving film."]}
+        assert "needs its API key" in error_of(httpx.post(srv.url + "/api/predict", json=body), 401)
+        wrong = {"Authorization": "Bearer " + KEY[:-1] + "x"}
+        assert "needs its API key" in error_of(httpx.post(srv.url + "/api/predict", json=body, headers=wrong), 401)
+        good = httpx.post(srv.url + "/api/predict", json=body, headers={"Authorization": f"Bearer {KEY}"})
+        assert good.status_code == 200, good.text
+        with httpx.Client(base_url=srv.url) as browser:
+            assert "not this server's API key" in error_of(browser.get("/?key=guess"), 401)
+            landing = browser.get(f"/?key={KEY}")
+            assert landing.status_code == 303 and landing.headers["location"] == "/"
+            cookie = landing.headers["set-cookie"].lower()
+            assert "httponly" in cookie and "samesite=strict" in cookie
+            assert browser.post("/api/predict", json=body).status_code == 200  # the cookie carries the key
+        assert "rnnkit serve: reviews (sentiment)" in srv.log.read_text() and KEY not in srv.log.read_text()
+    finally:
+        srv.stop()

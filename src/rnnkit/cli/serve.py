@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from rnnkit.cli.args import in_range
@@ -11,7 +12,7 @@ from rnnkit.extras import require
 
 def _serve(args: argparse.Namespace) -> int:
     require("serve", "rnnkit serve")
-    from rnnkit.serve import serve
+    from rnnkit.serve import KEY_ENV, serve
 
     if not 1 <= args.port <= 65535:
         raise ValueError(f"--port must be in [1, 65535], got {args.port}")
@@ -24,8 +25,11 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.dirs and not args.examples:
         raise ValueError("give model directories to serve, or --examples with the folder of "
                          "`rnnkit experiment examples` (the page's lecture view)")
+    hosts = args.allowed_hosts.split(",") if args.allowed_hosts is not None else None
+    api_key = args.api_key if args.api_key is not None else os.environ.get(KEY_ENV) or None
     serve(args.dirs, host=args.host, port=args.port, batching=not args.no_batching, max_batch=args.max_batch,
-          max_wait=args.max_wait_ms / 1000, timeout=args.timeout, threads=args.threads, examples=args.examples)
+          max_wait=args.max_wait_ms / 1000, timeout=args.timeout, threads=args.threads, examples=args.examples,
+          allowed_hosts=hosts, api_key=api_key, insecure=args.insecure)
     return 0
 
 
@@ -50,4 +54,13 @@ def register(sub: argparse._SubParsersAction) -> dict:
                                                                "(default 30)")
     p.add_argument("--threads", type=in_range(int, 1), default=None,
                    help="torch CPU threads (default: torch's own choice)")
+    p.add_argument("--allowed-hosts", default=None, metavar="NAME[,NAME…]",
+                   help="the Host names clients may use ('*': any; default on loopback: localhost, 127.0.0.1, ::1, "
+                        "which blocks DNS rebinding); needed with --api-key or --insecure off loopback")
+    p.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY' on /api/ (a browser: open "
+                                                    "/?key=KEY once); default: the environment variable "
+                                                    "RNNKIT_API_KEY, else no key (the variable keeps the key out "
+                                                    "of `ps`)")
+    p.add_argument("--insecure", action="store_true", help="serve anyone on a non-loopback --host without "
+                                                           "--allowed-hosts or a key")
     return {"serve": _serve}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnnkit.serve.schemas import MAX_TRACE_VALUES
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.run import load
 from rnnkit.tracing.trace import recurrent_encoder
@@ -54,9 +55,20 @@ class ServedModel:
         return self.predictor.predict(list(texts))
 
     def trace(self, text: str) -> dict[str, Any]:
-        """The gates per token (``GateTrace.to_dict()``) and, for a classifier, its prediction."""
+        """The gates per token (``GateTrace.to_dict()``) and, for a classifier, its prediction.
+
+        Raises:
+            ValueError: the trace holds more than :data:`MAX_TRACE_VALUES` numbers (it is refused before
+                it is turned into JSON, which takes ~10 bytes a number).
+        """
         prediction = self.predict_many([text])[0] if "predict" in self.endpoints else None
-        return {"prediction": prediction, **self.predictor.trace(text).to_dict()}
+        gates = self.predictor.trace(text)
+        values = sum(layer.h.size + sum(v.size for v in layer.gates.values()) for layer in gates.layers)
+        if values > MAX_TRACE_VALUES:
+            arrays = sum(1 + len(layer.gates) for layer in gates.layers)
+            raise ValueError(f"the trace of this text holds {values:,} numbers ({len(gates.tokens)} tokens x "
+                             f"{arrays} arrays of units); the limit is {MAX_TRACE_VALUES:,}: send a shorter text")
+        return {"prediction": prediction, **gates.to_dict()}
 
     def next_tokens(self, prompt: str, k: int) -> list[dict[str, Any]]:
         """The ``k`` most probable next tokens, ``{token, prob}`` each (``<eos>`` is a line break)."""

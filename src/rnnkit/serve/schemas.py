@@ -22,6 +22,7 @@ MAX_WAV_BYTES = 2_000_000  # one uploaded WAV file
 MAX_GENERATE_TOKENS = 1_000  # tokens one generate request may ask for
 MAX_TOP_K = 100  # next_tokens' k
 MAX_NAME_CHARS = 200  # a served model's name
+MAX_TRACE_VALUES = 1_000_000  # numbers in one /api/trace answer (tokens x units x arrays): ~10 MB of JSON
 MAX_SAMPLE_TOP_K = 1_000_000  # generate's top_k (more than any vocabulary)
 MAX_SEED = 2**63 - 1  # generate's seed (a torch.Generator seed)
 
