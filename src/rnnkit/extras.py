@@ -12,7 +12,8 @@ extra          packages (import names in :data:`EXTRAS`)     needed by
 ``plot``       matplotlib                                    ``rnnkit plot``, ``--plot``, experiments, bench
 ``log``        tensorboard                                   ``--log tensorboard`` (``auto`` uses it if there)
 ``export``     onnx, onnxruntime                             ``rnnkit export``, :func:`rnnkit.nn.export_onnx`
-``serve``      fastapi, uvicorn, python-multipart            ``rnnkit serve``
+``serve``      fastapi, uvicorn, python-multipart,           ``rnnkit serve``
+               fastapi-offline (/docs without a CDN)
 ``dataframe``  pandas                                        DataFrames in :func:`rnnkit.fit` / ``open_data``
                                                              (rnnkit itself never imports pandas)
 =============  ============================================  ==================================================
@@ -34,7 +35,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "plot": ("matplotlib",),
     "log": ("tensorboard",),
     "export": ("onnx", "onnxruntime"),
-    "serve": ("fastapi", "uvicorn", "multipart"),
+    "serve": ("fastapi", "uvicorn", "multipart", "fastapi_offline"),
     "dataframe": ("pandas",),
 }
 """Each extra of pyproject.toml → the top-level modules its packages provide."""

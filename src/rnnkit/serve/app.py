@@ -19,6 +19,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from rnnkit.serve.access import LOOPBACK_NAMES, Access, AllowedHosts, key_check, key_cookie
 from rnnkit.serve.errors import ApiError, BodyLimit, Contained, install_handlers
@@ -29,6 +30,7 @@ from rnnkit.serve.runtime import Runtime
 from rnnkit.serve.schemas import MAX_BODY_BYTES, MAX_WAV_BYTES
 
 STATIC = Path(__file__).parent / "static"
+DOCS_ASSETS = "/docs-assets"  # swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js, favicon.png
 API_ROUTERS = (info.router, classify.router, lm.router, translate.router, speech.router)
 
 
@@ -54,8 +56,9 @@ def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batc
         yield
         rt.close()
 
-    app = FastAPI(title="rnnkit serve", lifespan=lifespan,
-                  description="Trained rnnkit model directories over HTTP. Errors are {\"error\": \"...\"}.")
+    # /docs and /redoc: Swagger UI and ReDoc from the files fastapi-offline ships, served here (no CDN)
+    app = FastAPIOffline(title="rnnkit serve", lifespan=lifespan, static_url=DOCS_ASSETS,
+                         description="Trained rnnkit model directories over HTTP. Errors are {\"error\": \"...\"}.")
     app.state.runtime = rt
     install_handlers(app)
     app.include_router(info.health)
