@@ -92,11 +92,30 @@ def install_handlers(app: FastAPI) -> None:
         return error_response(500, "internal error")
 
 
+DRAIN_BYTES = 8_000_000  # an oversize body up to this is read to its end (and dropped) before the 413
+
+
+async def _drain(receive: Callable, budget: int) -> bool:
+    """Read and drop the rest of a body, at most ``budget`` bytes: whether it ended. A client still sending
+    when the server answers and closes gets a reset that can swallow the answer; one whose body was read to
+    its end gets the 413 and keeps its connection."""
+    while budget >= 0:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return False
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return budget >= 0
+    return False
+
+
 class BodyLimit:
     """ASGI middleware: read the body (at most ``limit_for(path)`` bytes) before the app sees it.
 
-    A body over the limit is refused with 413 whether or not it declared its length; a JSON body that is not
-    valid UTF-8 with 400. The body is then handed to the app unchanged.
+    A body over the limit is refused with 413 whether or not it declared its length (one of up to
+    ``DRAIN_BYTES`` is read to its end and dropped first, so the client sees the answer and keeps its
+    connection; a larger one is answered at once and its connection closed); a JSON body that is not valid
+    UTF-8 with 400. The body is then handed to the app unchanged.
     """
 
     def __init__(self, app: Callable, limit_for: Callable[[str], int]) -> None:
@@ -111,7 +130,9 @@ class BodyLimit:
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length", b"").decode("latin-1")
         if declared.isdigit() and int(declared) > limit:
-            await self._refuse(send, 413, f"the body has {int(declared):,} bytes; the limit here is {limit:,}")
+            message = f"the body has {int(declared):,} bytes; the limit here is {limit:,}"
+            drained = int(declared) <= DRAIN_BYTES and await _drain(receive, DRAIN_BYTES)
+            await self._refuse(send, 413, message, close=not drained)
             return
         chunks = []
         size = 0
@@ -123,7 +144,9 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await self._refuse(send, 413, f"the body has more than {limit:,} bytes, the limit here")
+                drained = not message.get("more_body", False) or await _drain(receive, DRAIN_BYTES - size)
+                await self._refuse(send, 413, f"the body has more than {limit:,} bytes, the limit here",
+                                   close=not drained)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
