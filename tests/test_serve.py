@@ -111,6 +111,38 @@ def test_timeout_and_calls_run_on_the_model_thread():
     assert asyncio.run(scenario()) == "rnnkit-serve-slow"
 
 
+def test_an_abandoned_call_stops_at_the_next_step_of_its_network():
+    """The worker's hooks on the network's submodules end a job whose request timed out between two steps;
+    the next job runs at once, and a job that was never abandoned runs to its end."""
+    import torch
+
+    network = torch.nn.Sequential(torch.nn.Linear(4, 4))
+    steps: list[int] = []
+
+    def long_loop(n: int) -> int:
+        for i in range(n):
+            network(torch.zeros(1, 4))  # one step: the hook looks at the abandon flags first
+            steps.append(i)
+            time.sleep(0.01)
+        return n
+
+    async def scenario() -> tuple[int, float, dict]:
+        worker = ModelWorker("m", None, networks=[network])
+        try:
+            with pytest.raises(TimeoutError):
+                await worker.call(lambda: long_loop(1000), timeout=0.1)
+            start = time.perf_counter()
+            finished = await worker.call(lambda: long_loop(3), timeout=5)
+            return finished, time.perf_counter() - start, worker.stats()
+        finally:
+            worker.close()
+
+    finished, waited, stats = asyncio.run(scenario())
+    assert finished == 3 and waited < 0.5  # not behind the rest of the 1,000 steps (10 s)
+    assert stats["stopped_abandoned"] == 1 and stats["other_calls"] == 1
+    assert len(steps) < 100
+
+
 def test_cli_names_the_extra_when_fastapi_is_missing(monkeypatch, capsys, tmp_path):
     import importlib.util
 
