@@ -68,7 +68,7 @@ class Server:
     """``rnnkit serve`` in a subprocess; ``stop()`` always ends it. ``headers`` go with the health probe."""
 
     def __init__(self, dirs: list[Path], log: Path, *flags: str, env: dict[str, str] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, start_timeout: float = 90.0) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -77,7 +77,7 @@ class Server:
             self.proc = subprocess.Popen([sys.executable, "-m", "rnnkit", "serve", *map(str, dirs), "--port",
                                           str(self.port), "--threads", "1", *flags], stdout=out, stderr=out,
                                          env=full_env)
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited {self.proc.returncode}: {log.read_text()[-2000:]}")
@@ -88,7 +88,7 @@ class Server:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise AssertionError(f"server did not start in 90 s: {log.read_text()[-2000:]}")
+        raise AssertionError(f"server did not start in {start_timeout:g} s: {log.read_text()[-2000:]}")
 
     def rss(self) -> int:
         return rss_bytes(self.proc.pid)
