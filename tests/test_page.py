@@ -399,7 +399,7 @@ def test_the_lecture_endpoints_refuse_bad_requests_in_one_line(server):
     cases = [({"model": "nope", "prompt": "fluent"}, 404, "no model named"),
              ({"model": name, "prompt": "fluent"}, 400, "a sentiment model"),
              ({"model": "wiki-lm", "prompt": "  "}, 400, "at least one word"),
-             ({"model": "wiki-lm", "prompt": "fluent", "k": 0}, 400, "k must be in"),
+             ({"model": "wiki-lm", "prompt": "fluent", "k": 0}, 422, "field 'k'"),
              ({"model": "wiki-lm", "prompt": "fluent", "k": "5"}, 422, "")]
     for body, status, words in cases:
         with pytest.raises(urllib.error.HTTPError) as caught:

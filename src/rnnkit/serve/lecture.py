@@ -35,7 +35,7 @@ from rnnkit.experiments.cloze_data import LECTURE
 from rnnkit.experiments.examples import ENGLISH, FOOD, FOX, FRENCH, NOTHING, SLOTS
 from rnnkit.serve.errors import ApiError
 from rnnkit.serve.registry import ServedModel
-from rnnkit.serve.schemas import MAX_CHARS, MAX_TOP_K, NextTokensResponse, PreviousWordRequest
+from rnnkit.serve.schemas import MAX_CHARS, NextTokensResponse, PreviousWordRequest
 
 EXAMPLES = "rnnkit experiment examples --quick --out runs/examples"
 CLOZE = "rnnkit experiment cloze --quick --out runs/cloze"
@@ -227,10 +227,8 @@ def lecture_router(models: Sequence[ServedModel], audio: Path | None = None) -> 
         if served.task != "lm":
             raise ApiError(400, f"model '{req.model}' is a {served.task} model; the previous-word model is counted "
                                 "on a language model's training text")
-        if not req.prompt.strip() or len(req.prompt) > MAX_CHARS:
+        if not req.prompt.strip():  # its length and k are the schema's (422)
             raise ApiError(400, f"prompt must have 1 to {MAX_CHARS:,} characters with at least one word")
-        if not 1 <= req.k <= MAX_TOP_K:
-            raise ApiError(400, f"k must be in [1, {MAX_TOP_K}], got {req.k}")
         try:
             tokens = await asyncio.to_thread(previous.next_words, served, req.prompt, req.k)
         except ValueError as exc:

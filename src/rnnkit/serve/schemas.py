@@ -85,9 +85,10 @@ class NextTokensRequest(_Strict):
 
 
 class PreviousWordRequest(_Strict):
-    model: str = Field(description="a served language model: the previous-word model is counted on its training text")
-    prompt: str = Field(description=f"1 to {MAX_CHARS} characters; only its last word counts")
-    k: int = Field(10, description=f"how many of the most likely next words (1 to {MAX_TOP_K})")
+    model: str = Field(min_length=1, max_length=MAX_NAME_CHARS,
+                       description="a served language model: the previous-word model is counted on its training text")
+    prompt: str = Field(max_length=MAX_CHARS, description=f"1 to {MAX_CHARS} characters; only its last word counts")
+    k: int = Field(10, ge=1, le=MAX_TOP_K, description=f"how many of the most likely next words (1 to {MAX_TOP_K})")
 
 
 class NextToken(BaseModel):
