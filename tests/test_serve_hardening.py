@@ -234,7 +234,8 @@ def test_the_api_key_guards_the_api_and_a_browser_gets_it_as_a_cookie(serve_mode
         assert httpx.get(srv.url + "/healthz").status_code == 200  # probes stay open
         assert httpx.get(srv.url + "/openapi.json").status_code == 200
         body = {"model": "reviews", "inputs": ["A joyous, moving film."]}
-        assert "needs its API key" in error_of(httpx.post(srv.url + "/api/predict", json=body), 401)
+        refused = httpx.post(srv.url + "/api/predict", json=body)
+        assert "needs its API key" in error_of(refused, 401) and refused.headers["www-authenticate"] == "Bearer"
         wrong = {"Authorization": "Bearer " + KEY[:-1] + "x"}
         assert "needs its API key" in error_of(httpx.post(srv.url + "/api/predict", json=body, headers=wrong), 401)
         good = httpx.post(srv.url + "/api/predict", json=body, headers={"Authorization": f"Bearer {KEY}"})

@@ -121,7 +121,7 @@ def key_check(api_key: str | None) -> Callable:
         given = credentials.credentials if credentials is not None else request.cookies.get(KEY_COOKIE, "")
         if not _same(given, api_key):
             raise ApiError(401, "this server needs its API key: send 'Authorization: Bearer KEY' (a browser: open "
-                                "/?key=KEY once)")
+                                "/?key=KEY once)", headers={"WWW-Authenticate": "Bearer"})
 
     return require_key
 

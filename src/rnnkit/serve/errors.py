@@ -23,16 +23,18 @@ log = logging.getLogger("rnnkit.serve")
 
 
 class ApiError(Exception):
-    """A request the server refuses: HTTP ``status`` and a one-line ``message`` that says what to do."""
+    """A request the server refuses: HTTP ``status`` and a one-line ``message`` that says what to do (``headers``:
+    any the status calls for, e.g. a 401's ``WWW-Authenticate``)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
 
 
-def error_response(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def _field(loc: tuple) -> str:
@@ -69,7 +71,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.message)
+        return error_response(exc.status, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
