@@ -319,19 +319,22 @@ def positional_cut(units: Sequence[str], fractions: Sequence[float] = DOC_FRACTI
     """Indices ``(a, b)``: ``units[:a]`` train, ``units[a:b]`` val, ``units[b:]`` test, cut where the
     running character count first reaches each fraction (never inside a unit, e.g. a line or speech).
     A document of three or more units gives at least one unit to each split whose fraction is non-zero."""
+    return positional_cut_lengths(np.fromiter((len(u) for u in units), dtype=np.int64, count=len(units)), fractions)
+
+
+def positional_cut_lengths(lengths: np.ndarray, fractions: Sequence[float] = DOC_FRACTIONS) -> tuple[int, int]:
+    """:func:`positional_cut` from the characters of each unit, ``lengths`` (N,): what a reader that streams
+    a file larger than memory keeps of its lines (:mod:`rnnkit.data.tokenstream`)."""
     check_fractions(fractions)
-    total = sum(len(u) + 1 for u in units)
+    n = len(lengths)
+    before = np.zeros(n + 1, dtype=np.int64)  # before[i]: characters (+1 separator each) ahead of unit i
+    np.cumsum(np.asarray(lengths, dtype=np.int64) + 1, out=before[1:])
+    total = int(before[-1])
     targets = (fractions[0] * total, (fractions[0] + fractions[1]) * total)
-    cuts, running = [], 0
-    for i, unit in enumerate(units):
-        while len(cuts) < 2 and running >= targets[len(cuts)] - 1e-9:
-            cuts.append(i)
-        running += len(unit) + 1
-    while len(cuts) < 2:
-        cuts.append(len(units))
-    a, b = cuts
-    if len(units) >= 3:  # a short document still gives every split with a non-zero fraction one unit
-        b = min(b, len(units) - 1) if fractions[2] > 0 else b
+    # the first unit whose running count reaches the target (exact: counts are integers below 2**53)
+    a, b = (int(np.searchsorted(before[:n], t - 1e-9, side="left")) for t in targets)
+    if n >= 3:  # a short document still gives every split with a non-zero fraction one unit
+        b = min(b, n - 1) if fractions[2] > 0 else b
         a = min(a, b - 1) if fractions[1] > 0 else a
     return a, b
 

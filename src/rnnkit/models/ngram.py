@@ -2,16 +2,33 @@
 
 Count-based next-token models on the same token ids and vocabulary as the recurrent LM, so their
 perplexities compare directly. A bigram model sees exactly one previous word; the recurrent model may
-use all of them. Counts are kept sparse (keys a·V + b), so a large vocabulary costs nothing extra.
+use all of them. Counts are kept sparse (keys a·V + b), so a large vocabulary costs nothing extra, and are
+made by streaming the ids :data:`CHUNK` at a time (a memory-mapped stream larger than memory is never read
+whole); the perplexities sum the log-probabilities chunk by chunk.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
+
+CHUNK = 1 << 22
+"""Token ids counted or scored at a time (4M: about 100 MB of temporaries)."""
+
+
+def chunks(ids: Tensor | np.ndarray, size: int = CHUNK) -> Iterator[Tensor]:
+    """Windows of ``ids`` (N,) as int64 tensors of at most ``size + 1`` ids, each sharing its first id with
+    the previous one's last, so every pair (t-1, t) is in exactly one window. A memory map is read a window
+    at a time."""
+    n = len(ids)
+    for start in range(0, max(n - 1, 1), size):
+        window = ids[start:start + size + 1]
+        yield torch.as_tensor(np.asarray(window, dtype=np.int64)) if isinstance(window, np.ndarray) else window.long()
 
 
 @dataclass
@@ -23,12 +40,20 @@ class NGramCounts:
     context: Tensor  # (V,) counts of each token as a *previous* token
 
     @classmethod
-    def fit(cls, ids: Tensor, vocab_size: int) -> NGramCounts:
-        """Count on a training stream of ids (N,)."""
-        ids = ids.long()
-        keys, counts = torch.unique(ids[:-1] * vocab_size + ids[1:], return_counts=True)
-        return cls(vocab_size, torch.bincount(ids[1:], minlength=vocab_size).double(), keys, counts.double(),
-                   torch.bincount(ids[:-1], minlength=vocab_size).double())
+    def fit(cls, ids: Tensor | np.ndarray, vocab_size: int) -> NGramCounts:
+        """Count on a training stream of ids (N,) (a tensor, an array or a memory map), a chunk at a time."""
+        unigram = torch.zeros(vocab_size, dtype=torch.double)
+        context = torch.zeros(vocab_size, dtype=torch.double)
+        keys = torch.zeros(0, dtype=torch.long)
+        counts = torch.zeros(0, dtype=torch.double)
+        for window in chunks(ids):
+            unigram += torch.bincount(window[1:], minlength=vocab_size).double()
+            context += torch.bincount(window[:-1], minlength=vocab_size).double()
+            new_keys, new_counts = torch.unique(window[:-1] * vocab_size + window[1:], return_counts=True)
+            keys, inverse = torch.unique(torch.cat([keys, new_keys]), return_inverse=True)
+            counts = torch.zeros(len(keys), dtype=torch.double).index_add_(0, inverse,
+                                                                          torch.cat([counts, new_counts.double()]))
+        return cls(vocab_size, unigram, keys, counts, context)
 
     def pair_counts(self, prev: Tensor, nxt: Tensor) -> Tensor:
         keys = prev.long() * self.vocab_size + nxt.long()
@@ -61,22 +86,33 @@ def perplexity(log_probs: Tensor) -> float:
     return math.exp(-float(log_probs.mean()))
 
 
-def baseline_report(train: Tensor, val: Tensor, test: Tensor, vocab_size: int) -> dict[str, dict[str, float]]:
+def mean_log_prob(fn: Callable[[Tensor], Tensor], ids: Tensor | np.ndarray) -> float:
+    """Mean of ``fn(window)`` (the log-probability of every next token) over ``ids`` (N,), window by window."""
+    total, count = 0.0, 0
+    for window in chunks(ids):
+        scores = fn(window)
+        total += float(scores.sum())
+        count += len(scores)
+    return total / count
+
+
+def baseline_report(train: Tensor | np.ndarray, val: Tensor | np.ndarray, test: Tensor | np.ndarray,
+                    vocab_size: int) -> dict[str, dict[str, float]]:
     """Unigram, bigram (add-k, k tuned on val) and interpolated bigram (λ tuned on val): val/test perplexity
     and bits per token. The recurrent model is evaluated on the same streams."""
     counts = NGramCounts.fit(train, vocab_size)
     report: dict[str, dict[str, float]] = {}
 
-    def add(name: str, fn, **params) -> None:
-        v, t = fn(val), fn(test)
-        report[name] = {"val_perplexity": perplexity(v), "test_perplexity": perplexity(t),
-                        "test_bits_per_token": float(-t.mean()) / math.log(2), **params}
+    def add(name: str, fn: Callable[[Tensor], Tensor], **params: float) -> None:
+        v, t = mean_log_prob(fn, val), mean_log_prob(fn, test)
+        report[name] = {"val_perplexity": math.exp(-v), "test_perplexity": math.exp(-t),
+                        "test_bits_per_token": -t / math.log(2), **params}
 
     add("unigram", lambda ids: unigram_log_probs(counts, ids), k=1.0)
     best_k = min((0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
-                 key=lambda k: -float(bigram_log_probs(counts, val, k).mean()))
+                 key=lambda k: -mean_log_prob(lambda ids: bigram_log_probs(counts, ids, k), val))
     add("bigram", lambda ids: bigram_log_probs(counts, ids, best_k), k=best_k)
     best_lam = min((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-                   key=lambda lam: -float(interpolated_log_probs(counts, val, lam).mean()))
+                   key=lambda lam: -mean_log_prob(lambda ids: interpolated_log_probs(counts, ids, lam), val))
     add("bigram+unigram", lambda ids: interpolated_log_probs(counts, ids, best_lam), lam=best_lam)
     return report

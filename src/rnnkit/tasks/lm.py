@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 
 from rnnkit.data.open import open_data
 from rnnkit.data.splits import TextCorpus
+from rnnkit.data.tokenstream import prepare_text
 from rnnkit.models import LanguageModel, model_spec
 from rnnkit.models.ngram import baseline_report
 from rnnkit.nn.state import detach
@@ -88,12 +91,36 @@ def encode_stream(encoder: TextEncoder, text: str) -> Tensor:
     return torch.tensor(ids, dtype=torch.long)
 
 
-def _streams(ids: Tensor, n: int) -> Tensor:
-    """Cut (N,) into n parallel streams (n, N // n), dropping the remainder (as word_language_model)."""
-    length = ids.numel() // n
+def _streams(ids: np.ndarray, n: int) -> np.ndarray:
+    """Cut (N,) into n parallel streams (n, N // n), dropping the remainder (as word_language_model); a view,
+    so a memory-mapped stream stays on disk."""
+    length = len(ids) // n
     if length < 2:
-        raise ValueError(f"the text is too short for {n} streams: {ids.numel()} tokens")
-    return ids[: n * length].view(n, length)
+        raise ValueError(f"the text is too short for {n} streams: {len(ids)} tokens")
+    return ids[: n * length].reshape(n, length)
+
+
+def _window(data: np.ndarray, start: int, stop: int) -> Tensor:
+    """Columns [start, stop) of the streams (n, L) as an int64 tensor (n, stop - start), read from the map."""
+    return torch.from_numpy(np.ascontiguousarray(data[:, start:stop], dtype=np.int64))
+
+
+class Windows(Sequence[tuple[Tensor, Tensor]]):
+    """The training batches of one epoch, read from the streams when asked for: batch i is
+    (x, y) = columns [iT, iT + T) and [iT + 1, iT + 1 + T) of ``data`` (B, L)."""
+
+    def __init__(self, data: np.ndarray, bptt: int) -> None:
+        self.data, self.bptt = data, bptt
+        self.count = len(range(0, data.shape[1] - 1 - bptt + 1, bptt))
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        if not 0 <= i < self.count:
+            raise IndexError(i)
+        start = i * self.bptt
+        return _window(self.data, start, start + self.bptt), _window(self.data, start + 1, start + 1 + self.bptt)
 
 
 class LanguageModelTask(Task):
@@ -105,16 +132,16 @@ class LanguageModelTask(Task):
     name = "lm"
     higher_is_better = False
 
-    def __init__(self, streams: dict[str, Tensor], *, bptt: int, batch_size: int, seed: int, level: str) -> None:
+    def __init__(self, streams: dict[str, np.ndarray | Tensor], *, bptt: int, batch_size: int, seed: int,
+                 level: str) -> None:
+        streams = {s: v.numpy() if isinstance(v, Tensor) else v for s, v in streams.items()}
         self.ids, self.bptt, self.batch_size, self.seed, self.level = streams, bptt, batch_size, seed, level
         self.metric = "bits_per_char" if level == "char" else "perplexity"
         self._state = None
 
-    def train_batches(self, epoch: int, rank: int = 0, world: int = 1) -> list[tuple[Tensor, Tensor]]:
+    def train_batches(self, epoch: int, rank: int = 0, world: int = 1) -> Windows:
         offset = int(hashlib.sha256(f"{self.seed}:{epoch}".encode()).hexdigest(), 16) % self.bptt
-        data = _streams(self.ids["train"][offset:], self.batch_size * world)[rank::world]
-        T = self.bptt
-        return [(data[:, i:i + T], data[:, i + 1:i + 1 + T]) for i in range(0, data.shape[1] - 1 - T + 1, T)]
+        return Windows(_streams(self.ids["train"][offset:], self.batch_size * world)[rank::world], self.bptt)
 
     def start_epoch(self, epoch: int) -> None:
         self._state = None
@@ -138,11 +165,11 @@ class LanguageModelTask(Task):
     @torch.no_grad()
     def evaluate(self, model, split: str, device) -> dict[str, Any]:
         model.eval()
-        data = _streams(self.ids[split], 10).to(device)
+        data = _streams(self.ids[split], 10)
         state, total, count = None, 0.0, 0
         for i in range(0, data.shape[1] - 1, self.bptt):
-            x, y = data[:, i:i + self.bptt], data[:, i + 1:i + 1 + self.bptt]
-            x = x[:, : y.shape[1]]
+            y = _window(data, i + 1, i + 1 + self.bptt).to(device)
+            x = _window(data, i, i + y.shape[1]).to(device)
             logits, state = model(x, state)
             flat = logits.float().reshape(-1, logits.shape[-1])
             total += F.cross_entropy(flat, y.reshape(-1), reduction="sum").item()
@@ -154,19 +181,51 @@ class LanguageModelTask(Task):
         return report
 
 
+def streams_on_disk(opts: LMOptions) -> bool:
+    """A text file at word or character level is tokenised once into memory-mapped streams
+    (:mod:`rnnkit.data.tokenstream`); registered corpora, WikiText folders and BPE are read whole."""
+    return Path(opts.data).is_file() and opts.tokenizer != "bpe"
+
+
+@dataclass
+class Corpus:
+    """A corpus as a language model reads it: the id stream (N,) of each split, and where they came from."""
+
+    name: str
+    level: str
+    split: dict[str, Any]
+    streams: dict[str, np.ndarray]
+    encoder: TextEncoder
+
+
+def token_streams(opts: LMOptions, encoder: TextEncoder | None = None,
+                  log: Callable[[str], None] = print) -> Corpus:
+    """The splits of ``opts.data`` as id streams, with ``encoder`` (a trained model's) or a vocabulary fitted
+    on the training split."""
+    if streams_on_disk(opts):
+        prepared = prepare_text(opts.data, tokenizer=opts.tokenizer, lowercase=opts.lowercase,
+                                min_freq=opts.min_freq, encoder=encoder, log=log)
+        streams = {s: prepared.ids(s) for s in ("train", "val", "test")}
+        return Corpus(opts.data, prepared.meta["kind"], prepared.split, streams,
+                      prepared.encoder() if encoder is None else encoder)
+    corpus = load_corpus(opts.data)
+    encoder = build_encoder(opts, corpus) if encoder is None else encoder
+    streams = {s: encode_stream(encoder, getattr(corpus, s)).numpy() for s in ("train", "val", "test")}
+    return Corpus(corpus.name, level_of(opts, corpus), corpus.split, streams, encoder)
+
+
 def prepare(run: Run) -> Prepared:
     """Corpus → tokenizer → id streams (and, on a new run, the n-gram baselines) → the LM's spec."""
     opts = run.options
-    corpus = load_corpus(opts.data)
     saved = run.saved
-    encoder = TextEncoder.from_config(saved["text"], run.directory) if saved else build_encoder(opts, corpus)
-    streams = {s: encode_stream(encoder, getattr(corpus, s)) for s in ("train", "val", "test")}
-    level = saved["level"] if saved else level_of(opts, corpus)
+    corpus = token_streams(opts, TextEncoder.from_config(saved["text"], run.directory) if saved else None, run.log)
+    encoder, streams = corpus.encoder, corpus.streams
+    level = saved["level"] if saved else corpus.level
     if saved:
         baselines = saved["baselines"]
     else:
         run.log(f"{corpus.name}: {level} level, vocabulary {len(encoder.vocab):,}, tokens "
-                f"{ {s: int(v.numel()) for s, v in streams.items()} }")
+                f"{ {s: len(v) for s, v in streams.items()} }")
         baselines = baseline_report(streams["train"], streams["val"], streams["test"], len(encoder.vocab))
         for name, b in baselines.items():
             run.log(f"  baseline {name}: test perplexity {b['test_perplexity']:.1f}, "
@@ -333,8 +392,8 @@ def evaluate(predictor: LMPredictor, *, data: str | None = None, split: str = "t
     if data is not None:
         raise ValueError("a language model is evaluated on its own corpus (--split train|val|test); drop --data")
     opts = LMOptions(**predictor.config["options"])
-    corpus = load_corpus(opts.data)
-    task = LanguageModelTask({split: encode_stream(predictor.encoder, getattr(corpus, split))}, bptt=opts.bptt,
+    corpus = token_streams(opts, predictor.encoder)
+    task = LanguageModelTask({split: corpus.streams[split]}, bptt=opts.bptt,
                              batch_size=opts.batch_size, seed=0, level=predictor.config["level"])
     return task.evaluate(predictor.model, split, predictor.device)
 
