@@ -145,3 +145,21 @@ def test_ngram_counts_streamed_in_chunks_equal_counting_at_once(monkeypatch):
     streamed = baseline_report(ids[:4000].numpy(), ids[4000:4500].numpy(), ids[4500:].numpy(), 60)
     for name, row in report.items():
         assert streamed[name] == pytest.approx(row, rel=1e-12), name
+
+
+def test_lm_baselines_of_streams_on_disk_are_counted_once(tmp_path, plays_text, monkeypatch):
+    from rnnkit.tasks import lm
+
+    path = tmp_path / "plays.txt"
+    path.write_text(plays_text, encoding="utf-8")
+    monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "cache"))
+    corpus = lm.token_streams(LMOptions(data=str(path), min_freq=1), log=lambda _: None)
+    first = lm.baselines_of(corpus)
+    assert first == baseline_report(corpus.streams["train"], corpus.streams["val"], corpus.streams["test"],
+                                    len(corpus.encoder.vocab))
+
+    def recount(*args, **kwargs):
+        raise AssertionError("counted again")
+
+    monkeypatch.setattr(lm, "baseline_report", recount)
+    assert lm.baselines_of(lm.token_streams(LMOptions(data=str(path), min_freq=1), log=lambda _: None)) == first

@@ -7,6 +7,7 @@ the lecture's previous-word (bigram) and unigram baselines evaluated on the same
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from torch.nn import functional as F
 from rnnkit.data.open import open_data
 from rnnkit.data.splits import TextCorpus
 from rnnkit.data.tokenstream import prepare_text
+from rnnkit.files import write_json
 from rnnkit.models import LanguageModel, model_spec
 from rnnkit.models.ngram import baseline_report
 from rnnkit.nn.state import detach
@@ -196,6 +198,7 @@ class Corpus:
     split: dict[str, Any]
     streams: dict[str, np.ndarray]
     encoder: TextEncoder
+    directory: Path | None = None  # the prepared streams' folder in the cache (None: read whole)
 
 
 def token_streams(opts: LMOptions, encoder: TextEncoder | None = None,
@@ -207,11 +210,27 @@ def token_streams(opts: LMOptions, encoder: TextEncoder | None = None,
                                 min_freq=opts.min_freq, encoder=encoder, log=log)
         streams = {s: prepared.ids(s) for s in ("train", "val", "test")}
         return Corpus(opts.data, prepared.meta["kind"], prepared.split, streams,
-                      prepared.encoder() if encoder is None else encoder)
+                      prepared.encoder() if encoder is None else encoder, prepared.directory)
     corpus = load_corpus(opts.data)
     encoder = build_encoder(opts, corpus) if encoder is None else encoder
     streams = {s: encode_stream(encoder, getattr(corpus, s)).numpy() for s in ("train", "val", "test")}
     return Corpus(corpus.name, level_of(opts, corpus), corpus.split, streams, encoder)
+
+
+BASELINES_FILE = "baselines.json"  # beside prepared token streams: counted once, like the streams
+
+
+def baselines_of(corpus: Corpus) -> dict[str, dict[str, float]]:
+    """The n-gram baselines of the corpus's streams (:func:`baseline_report`); for streams prepared on disk,
+    counted once and kept in their folder (they are a function of its ids)."""
+    saved = corpus.directory / BASELINES_FILE if corpus.directory is not None else None
+    if saved is not None and saved.is_file():
+        return json.loads(saved.read_text(encoding="utf-8"))
+    streams = corpus.streams
+    report = baseline_report(streams["train"], streams["val"], streams["test"], len(corpus.encoder.vocab))
+    if saved is not None:
+        write_json(saved, report)
+    return report
 
 
 def prepare(run: Run) -> Prepared:
@@ -226,7 +245,7 @@ def prepare(run: Run) -> Prepared:
     else:
         run.log(f"{corpus.name}: {level} level, vocabulary {len(encoder.vocab):,}, tokens "
                 f"{ {s: len(v) for s, v in streams.items()} }")
-        baselines = baseline_report(streams["train"], streams["val"], streams["test"], len(encoder.vocab))
+        baselines = baselines_of(corpus)
         for name, b in baselines.items():
             run.log(f"  baseline {name}: test perplexity {b['test_perplexity']:.1f}, "
                     f"{b['test_bits_per_token']:.3f} bits/token")
