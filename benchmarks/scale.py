@@ -1,0 +1,210 @@
+"""How the cost of a language model's corpus grows with its size: word-level text of 10 MB, 100 MB, 1 GB.
+
+    python benchmarks/scale.py                        # 10 MB, 100 MB and 1 GB (the 1 GB run takes long)
+    python benchmarks/scale.py --sizes 10,100         # some sizes only
+    python benchmarks/scale.py --quick                # seconds, a 1 MB text and 20 steps (CI); no results file
+    python benchmarks/scale.py --from scale.log       # write the results from a log of an earlier run's records
+
+The texts are the bundled word-level corpora (Jane Austen's novels, Shakespeare's plays, the movie-reviews
+pretraining text: ``rnnkit data fetch``), concatenated and repeated until the size is reached, written to
+a temporary folder outside the repository (``--work`` to choose it). Repeating them keeps the vocabulary
+(and so the model) the same at every size, so what grows is the corpus alone.
+
+Each size is trained twice, each time in a fresh process (``rnnkit train lm --data FILE`` as far as its
+first few hundred steps: the LM application's ``prepare``, the model, AdamW steps on its training
+batches): *cold* with an empty data cache (the token streams are prepared), then *warm* (they are opened).
+Recorded per run: preparation seconds and MB/s (cold), seconds from the process's start to the end of
+its first step, steps per second over the remaining steps, and the process's peak resident memory.
+Writes benchmarks/results/scale-<machine>.json and docs/img/scale-<machine>.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPORA = ("austen", "shakespeare", "movie-reviews")
+MODEL = {"tokenizer": "word", "min_freq": 3, "embed_dim": 128, "hidden_size": 256, "bptt": 32, "batch_size": 16}
+"""One small LSTM for every size: what grows is the corpus, not the model."""
+
+
+def base_text() -> str:
+    """The bundled word-level corpora, each read whole (train, val, test in order), one after the other."""
+    from rnnkit.data.open import open_data
+
+    parts = []
+    for name in CORPORA:
+        corpus = open_data(name, "lm")
+        parts.extend((corpus.train, corpus.val, corpus.test))
+    return "\n\n".join(parts) + "\n"
+
+
+def write_corpus(path: Path, megabytes: float, text: str) -> None:
+    """``text`` repeated into ``path`` until it holds ``megabytes`` MB (cut at a line end)."""
+    target = int(megabytes * 1e6)
+    block = text.encode("utf-8")
+    written = 0
+    with open(path, "wb") as f:
+        while written + len(block) <= target:
+            f.write(block)
+            written += len(block)
+        rest = block[: target - written]
+        f.write(rest[: rest.rfind(b"\n") + 1])
+
+
+def child(path: str, steps: int, started: float) -> dict:
+    """One run in this process: prepare (or open) the streams, build the model, train ``steps`` steps."""
+    import torch
+
+    from rnnkit.models import build_model
+    from rnnkit.tasks.base import Run
+    from rnnkit.tasks.lm import LMOptions, prepare
+    from rnnkit.train.config import TrainConfig
+
+    logged: list[str] = []
+    with tempfile.TemporaryDirectory() as out:
+        opts = LMOptions(data=path, **MODEL)
+        t = time.monotonic()
+        prepared = prepare(Run(options=opts, train=TrainConfig(seed=13), directory=Path(out), log=logged.append))
+        prepare_s = time.monotonic() - t
+    torch.manual_seed(13)
+    model = build_model(prepared.spec)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    batches = prepared.task.train_batches(0)
+    first_step_s, t_second = 0.0, 0.0
+    for i in range(min(steps, len(batches))):
+        loss, _ = prepared.task.loss(model, batches[i], torch.device("cpu"))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        if i == 0:
+            first_step_s = time.time() - started
+            t_second = time.monotonic()
+    steps_run = min(steps, len(batches))
+    from rnnkit.data.fetching import cache_dir
+
+    metas = [json.loads(m.read_text()) for m in (cache_dir() / "tokens").glob("*/meta.json")]
+    prepared_line = next((line for line in logged if line.startswith("prepared the token streams")), "")
+    return {"prepare_s": round(prepare_s, 2), "first_step_s": round(first_step_s, 2),
+            "steps": steps_run, "steps_per_s": round((steps_run - 1) / (time.monotonic() - t_second), 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "vocabulary": prepared.spec["kwargs"]["vocab_size"], "train_tokens": len(prepared.task.ids["train"]),
+            "streams_prepare_s": metas[0]["prepare_seconds"] if metas else None,
+            "prepared": prepared_line.split(":")[0]}
+
+
+def measure(path: Path, cache: Path, steps: int) -> dict:
+    """A run in a fresh process with ``$RNNKIT_CACHE`` = ``cache``; its record, with the machine's load."""
+    env = {**os.environ, "RNNKIT_CACHE": str(cache), "PYTHONPATH": str(ROOT / "src")}
+    load_before = os.getloadavg()[0]
+    started = time.time()
+    done = subprocess.run([sys.executable, __file__, "--child", str(path), "--steps", str(steps),
+                           "--started", repr(started)], env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"the run on {path.name} failed:\n{done.stderr[-3000:]}")
+    record = json.loads(done.stdout.strip().splitlines()[-1])
+    record["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    return record
+
+
+def plot(records: list[dict], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [r["megabytes"] for r in records]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    axes[0].plot(sizes, [r["cold"]["peak_rss_mb"] for r in records], "o-", label="cold (prepares)")
+    axes[0].plot(sizes, [r["warm"]["peak_rss_mb"] for r in records], "s--", label="warm (opens the map)")
+    axes[0].set(title="peak resident memory", ylabel="MB")
+    axes[1].plot(sizes, [r["cold"]["first_step_s"] for r in records], "o-", label="cold")
+    axes[1].plot(sizes, [r["warm"]["first_step_s"] for r in records], "s--", label="warm")
+    axes[1].set(title="time to the first training step", ylabel="seconds", yscale="log")
+    axes[2].plot(sizes, [r["prepare_mb_per_s"] for r in records], "o-")
+    axes[2].set(title="preparation throughput (once per corpus)", ylabel="MB/s", ylim=(0, None))
+    for ax in axes:
+        ax.set(xscale="log", xlabel="word-level corpus (MB)")
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    axes[1].legend()
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,100,1000", help="corpus sizes in MB, comma-separated")
+    parser.add_argument("--steps", type=int, default=300, help="training steps per run")
+    parser.add_argument("--work", type=Path, default=None, help="folder for the texts and caches (default: a "
+                                                                 "temporary folder, removed at the end)")
+    parser.add_argument("--quick", action="store_true", help="a 1 MB text, 20 steps; no results file")
+    parser.add_argument("--from", dest="log", type=Path, default=None,
+                        help="write the results file and plot from the record lines this script printed before")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.steps, args.started)))
+        return
+    if args.log is not None:
+        lines = args.log.read_text(encoding="utf-8").splitlines()
+        write(sorted((json.loads(line) for line in lines if line.startswith('{"megabytes"')),
+                     key=lambda r: r["megabytes"]), args.steps)
+        return
+    sizes = [1.0] if args.quick else [float(s) for s in args.sizes.split(",")]
+    steps = 20 if args.quick else args.steps
+    work = args.work or Path(tempfile.mkdtemp(prefix="rnnkit-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    text = base_text()
+    records = []
+    try:
+        for mb in sizes:
+            path = work / f"corpus-{mb:g}MB.txt"
+            write_corpus(path, mb, text)
+            cache = work / f"cache-{mb:g}MB"
+            shutil.rmtree(cache, ignore_errors=True)
+            cold = measure(path, cache, steps)
+            warm = measure(path, cache, steps)
+            record = {"megabytes": mb, "bytes": path.stat().st_size, "cold": cold, "warm": warm,
+                      "prepare_mb_per_s": round(path.stat().st_size / 1e6 / cold["streams_prepare_s"], 2)}
+            print(json.dumps(record), flush=True)
+            records.append(record)
+            path.unlink()
+            shutil.rmtree(cache, ignore_errors=True)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    if not args.quick:
+        write(records, steps)
+
+
+def write(records: list[dict], steps: int) -> None:
+    """benchmarks/results/scale-<machine>.json and its plot, docs/img/scale-<machine>.png."""
+    from rnnkit.bench.timing import machine_tag, write_results
+
+    tag = machine_tag()
+    base_mb = len(base_text().encode()) / 1e6
+    note = ("texts: the bundled corpora " + " + ".join(CORPORA) + f" (read whole, {base_mb:.1f} MB) repeated to "
+            f"each size; model {MODEL}, AdamW, {steps} steps; "
+            "prepare_s: the LM's prepare (token streams, baselines) in the process; streams_prepare_s and "
+            "prepare_mb_per_s: the token streams alone (hash, cut, vocabulary, encode); first_step_s: from starting "
+            "the process to the end of the first step; the machine was shared with other work (load_average_1min: "
+            "before and after each run), so the seconds are upper bounds")
+    write_results(ROOT / "benchmarks" / "results" / f"scale-{tag}.json", records, note=note)
+    plot(records, ROOT / "docs" / "img" / f"scale-{tag}.png")
+
+
+if __name__ == "__main__":
+    main()
