@@ -101,7 +101,9 @@ class ClassificationTask(Task):
         self._eval_cache: dict[str, list[Any]] = {}
 
     def _lengths(self, split: str) -> list[int]:
-        return [len(x) for x, _ in self.splits[split]]
+        data = self.splits[split]
+        known = getattr(data, "lengths", None)  # encoded texts know theirs (rows on disk: without reading them)
+        return [int(n) for n in known] if known is not None else [len(x) for x, _ in data]
 
     def train_batches(self, epoch: int, rank: int = 0, world: int = 1) -> list[Any]:
         key = (epoch, rank, world)

@@ -17,6 +17,7 @@ import torch
 
 from rnnkit.data import TextClassificationData, load_text_classification
 from rnnkit.data.own import align_labels, parse_label_map
+from rnnkit.data.rowstream import STREAM_BYTES, load_rows, streams_rows
 from rnnkit.metrics.classification import classification_report
 from rnnkit.models import BagOfWordsClassifier, RecurrentClassifier, model_spec
 from rnnkit.models.classifier import POOLINGS
@@ -111,6 +112,18 @@ def bigram_keys(train: EncodedDataset, vocab_size: int, min_freq: int = 2) -> to
     return BigramVocab.build(train.ids, min_freq=min_freq).keys(vocab_size)
 
 
+def streamed_file(opts: SentimentOptions) -> bool:
+    """A labelled file (CSV/TSV/JSONL) of :data:`STREAM_BYTES` or more is tokenised once into a map on disk and
+    read a row at a time (:mod:`rnnkit.data.rowstream`); smaller files, folders and registry names are read
+    whole. An SST-2 TSV (recognised by its header) is read whole."""
+    if not opts.data or opts.train or opts.val or opts.test or not streams_rows(opts.data):
+        return False
+    if opts.text_col is None and Path(opts.data).suffix.lower() == ".tsv":
+        with open(opts.data, "rb") as f:
+            return f.readline().split(b"\t")[:1] != [b"sentence"]
+    return True
+
+
 def load_data(opts: SentimentOptions) -> TextClassificationData:
     return load_text_classification(opts.data, text_col=opts.text_col, label_col=opts.label_col, seed=opts.split_seed,
                                     train=opts.train, val=opts.val, test=opts.test)
@@ -123,19 +136,29 @@ def encode_splits(encoder: TextEncoder, data: TextClassificationData) -> dict[st
 def prepare(run: Run) -> Prepared:
     """Data → vocabulary → encoded splits → the classifier's spec (bigram keys, pretrained encoder)."""
     opts, log = run.options, run.log
-    data = load_data(opts)
+    streamed = streamed_file(opts)
+    data = None if streamed else load_data(opts)
+    encoder = None
     if run.saved is not None:
         encoder = TextEncoder.from_config(run.saved["text"], run.directory)
-    else:
+    elif opts.init_from:
+        encoder, opts = pretrained_encoder(opts, log)
+    if streamed:
+        if opts.model == "bow" and opts.bigrams:
+            raise ValueError(f"--bigrams counts word pairs in memory: a file of {STREAM_BYTES >> 20} MiB or more "
+                             "is not held there; train --model bow without --bigrams, or --model recurrent")
+        data, splits, encoder = load_rows(opts.data, text_col=opts.text_col, label_col=opts.label_col,
+                                          seed=opts.split_seed, tokenizer=opts.tokenizer, lowercase=opts.lowercase,
+                                          min_freq=opts.min_freq, max_len=opts.max_len, encoder=encoder, log=log)
+    if run.saved is None:
         log(f"{data.name}: {data.sizes()} examples, labels {data.labels}, split {data.split.get('method')}")
         if not data.train or not data.val or not data.test:
             raise ValueError(f"{data.name} needs non-empty train, val and test splits, got {data.sizes()}")
-        if opts.init_from:
-            encoder, opts = pretrained_encoder(opts, log)
-        else:
-            encoder = TextEncoder.build([ex.text for ex in data.train], tokenizer=opts.tokenizer,
-                                        lowercase=opts.lowercase, min_freq=opts.min_freq, max_len=opts.max_len)
-    splits = encode_splits(encoder, data)
+    if encoder is None:
+        encoder = TextEncoder.build([ex.text for ex in data.train], tokenizer=opts.tokenizer,
+                                    lowercase=opts.lowercase, min_freq=opts.min_freq, max_len=opts.max_len)
+    if not streamed:
+        splits = encode_splits(encoder, data)
     spec = build_classifier(opts, len(encoder.vocab), data.num_labels)
     keys = None
     if opts.model == "bow" and opts.bigrams:
