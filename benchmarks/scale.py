@@ -21,6 +21,7 @@ Writes benchmarks/results/scale-<machine>.json and docs/img/scale-<machine>.png.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import resource
@@ -33,6 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ("austen", "shakespeare", "movie-reviews")
+REVIEWS = ("rt-polarity",)
+CLASSIFIER = {"embed_dim": 64, "hidden_size": 128, "batch_size": 64}
+"""The classification run: a small LSTM classifier (word level, the sentiment defaults otherwise)."""
 MODEL = {"tokenizer": "word", "min_freq": 3, "embed_dim": 128, "hidden_size": 256, "bptt": 32, "batch_size": 16}
 """One small LSTM for every size: what grows is the corpus, not the model."""
 
@@ -103,12 +107,69 @@ def child(path: str, steps: int, started: float) -> dict:
             "prepared": prepared_line.split(":")[0]}
 
 
-def measure(path: Path, cache: Path, steps: int) -> dict:
+def write_rows(path: Path, rows: int) -> int:
+    """A CSV (text,label) of ``rows`` review rows: the rt-polarity critic snippets (every split, read whole),
+    repeated; returns how many distinct reviews it repeats."""
+    from rnnkit.data.open import open_data
+
+    reviews = []
+    for name in REVIEWS:
+        data = open_data(name, "sentiment")
+        reviews.extend((ex.text, data.labels[ex.label]) for s in ("train", "val", "test") for ex in data.part(s))
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        for i in range(rows):
+            writer.writerow(reviews[i % len(reviews)])
+    return len(reviews)
+
+
+def child_rows(path: str, steps: int, started: float) -> dict:
+    """One classification run in this process: the sentiment application's prepare on a large CSV (rows
+    streamed from disk), the model, ``steps`` steps."""
+    import torch
+
+    from rnnkit.data.fetching import cache_dir
+    from rnnkit.models import build_model
+    from rnnkit.tasks.base import Run
+    from rnnkit.tasks.sentiment import SentimentOptions, prepare
+    from rnnkit.train.config import TrainConfig
+
+    with tempfile.TemporaryDirectory() as out:
+        t = time.monotonic()
+        prepared = prepare(Run(options=SentimentOptions(data=path, **CLASSIFIER), train=TrainConfig(seed=13),
+                               directory=Path(out), log=lambda _: None))
+        prepare_s = time.monotonic() - t
+    torch.manual_seed(13)
+    model = build_model(prepared.spec)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    t = time.monotonic()
+    batches = prepared.task.train_batches(0)
+    batches_s = time.monotonic() - t
+    first_step_s, t_second = 0.0, 0.0
+    for i in range(steps):
+        loss, _ = prepared.task.loss(model, batches[i], torch.device("cpu"))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if i == 0:
+            first_step_s = time.time() - started
+            t_second = time.monotonic()
+    metas = [json.loads(m.read_text()) for m in (cache_dir() / "rows").glob("*/meta.json")]
+    return {"prepare_s": round(prepare_s, 2), "epoch_batches_s": round(batches_s, 2),
+            "first_step_s": round(first_step_s, 2), "steps": steps,
+            "steps_per_s": round((steps - 1) / (time.monotonic() - t_second), 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "vocabulary": prepared.spec["kwargs"]["vocab_size"], "train_rows": len(prepared.task.splits["train"]),
+            "rows_prepare_s": metas[0]["prepare_seconds"] if metas else None}
+
+
+def measure(path: Path, cache: Path, steps: int, mode: str = "--child") -> dict:
     """A run in a fresh process with ``$RNNKIT_CACHE`` = ``cache``; its record, with the machine's load."""
     env = {**os.environ, "RNNKIT_CACHE": str(cache), "PYTHONPATH": str(ROOT / "src")}
     load_before = os.getloadavg()[0]
     started = time.time()
-    done = subprocess.run([sys.executable, __file__, "--child", str(path), "--steps", str(steps),
+    done = subprocess.run([sys.executable, __file__, mode, str(path), "--steps", str(steps),
                            "--started", repr(started)], env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"the run on {path.name} failed:\n{done.stderr[-3000:]}")
@@ -118,11 +179,13 @@ def measure(path: Path, cache: Path, steps: int) -> dict:
 
 
 def plot(records: list[dict], out: Path) -> None:
+    """Peak memory, time to the first step and preparation throughput against the corpus size (text runs)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    records = [r for r in records if "megabytes" in r]
     sizes = [r["megabytes"] for r in records]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     axes[0].plot(sizes, [r["cold"]["peak_rss_mb"] for r in records], "o-", label="cold (prepares)")
@@ -152,18 +215,24 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a 1 MB text, 20 steps; no results file")
     parser.add_argument("--from", dest="log", type=Path, default=None,
                         help="write the results file and plot from the record lines this script printed before")
+    parser.add_argument("--rows", type=int, default=0, help="also a classification CSV of this many rows "
+                                                             "(e.g. 2000000; 0: none)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-rows", help=argparse.SUPPRESS)
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.steps, args.started)))
         return
+    if args.child_rows:
+        print(json.dumps(child_rows(args.child_rows, args.steps, args.started)))
+        return
     if args.log is not None:
         lines = args.log.read_text(encoding="utf-8").splitlines()
-        write(sorted((json.loads(line) for line in lines if line.startswith('{"megabytes"')),
-                     key=lambda r: r["megabytes"]), args.steps)
+        records = [json.loads(line) for line in lines if line.startswith(('{"megabytes"', '{"rows"'))]
+        write(sorted(records, key=lambda r: (r.get("megabytes", 1e9), r.get("rows", 0))), args.steps)
         return
-    sizes = [1.0] if args.quick else [float(s) for s in args.sizes.split(",")]
+    sizes = [1.0] if args.quick else [float(s) for s in args.sizes.split(",") if s]
     steps = 20 if args.quick else args.steps
     work = args.work or Path(tempfile.mkdtemp(prefix="rnnkit-scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -183,6 +252,19 @@ def main() -> None:
             records.append(record)
             path.unlink()
             shutil.rmtree(cache, ignore_errors=True)
+        if args.rows:
+            path = work / f"reviews-{args.rows}.csv"
+            distinct = write_rows(path, args.rows)
+            cache = work / "cache-rows"
+            shutil.rmtree(cache, ignore_errors=True)
+            cold = measure(path, cache, steps, "--child-rows")
+            warm = measure(path, cache, steps, "--child-rows")
+            record = {"rows": args.rows, "distinct_reviews": distinct, "bytes": path.stat().st_size, "cold": cold,
+                      "warm": warm,
+                      "prepare_mb_per_s": round(path.stat().st_size / 1e6 / cold["rows_prepare_s"], 2)}
+            print(json.dumps(record), flush=True)
+            records.append(record)
+            path.unlink()
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

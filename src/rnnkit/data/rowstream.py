@@ -216,7 +216,8 @@ def prepare_rows(path: str | os.PathLike[str], *, text_col: str | None = None, l
     with FileLock(folder / f"{key}.lock"):
         if not (final / "meta.json").is_file():
             start = time.monotonic()
-            _build(path, final, sha, text_col, label_col, seed, fractions, tokenizer, lowercase, min_freq, encoder)
+            _build(path, final, sha, text_col, label_col, seed, fractions, tokenizer, lowercase, min_freq, encoder,
+                   start)
             size = path.stat().st_size
             took = time.monotonic() - start
             log(f"prepared the rows of {path.name} once ({size / 1e6:,.0f} MB in {took:.1f} s); cached in {final}")
@@ -225,7 +226,7 @@ def prepare_rows(path: str | os.PathLike[str], *, text_col: str | None = None, l
 
 def _build(path: Path, final: Path, sha: str, text_col: str, label_col: str, seed: int,
            fractions: Sequence[float], tokenizer: str, lowercase: bool, min_freq: int,
-           encoder: TextEncoder | None) -> None:
+           encoder: TextEncoder | None, start: float) -> None:
     tmp = final.parent / f".{final.name}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -247,7 +248,8 @@ def _build(path: Path, final: Path, sha: str, text_col: str, label_col: str, see
         for s, r in split_rows.items():
             np.save(tmp / f"{s}.npy", r)
         meta = {"format": FORMAT, "file": path.name, "sha256": sha, "labels": names, "split": split,
-                "dtype": "uint32", "text": encoder.save(tmp), "rows": len(labels)}
+                "dtype": "uint32", "text": encoder.save(tmp), "rows": len(labels),
+                "prepare_seconds": round(time.monotonic() - start, 3)}
         write_json(tmp / "meta.json", meta)
         shutil.rmtree(final, ignore_errors=True)
         os.rename(tmp, final)
