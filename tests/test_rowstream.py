@@ -8,6 +8,7 @@ import json
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rnnkit.cli import main
@@ -113,3 +114,18 @@ def test_a_large_file_refuses_bpe_and_bigrams_in_one_line(tmp_path, snippets, mo
     assert main(["train", "sentiment", "--data", str(path), "--model", "bow", "--bigrams",
                  "--out", str(tmp_path / "y")]) != 0
     assert "without --bigrams" in capsys.readouterr().err
+
+
+def test_the_array_split_is_the_stratified_split():
+    import random
+
+    from rnnkit.data.splits import stratified_split, stratified_split_arrays
+
+    r = random.Random(1)
+    for _ in range(100):
+        n = r.randint(0, 60)
+        labels, keys = [r.randint(0, 3) for _ in range(n)], r.sample(range(10**6), n)
+        fractions, seed = r.choice([(0.8, 0.1, 0.1), (0.9, 0.05, 0.05), (0.5, 0.5, 0.0)]), r.randint(0, 99)
+        expected = stratified_split(labels, seed=seed, fractions=fractions, keys=[str(k) for k in keys])
+        got = stratified_split_arrays(np.array(labels), np.array(keys), seed=seed, fractions=fractions)
+        assert [list(part) for part in expected] == [part.tolist() for part in got]

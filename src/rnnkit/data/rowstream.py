@@ -40,7 +40,7 @@ from rnnkit.data.fetching.packages import cache_dir
 from rnnkit.data.linestream import file_sha256
 from rnnkit.data.readers.encoding import line_list
 from rnnkit.data.readers.text import COLUMN_HINT, check_label, map_labels
-from rnnkit.data.splits import DEFAULT_SEED, SPLITS, Splits, stratified_split
+from rnnkit.data.splits import DEFAULT_SEED, SPLITS, Splits, stratified_split_arrays
 from rnnkit.files import write_json
 from rnnkit.text import SPECIALS, UNK, TextEncoder, Vocab
 from rnnkit.text.tokenize import build_tokenizer
@@ -232,12 +232,11 @@ def _build(path: Path, final: Path, sha: str, text_col: str, label_col: str, see
     tmp.mkdir()
     try:
         labels, names, kept = read_labels(path, text_col, label_col)
-        keys = [str(i) for i in np.flatnonzero(kept)]
-        parts = stratified_split(labels[kept].tolist(), seed=seed, fractions=fractions, keys=keys)
-        kept_rows = np.flatnonzero(kept)
-        split_rows = {s: kept_rows[np.asarray(p, dtype=np.int64)] for s, p in zip(SPLITS, parts, strict=True)}
+        kept_rows = np.flatnonzero(kept)  # an example's key is its row number among the non-blank rows
+        parts = stratified_split_arrays(labels[kept], kept_rows, seed=seed, fractions=fractions)
+        split_rows = {s: kept_rows[p] for s, p in zip(SPLITS, parts, strict=True)}
         split = {"method": "stratified", "seed": seed, "fractions": list(fractions),
-                 "keys": {s: [keys[i] for i in p] for s, p in zip(SPLITS, parts, strict=True)}}
+                 "keys": {s: [str(k) for k in r.tolist()] for s, r in split_rows.items()}}
         in_train = np.zeros(len(labels), dtype=bool)
         in_train[split_rows["train"]] = True
         if encoder is None:

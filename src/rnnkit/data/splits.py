@@ -254,6 +254,28 @@ def stratified_split(
     return sorted(index[:a]), sorted(index[a:b]), sorted(index[b:])
 
 
+def stratified_split_arrays(
+    labels: np.ndarray, keys: np.ndarray, *, seed: int = DEFAULT_SEED, fractions: Sequence[float] = DEFAULT_FRACTIONS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`stratified_split` for millions of examples: the same three index arrays (sorted, int64) for
+    ``labels`` (N,) and integer ``keys`` (N,) (the examples' keys are ``str(keys[i])``), holding per example a
+    SHA-256 digest as four big-endian words and two numbers instead of Python tuples (about 64 bytes)."""
+    labels = np.asarray(labels)
+    n = len(labels)
+    words = np.empty((n, 4), dtype=">u8")  # digest of f"{seed}\0{key}", as stratified_split ranks and ties it
+    for i, key in enumerate(np.asarray(keys).tolist()):
+        words[i] = np.frombuffer(hashlib.sha256(f"{seed}\0{key}".encode()).digest(), dtype=">u8")
+    digest = [words[:, w].astype(np.uint64) for w in range(4)]
+    rank = np.empty(n, dtype=np.float64)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        order = members[np.lexsort([d[members] for d in reversed(digest)])]  # the seeded order of the class
+        rank[order] = (np.arange(len(order)) + 0.5) / len(order)
+    index = np.lexsort([np.arange(n), *reversed(digest), rank])  # by rank, then digest, then position
+    a, b = _cut(n, fractions)
+    return np.sort(index[:a]), np.sort(index[a:b]), np.sort(index[b:])
+
+
 def split_examples(
     name: str,
     examples: Sequence[Example],
