@@ -46,8 +46,8 @@ from rnnkit.text import SPECIALS, UNK, TextEncoder, Vocab
 from rnnkit.text.tokenize import build_tokenizer
 
 FORMAT = 1
-STREAM_BYTES = 256 << 20
-"""Labelled files from this size (256 MiB) are streamed; smaller ones are read whole (the same rows and split)."""
+STREAM_BYTES = 64 << 20
+"""Labelled files from this size (64 MiB) are streamed; smaller ones are read whole (the same rows and split)."""
 BATCH_ROWS = 4096  # texts handed to the tokenizer at a time
 SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson")
 
