@@ -190,6 +190,9 @@ def plot(records: list[dict], out: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     axes[0].plot(sizes, [r["cold"]["peak_rss_mb"] for r in records], "o-", label="cold (prepares)")
     axes[0].plot(sizes, [r["warm"]["peak_rss_mb"] for r in records], "s--", label="warm (opens the map)")
+    for r in records:  # the vocabulary sets the model's size: say it where the memory is read
+        axes[0].annotate(f"vocabulary {r['warm']['vocabulary']:,}", (r["megabytes"], r["warm"]["peak_rss_mb"]),
+                         textcoords="offset points", xytext=(-6, 6), ha="right", fontsize=8)
     axes[0].set(title="peak resident memory", ylabel="MB")
     axes[1].plot(sizes, [r["cold"]["first_step_s"] for r in records], "o-", label="cold")
     axes[1].plot(sizes, [r["warm"]["first_step_s"] for r in records], "s--", label="warm")
