@@ -186,6 +186,8 @@ def plot(records: list[dict], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     records = [r for r in records if "megabytes" in r]
+    if not records:
+        return
     sizes = [r["megabytes"] for r in records]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     axes[0].plot(sizes, [r["cold"]["peak_rss_mb"] for r in records], "o-", label="cold (prepares)")
@@ -282,7 +284,8 @@ def write(records: list[dict], steps: int) -> None:
     tag = machine_tag()
     base_mb = len(base_text().encode()) / 1e6
     note = ("texts: the bundled corpora " + " + ".join(CORPORA) + f" (read whole, {base_mb:.1f} MB) repeated to "
-            f"each size; model {MODEL}, AdamW, {steps} steps; "
+            f"each size; model {MODEL}, AdamW, the steps each record names; classification (a record with rows): "
+            f"rt-polarity snippets repeated to that many rows of a CSV, sentiment with {CLASSIFIER}; "
             "prepare_s: the LM's prepare (token streams, baselines) in the process; streams_prepare_s and "
             "prepare_mb_per_s: the token streams alone (hash, cut, vocabulary, encode); first_step_s: from starting "
             "the process to the end of the first step; the machine was shared with other work (load_average_1min: "
