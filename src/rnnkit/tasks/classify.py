@@ -71,6 +71,20 @@ def pair_confusion(report: dict[str, Any], a: str, b: str) -> dict[str, Any]:
             "share_of_errors": (a_as_b + b_as_a) / max(1, errors)}
 
 
+class Collated(Sequence[Any]):
+    """An epoch's batches, padded when the loop asks for one (not all up front: an epoch of millions of
+    rows would hold every padded batch at once): batch i is ``collate([data[j] for j in batches[i]])``."""
+
+    def __init__(self, data: Sequence[Any], batches: list[list[int]], collate: Callable[[list[Any]], Any]) -> None:
+        self.data, self.batches, self.collate = data, batches, collate
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, i: int) -> Any:  # type: ignore[override]
+        return self.collate([self.data[j] for j in self.batches[i]])
+
+
 class ClassificationTask(Task):
     """Cross-entropy on class logits of padded sequences; accuracy selects the best epoch.
 
@@ -105,15 +119,15 @@ class ClassificationTask(Task):
         known = getattr(data, "lengths", None)  # encoded texts know theirs (rows on disk: without reading them)
         return [int(n) for n in known] if known is not None else [len(x) for x, _ in data]
 
-    def train_batches(self, epoch: int, rank: int = 0, world: int = 1) -> list[Any]:
+    def train_batches(self, epoch: int, rank: int = 0, world: int = 1) -> Sequence[Any]:
         key = (epoch, rank, world)
         if self._epoch_cache is None or self._epoch_cache[0] != key:
             data = self.splits["train"]
             sampler = BucketBatchSampler(self._lengths("train"), self.batch_size, shuffle=True, seed=self.seed,
                                          num_replicas=world, rank=rank)
             sampler.set_epoch(epoch)
-            batches = [self.collate([data[i] for i in b]) for b in sampler]
-            if self.augment is not None:
+            batches: Sequence[Any] = Collated(data, list(sampler), self.collate)
+            if self.augment is not None:  # one generator runs through the epoch's batches in order
                 g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch * 7_919 + rank)
                 batches = [replace(b, inputs=self.augment(b.inputs, b.lengths, g)) for b in batches]
             self._epoch_cache = (key, batches)
