@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import csv
 import json
+import random
 import warnings
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from rnnkit.cli import main
 from rnnkit.data import rowstream
 from rnnkit.data.open import read_labelled_text
 from rnnkit.data.rowstream import load_rows
+from rnnkit.data.splits import stratified_split, stratified_split_arrays
 from rnnkit.text import TextEncoder
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -117,10 +119,6 @@ def test_a_large_file_refuses_bpe_and_bigrams_in_one_line(tmp_path, snippets, mo
 
 
 def test_the_array_split_is_the_stratified_split():
-    import random
-
-    from rnnkit.data.splits import stratified_split, stratified_split_arrays
-
     r = random.Random(1)
     for _ in range(100):
         n = r.randint(0, 60)

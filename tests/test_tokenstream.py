@@ -17,6 +17,7 @@ from rnnkit.data.readers.text import read_text_lines
 from rnnkit.data.tokenstream import prepare_text
 from rnnkit.models import ngram
 from rnnkit.models.ngram import NGramCounts, baseline_report
+from rnnkit.tasks import lm
 from rnnkit.tasks.lm import LMOptions, build_encoder, encode_stream
 from rnnkit.text import TextEncoder, Vocab
 from rnnkit.text.tokenize import build_tokenizer
@@ -148,8 +149,6 @@ def test_ngram_counts_streamed_in_chunks_equal_counting_at_once(monkeypatch):
 
 
 def test_lm_baselines_of_streams_on_disk_are_counted_once(tmp_path, plays_text, monkeypatch):
-    from rnnkit.tasks import lm
-
     path = tmp_path / "plays.txt"
     path.write_text(plays_text, encoding="utf-8")
     monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "cache"))
