@@ -57,4 +57,7 @@ def serve(dirs: Sequence[Path], *, host: str = "127.0.0.1", port: int = 8000, ba
     # timeout_graceful_shutdown bounds the wait for in-flight requests (a stream may run up to `timeout`).
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=timeout + 5,
                             **protocol_options())
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()  # bound here, so closed here, whichever way the server ends
