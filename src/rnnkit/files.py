@@ -74,3 +74,23 @@ def remove_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
     for tmp in stale:
         tmp.unlink(missing_ok=True)
     return stale
+
+
+def point_link(link: str | os.PathLike[str], target: str) -> bool:
+    """Make ``link`` a symbolic link to ``target`` (a name relative to ``link``'s folder), atomically: a new
+    link is made under a temporary name and moved over the old one with ``os.replace``, so a reader sees the
+    old target or the new one, never no link. ``link`` that exists and is not a symbolic link (a user's own
+    file or folder) is left alone: returns False."""
+    link = Path(link)
+    if os.path.lexists(link) and not link.is_symlink():
+        return False
+    tmp = link.with_name(f".{link.name}.{os.getpid()}{TMP_SUFFIX}")
+    tmp.unlink(missing_ok=True)
+    os.symlink(target, tmp)
+    try:
+        os.replace(tmp, link)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync(link.parent)
+    return True

@@ -10,6 +10,7 @@ line is skipped with a warning and the other lines are still answered; a large i
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import warnings
@@ -62,10 +63,14 @@ def stdin_texts(stream: BinaryIO, errors: str = "strict") -> Iterator[tuple[str,
 
 def argument_texts(texts: Sequence[str], errors: str = "strict") -> list[tuple[str, str]]:
     """(where, text) of the arguments; one that is not valid UTF-8 (the shell passed bytes that are not) is a
-    ValueError naming it, or with ``errors="replace"`` U+FFFD and a warning."""
+    ValueError naming it, or with ``errors="replace"`` U+FFFD and a warning; one that is an existing folder
+    (a second model directory, not a text) is a ValueError."""
     out = []
     for i, text in enumerate(texts, 1):
         where = f"input {i}"
+        if os.path.isdir(text):  # `rnnkit predict runs/sentiment-lstm-*/ "…"` when the glob matched two runs
+            raise ValueError(f"{where} ({text}) is a folder, not a text: give one model directory, then the texts "
+                             "(to average several sentiment models, add each with --ensemble DIR)")
         out.append((where, decode_line(text.encode("utf-8", "surrogateescape"), where, errors)))
     return out
 

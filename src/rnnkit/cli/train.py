@@ -13,6 +13,7 @@ from pathlib import Path
 
 import rnnkit.cli.settings as settings
 from rnnkit.cli.args import add_dataclass_arguments, dataclass_from_args, given
+from rnnkit.files import point_link
 from rnnkit.train.config import TrainConfig, resolve_device, uses_amp
 from rnnkit.train.distributed import is_main_process
 
@@ -47,9 +48,32 @@ def _exit(message: str) -> None:
     raise SystemExit(1)
 
 
-def _default_out(task: str, opts) -> Path:
+def _default_link(task: str, opts) -> Path:
+    """``runs/TASK-MODEL``: the stable name of the latest successful run trained without ``--out``."""
     kind = getattr(opts, "kind", None) or getattr(opts, "cell", "model")
-    return Path("runs") / f"{task}-{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return Path("runs") / f"{task}-{kind}"
+
+
+def _default_out(link: Path) -> Path:
+    """``runs/TASK-MODEL-TIME``: a new folder for each run without ``--out``, so no run overwrites another
+    (``-2``, ``-3``, … after TIME when a run of the same second holds it)."""
+    out = link.with_name(f"{link.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    stem = out.name
+    number = 1
+    while os.path.lexists(out):
+        number += 1
+        out = out.with_name(f"{stem}-{number}")
+    return out
+
+
+def _point_latest(link: Path, out: Path) -> None:
+    """After a successful run into ``out``, point ``link`` at it (a failed run never gets here, so the link
+    keeps naming the last model that trained to the end)."""
+    if point_link(link, out.name):
+        print(f"{link} now names this run ({out.name}); earlier runs are kept")
+    else:
+        print(f"note: {link} is not a link rnnkit made (a folder or file of yours), so it was left as it was; "
+              f"this run is in {out}")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -91,10 +115,13 @@ def _train(args: argparse.Namespace) -> int:
             return 0
         if args.out is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise ValueError("with torchrun, pass --out DIR so every process writes to and reads from the same place")
-        out = args.out or _default_out(args.task, opts)
+        link = _default_link(args.task, opts) if args.out is None else None
+        out = args.out or _default_out(link)
         if main_process:
             print(f"training into {out}")
         result = run.train(opts, cfg, out)
+        if link is not None and main_process:
+            _point_latest(link, out)
     if not main_process:
         return 0
     if args.json:
@@ -143,7 +170,9 @@ def register(sub: argparse._SubParsersAction) -> dict:
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
     for name, app in TASKS.items():
         t = tasks.add_parser(name, help=app.help, description=app.help)
-        t.add_argument("--out", type=Path, default=None, help="model directory (default: runs/TASK-MODEL-TIME)")
+        t.add_argument("--out", type=Path, default=None,
+                       help="model directory (default: a new runs/TASK-MODEL-TIME; runs/TASK-MODEL then links to "
+                            "the latest such run that finished)")
         t.add_argument("--resume", type=Path, default=None, metavar="DIR",
                        help="continue a killed run in DIR with its own settings (only "
                             f"{', '.join('--' + n.replace('_', '-') for n in TrainConfig.RUNTIME)} may change), "
