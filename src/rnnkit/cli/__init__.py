@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from rnnkit.cli import bench, data, demo, experiment, export, models, plot, serve, tracing, train, transcribe, translate
+from rnnkit.cli.parser import Parser
 from rnnkit.version import __version__
 
 Handler = Callable[[argparse.Namespace], int]
@@ -18,8 +19,8 @@ READS_TEXT = ("predict", "translate")  # inputs given as text: --errors strict|r
 LOADS_WEIGHTS = ("evaluate", "predict", "generate", "translate", "transcribe", "export", "serve", "inspect")
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
-    parser = argparse.ArgumentParser(prog="rnnkit", description="Recurrent neural networks, exactly as the "
+def build_parser() -> tuple[Parser, dict[str, Handler]]:
+    parser = Parser(prog="rnnkit", description="Recurrent neural networks, exactly as the "
                                      "equations define them, on real sequence tasks.")
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -49,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and inputs and not any(e.startswith("-") for e in extra):
         getattr(args, inputs).extend(extra)
     elif extra:
-        _subparser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
+        _subparser(parser, args).unrecognized(extra)
     if args.command is None:
         parser.print_help()
         return 2
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _subparser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+def _subparser(parser: Parser, args: argparse.Namespace) -> Parser:
     """The parser of the command given (``rnnkit predict``, ``rnnkit train sentiment``), for its error line."""
     for action in parser._subparsers._group_actions if parser._subparsers else ():  # noqa: SLF001
         chosen = action.choices.get(getattr(args, "command", None) or "")
