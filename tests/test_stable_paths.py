@@ -91,3 +91,15 @@ def test_point_link_replaces_a_link_and_refuses_anything_else(tmp_path):
     (tmp_path / "file").write_text("x")
     assert not point_link(tmp_path / "file", "b")
     assert (tmp_path / "file").read_text() == "x"
+
+
+def test_a_served_link_is_named_as_given(tmp_path, monkeypatch):
+    """`rnnkit serve runs/sentiment-lstm`: the model is `sentiment-lstm`, as the README's requests name it."""
+    pytest.importorskip("fastapi")
+    from rnnkit.serve.registry import unique_names
+
+    monkeypatch.chdir(tmp_path)
+    Path("runs/sentiment-lstm-20261206-120000").mkdir(parents=True)
+    point_link("runs/sentiment-lstm", "sentiment-lstm-20261206-120000")
+    assert unique_names([Path("runs/sentiment-lstm"), Path("runs/sentiment-lstm-20261206-120000"), Path(".")]) == [
+        "sentiment-lstm", "sentiment-lstm-20261206-120000", tmp_path.name]

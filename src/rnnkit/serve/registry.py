@@ -3,6 +3,7 @@ endpoints its task offers. The adapters here turn predictor results into the API
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -104,10 +105,11 @@ class ServedModel:
 
 
 def unique_names(dirs: Sequence[Path]) -> list[str]:
-    """Folder names, the repeats numbered: ``runs/a/lstm``, ``runs/b/lstm`` -> ``lstm``, ``lstm-2``."""
+    """Folder names, the repeats numbered: ``runs/a/lstm``, ``runs/b/lstm`` -> ``lstm``, ``lstm-2``. A link is
+    named as given (``runs/sentiment-lstm``, the latest run's link -> ``sentiment-lstm``), not as its target."""
     names: list[str] = []
     for directory in dirs:
-        base = Path(directory).resolve().name or "model"
+        base = Path(os.path.abspath(directory)).name or "model"  # abspath: "." gets the folder's name
         name = base
         n = 2
         while name in names:
