@@ -9,6 +9,9 @@ TORCH_SPEC ?= torch==2.13.0
 # `make test EXTRAS=dev,triton` (.ci/run). To add an extra to an existing venv:
 #   .venv/bin/pip install -e '.[speech]'
 EXTRAS ?= dev
+# Flags for the main job, e.g. `make train TRAIN_ARGS="--epochs 1"` (any flag of `rnnkit train sentiment --help`);
+# tests/test_readme.py sets it to train on a small fixture.
+TRAIN_ARGS ?=
 BIN := $(VENV)/bin
 
 .PHONY: setup setup-extras train test bench
@@ -29,7 +32,7 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml $(VENV)/.installed-core
 	touch $@
 
 train: setup
-	$(BIN)/rnnkit train sentiment
+	$(BIN)/rnnkit train sentiment $(TRAIN_ARGS)
 
 test: setup-extras
 	$(BIN)/ruff check src tests benchmarks docs
