@@ -130,8 +130,11 @@ def _venv(clone: Path) -> None:
 
 
 def _env(clone: Path, train_args: str) -> dict[str, str]:
+    """The clone's environment; its own torch extensions folder, since a C++ kernel built from the clone's
+    sources would replace the one the other tests built from the working tree's (a rebuild each)."""
     return {**os.environ, "PATH": f"{clone / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PYTHONPATH": str(clone / "src"), "TRAIN_ARGS": train_args, "OMP_NUM_THREADS": "1"}
+            "PYTHONPATH": str(clone / "src"), "TRAIN_ARGS": train_args, "OMP_NUM_THREADS": "1",
+            "TORCH_EXTENSIONS_DIR": str(clone.parent / "torch-extensions")}
 
 
 def _run(block: Block, clone: Path, env: dict[str, str], attempt: int) -> None:
