@@ -55,6 +55,8 @@ SKIPPED_BLOCKS = {
 SKIPPED_LINES = {
     "make test    # adds the dev extra to .venv, then runs ruff and the test suite":
         "runs the whole test suite, this test included",
+    "rnnkit serve --examples runs/examples runs/cloze      # http://127.0.0.1:8000/":
+        "a server that blocks; tests/test_page.py serves these folders over real HTTP",
 }
 # What the README says a user has made before a block, made here small: the command the README names, and the
 # one this test runs instead.
