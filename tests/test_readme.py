@@ -149,10 +149,6 @@ def _run(block: Block, clone: Path, env: dict[str, str], attempt: int) -> None:
     start = time.monotonic()
     result = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True, timeout=1800)
     print(f"README.md line {block.line} ({block.language}), run {attempt}: {time.monotonic() - start:.1f} s")
-    if attempt == 2 and result.returncode != 0 and "runs/mine.data already holds data" in result.stderr:
-        # The README's `rnnkit.fit(…, out="runs/mine")` cannot run twice until fit(…, overwrite=True) lands (issue
-        # 24, the fit re-run item, another branch); once the README passes it, this line is never reached.
-        pytest.xfail("the README's rnnkit.fit fails when run a second time (needs fit(..., overwrite=True))")
     assert result.returncode == 0, (f"README.md line {block.line} ({block.language}, run {attempt}) failed with "
                                     f"{result.returncode}:\n{block.text}\n--- stdout\n{result.stdout[-3000:]}\n"
                                     f"--- stderr\n{result.stderr[-3000:]}")
