@@ -46,8 +46,11 @@ SKIPPED_BLOCKS = {
         "five full-size trainings (benchmarks/sentiment_ensemble.py runs them)",
     "import json":
         "runs in the folder an ONNX export wrote; tests/test_export_recipe.py runs it there",
-    "pip install 'rnnkit[serve]'                      # fastapi, uvicorn, python-multipart (in `dev` too)":
+    "pip install 'rnnkit[serve]'                      # fastapi, uvicorn, python-multipart, fastapi-offline "
+    "(in `dev` too)":
         "installs from the network, then a server that blocks; tests/test_serve.py serves over real HTTP",
+    "export RNNKIT_API_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe())')":
+        "a server that blocks, reached by a host name of the user's; tests/test_serve.py tests the key over HTTP",
     "curl -s localhost:8000/api/predict -H 'content-type: application/json' \\":
         "needs the server of the block above; tests/test_serve.py sends these requests",
 }
