@@ -50,7 +50,7 @@ SKIPPED_BLOCKS = {
     "(in `dev` too)":
         "installs from the network, then a server that blocks; tests/test_serve.py serves over real HTTP",
     "export RNNKIT_API_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe())')":
-        "a server that blocks, reached by a host name of the user's; tests/test_serve.py tests the key over HTTP",
+        "a server that blocks, reached by a host name of the user's; tests/test_serve_hardening.py tests the key",
     "curl -s localhost:8000/api/predict -H 'content-type: application/json' \\":
         "needs the server of the block above; tests/test_serve.py sends these requests",
 }
