@@ -201,3 +201,58 @@ def test_saved_settings_of_the_wrong_shape_are_one_line_on_resume(model_dir, cap
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert str(path) in err and expected in err
+
+
+# ------------------------------------------------------------------ a closed directory of bounded files (issue 26)
+@pytest.mark.parametrize("outside", ["/etc/hostname", "../outside.json", "sub/../../outside.json", "link.json"])
+def test_an_integrity_record_naming_a_file_outside_the_directory_is_refused(model_dir, capsys, outside):
+    """The record holds relative paths inside the directory; anything else is refused without reading (or
+    hashing) the file, so a model directory cannot probe the user's files."""
+    from rnnkit.train.checkpoint import recorded_files, tensors_sha256
+
+    (model_dir.parent / "outside.json").write_text("{}")
+    (model_dir / "link.json").symlink_to(model_dir.parent / "outside.json")
+    path = model_dir / "model.safetensors"
+    state = load_file(str(path))
+    files = {**recorded_files(model_dir), outside: "0" * 64}
+    save_file(state, str(path), metadata={"format": "rnnkit-model", "sha256": tensors_sha256(state),
+                                          "files_sha256": json.dumps(files)})
+    err = _predict_error(model_dir, capsys)
+    assert "outside the model directory" in err
+    assert "missing" not in err and "does not match" not in err  # no oracle on the outside file
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "huge"])
+def test_a_config_that_is_not_a_bounded_regular_file_is_refused_at_once(model_dir, capsys, kind):
+    import os
+    import time
+
+    config = model_dir / "config.json"
+    config.unlink()
+    if kind == "fifo":
+        os.mkfifo(config)
+    elif kind == "huge":
+        with open(config, "wb") as f:
+            f.truncate(1 << 30)  # sparse: 1 GiB that costs no disk
+    else:
+        config.symlink_to(kind)
+    start = time.monotonic()
+    err = _predict_error(model_dir, capsys)
+    assert time.monotonic() - start < 5
+    assert str(config) in err and ("not a regular file" in err or "more than the" in err), err
+
+
+def test_a_history_that_is_a_device_is_one_line_in_plot(model_dir, capsys, tmp_path):
+    history = model_dir / "history.jsonl"
+    history.unlink()
+    history.symlink_to("/dev/zero")
+    capsys.readouterr()
+    assert main(["plot", str(model_dir), "--out", str(tmp_path / "curves.png")]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "a character device" in err, err
+
+
+def test_a_deeply_nested_config_is_one_line(model_dir, capsys):
+    (model_dir / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    err = _predict_error(model_dir, capsys)
+    assert "nests deeper than" in err

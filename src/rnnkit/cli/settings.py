@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.cli.args import base_type
+from rnnkit.files import CONFIG_BYTES, UnreadableFileError, loads_json, loads_yaml, read_text
 
 SECTIONS = ("options", "train")
 TOP_LEVEL = ("task", "out")
@@ -35,19 +36,21 @@ def read_file(path: Path | str) -> dict[str, Any]:
     if suffix not in (".yaml", ".yml", ".json"):
         raise ValueError(f"--config {path}: give a .yaml, .yml or .json file")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, CONFIG_BYTES, "settings file")
     except FileNotFoundError:
         raise FileNotFoundError(f"--config {path}: no such file") from None
+    except UnreadableFileError as exc:
+        raise ValueError(f"--config {exc}") from None
     if suffix == ".json":
         try:
-            data = json.loads(text)
+            data = loads_json(text, f"--config {path}")
         except json.JSONDecodeError as exc:
             raise ValueError(f"--config {path}: not valid JSON ({exc})") from None
     else:
         import yaml  # imported here: only --config/--print-config need it
 
         try:
-            data = yaml.safe_load(text)
+            data = loads_yaml(text, f"--config {path}")
         except yaml.YAMLError as exc:
             raise ValueError(f"--config {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if data is None:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from tokenizers import Tokenizer as HFTokenizer
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
+from rnnkit.files import TOKENIZER_BYTES, ParseLimitError, UnreadableFileError, loads_json, read_text
 from rnnkit.text.normalize import Normalizer
 from rnnkit.text.vocab import UNK_TOKEN, Vocab
 
@@ -133,8 +134,10 @@ class BPETokenizer:
         default to what the file says."""
         path = Path(path)
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            payload = loads_json(read_text(path, TOKENIZER_BYTES, "tokenizer file"), str(path))
+        except (UnreadableFileError, ParseLimitError) as err:
+            raise ValueError(str(err)) from None
+        except json.JSONDecodeError as err:
             raise ValueError(f"{path}: not a BPE tokenizer JSON file ({err.__class__.__name__})") from None
         if isinstance(payload, dict) and payload.get("format") == _BPE_FORMAT:  # the version-1 wrapper
             hf = HFTokenizer.from_str(json.dumps(payload["hf_tokenizer"]))

@@ -26,7 +26,7 @@ from tokenizers import Tokenizer as HFTokenizer
 from tokenizers import processors
 from torch.utils.data import Dataset
 
-from rnnkit.files import write_text
+from rnnkit.files import MAX_DEPTH, TOKENIZER_BYTES, json_depth, read_text, write_text
 from rnnkit.text.tokenize import Tokenizer, TokenizerKind, build_tokenizer, tokenizer_from_config
 from rnnkit.text.vocab import BOS, BOS_TOKEN, EOS, EOS_TOKEN, SPECIALS, UNK, Vocab
 
@@ -268,10 +268,13 @@ class TextEncoder:
 
 def read_pipeline(path: Path) -> HFTokenizer:
     """A ``tokenizer.json``; a missing or unreadable file is a one-line ``ValueError``."""
-    if not path.is_file():
+    if not path.exists():
         raise ValueError(f"{path} is missing: the model directory is incomplete")
+    text = read_text(path, TOKENIZER_BYTES, "tokenizer file")  # a regular file of bounded size
+    if json_depth(text) > MAX_DEPTH:
+        raise ValueError(f"{path} nests deeper than {MAX_DEPTH} levels; it is not a tokenizer file")
     try:
-        return HFTokenizer.from_file(str(path))
+        return HFTokenizer.from_str(text)
     except Exception as err:  # tokenizers raises a bare Exception for a malformed file
         raise ValueError(f"{path}: not a Hugging Face tokenizer file ({str(err)[:80]})") from None
 

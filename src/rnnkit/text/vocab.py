@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from rnnkit.files import write_json
+from rnnkit.files import TOKENIZER_BYTES, ParseLimitError, UnreadableFileError, loads_json, read_text, write_json
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 PAD_TOKEN, UNK_TOKEN, BOS_TOKEN, EOS_TOKEN = "<pad>", "<unk>", "<bos>", "<eos>"
@@ -164,7 +164,9 @@ class Vocab:
         """Read a file written by :meth:`save`; any other file raises a one-line ``ValueError``."""
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            data = loads_json(read_text(path, TOKENIZER_BYTES, "vocabulary file"), str(path))
+        except (UnreadableFileError, ParseLimitError) as err:
+            raise ValueError(str(err)) from None
+        except json.JSONDecodeError as err:
             raise ValueError(f"{path}: not a vocab JSON file ({err.__class__.__name__})") from None
         return cls.from_dict(data, source=str(path))

@@ -34,7 +34,18 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from rnnkit.files import atomic_write
+from rnnkit.files import (
+    CONFIG_BYTES,
+    HISTORY_BYTES,
+    TOKENIZER_BYTES,
+    ParseLimitError,
+    UnreadableFileError,
+    atomic_write,
+    full_disk_is_one_line,
+    loads_json,
+    read_bytes,
+    read_text,
+)
 from rnnkit.files import write_json as write_json  # re-exported: the model-directory writers use it
 from rnnkit.train.schema import ModelDirError as ModelDirError  # re-exported: defined beside the checks
 from rnnkit.train.schema import TaskKeys, check_config, check_training_state, no_task_keys, nothing_trained
@@ -66,7 +77,7 @@ def verification(enabled: bool) -> Iterator[None]:
 
 def append_jsonl(path: Path, record: dict) -> None:
     """Append one line (a torn last line from a kill is skipped by :func:`read_jsonl`)."""
-    with open(path, "a", encoding="utf-8") as f:
+    with full_disk_is_one_line(Path(path).parent), open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -76,12 +87,18 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
 
 
 def read_jsonl(path: Path) -> list[dict]:
+    """The records of a history file (at most :data:`~rnnkit.files.HISTORY_BYTES`, a regular file); lines
+    that are not JSON (a torn last line) or nest absurdly deep are skipped."""
     records = []
     if Path(path).exists():
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            text = read_text(path, HISTORY_BYTES, "history file")
+        except UnreadableFileError as exc:
+            raise ModelDirError(str(exc)) from None
+        for line in text.splitlines():
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
+                records.append(loads_json(line, str(path)))
+            except (json.JSONDecodeError, ParseLimitError):
                 continue
     return records
 
@@ -97,11 +114,26 @@ def tensors_sha256(state: dict[str, torch.Tensor]) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """sha256 of a regular file of at most :data:`~rnnkit.files.TOKENIZER_BYTES` (the files a record names)."""
+    return hashlib.sha256(read_bytes(path, TOKENIZER_BYTES, "vocabulary or tokenizer file")).hexdigest()
+
+
+def recorded_path(directory: Path, name: Any, source: Path) -> Path:
+    """The file ``name`` of an integrity record, which must be a relative path inside ``directory`` (the
+    record of ``source``): an absolute path or one that leaves the directory is a :class:`ModelDirError`, so
+    a model directory cannot make rnnkit read (or tell whether it can read) any file outside it."""
+    advice = "a model directory names only its own files; restore it or retrain"
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise ModelDirError(f"{source}: the integrity record names {str(name)[:80]!r}, not a file name ({advice})")
+    relative = Path(name)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise ModelDirError(f"{source}: the integrity record names {name[:200]!r}, a path outside the model "
+                            f"directory ({advice})")
+    path = Path(directory) / relative
+    inside = Path(directory).resolve()
+    if not path.resolve().is_relative_to(inside):  # a symbolic link out of the directory
+        raise ModelDirError(f"{source}: {name[:200]!r} leads outside the model directory ({advice})")
+    return path
 
 
 def recorded_files(directory: Path) -> dict[str, str]:
@@ -152,11 +184,17 @@ def _verify(directory: Path, path: Path, state: dict[str, torch.Tensor], metadat
         files = json.loads(metadata.get("files_sha256", "{}"))
     except json.JSONDecodeError:
         raise ModelDirError(f"{path}: the integrity record in its header is not valid JSON ({advice})") from None
+    if not isinstance(files, dict):
+        raise ModelDirError(f"{path}: the integrity record in its header is not a mapping ({advice})")
     for name, expected in sorted(files.items()):
-        file = Path(directory) / name
-        if not file.is_file():
+        file = recorded_path(directory, name, path)
+        if not file.exists():
             raise ModelDirError(f"{file} is missing; the model was saved with it ({advice})")
-        if file_sha256(file) != expected:
+        try:
+            digest = file_sha256(file)
+        except UnreadableFileError as exc:
+            raise ModelDirError(str(exc)) from None
+        if digest != expected:
             raise ModelDirError(f"{file} does not match the sha256 recorded when the model was saved: it was "
                                 f"changed since ({advice})")
 
@@ -198,11 +236,11 @@ def read_config(directory: Path, task: str | None = None, *, task_keys: TaskKeys
                             f"--out {directory}`")
     path = directory / CONFIG
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = loads_json(read_text(path, CONFIG_BYTES, "model config"), str(path))
     except FileNotFoundError:
         raise ModelDirError(f"{directory} is not an rnnkit model directory (no {CONFIG})") from None
-    except UnicodeDecodeError:
-        raise ModelDirError(f"{path} is not UTF-8 text; it is corrupt or not an rnnkit config") from None
+    except (UnreadableFileError, ParseLimitError) as exc:
+        raise ModelDirError(f"{exc}; it is corrupt or not an rnnkit config") from None
     except json.JSONDecodeError as exc:
         raise ModelDirError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
@@ -218,7 +256,13 @@ def new_config(task: str, **fields: Any) -> dict:
 
 
 def save_training_state(directory: Path, state: dict) -> None:
-    atomic_write(Path(directory) / TRAINING_STATE, lambda tmp: torch.save(state, tmp))
+    """``checkpoint.pt``, atomically; written through a Python file object, so that a full disk reaches
+    :func:`rnnkit.files.atomic_write` as ENOSPC/EFBIG (torch's own writer reports only "unexpected pos")."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+
+    atomic_write(Path(directory) / TRAINING_STATE, write)
 
 
 def load_training_state(directory: Path) -> dict:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnkit.extras import optional_import
-from rnnkit.files import atomic_write
+from rnnkit.files import CONFIG_BYTES, ParseLimitError, UnreadableFileError, atomic_write, loads_json, read_text
 from rnnkit.train.checkpoint import HISTORY, METRICS, ModelDirError, read_jsonl
 from rnnkit.train.runlog import STEPS, read_steps
 
@@ -57,7 +57,12 @@ def read_curves(directory: Path, x: str = "step") -> Curves:
         loss = _train_loss(directory, x) or loss
     metric = None
     if (directory / METRICS).exists():
-        best = json.loads((directory / METRICS).read_text(encoding="utf-8")).get("best_val", {})
+        try:
+            metrics = loads_json(read_text(directory / METRICS, CONFIG_BYTES, "metrics file"), str(directory / METRICS))
+        except (UnreadableFileError, ParseLimitError, json.JSONDecodeError) as exc:
+            raise ModelDirError(f"{directory / METRICS}: {exc}") from None
+        best = metrics.get("best_val", {}) if isinstance(metrics, dict) else {}
+        best = best if isinstance(best, dict) else {}
         metric = next((name for name in best if name != "epoch"), None)
     return Curves(name=directory.resolve().name, metric=metric, loss=loss, val=val)
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
-import json
 import os
 import shutil
 import socket
@@ -40,7 +39,7 @@ from dataclasses import is_dataclass
 from pathlib import Path
 from typing import Any
 
-from rnnkit.files import TMP_SUFFIX, remove_stale_temps, write_json
+from rnnkit.files import CONFIG_BYTES, TMP_SUFFIX, loads_json, read_text, remove_stale_temps, write_json
 from rnnkit.train.checkpoint import CONFIG, FORMAT, TRAINING_STATE, WEIGHTS, ModelDirError
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.distributed import DistContext
@@ -187,7 +186,7 @@ def hold(directory: Path, log: Callable[[str], None], *, resume: bool) -> None:
 
 def _is_rnnkit_config(path: Path) -> bool:
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = loads_json(read_text(path, CONFIG_BYTES, "model config"), str(path))
     except (OSError, ValueError):
         return False
     return isinstance(config, dict) and config.get("format") == FORMAT
@@ -283,7 +282,7 @@ def new_run(out: Path, ctx: DistContext, log: Callable[[str], None]) -> list[Pat
 def _started_by(out: Path, run_id: str | None) -> bool:
     """Whether the run in ``out`` was started by the torchrun job ``run_id`` (its marker says so)."""
     try:
-        marker = json.loads((out / MARKER).read_text(encoding="utf-8"))
+        marker = loads_json(read_text(out / MARKER, CONFIG_BYTES, "run marker"), str(out / MARKER))
     except (OSError, ValueError):
         return False
     return isinstance(marker, dict) and run_id is not None and marker.get("torchrun_run_id") == run_id

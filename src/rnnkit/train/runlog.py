@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from rnnkit.extras import installed, require
-from rnnkit.files import atomic_write
+from rnnkit.files import atomic_write, full_disk_is_one_line
 
 STEPS = "steps.csv"
 COLUMNS = ("step", "epoch", "elapsed_s", "tag", "value")
@@ -136,7 +136,7 @@ class RunLog:
     def write(self, step: int, epoch: float, elapsed_s: float, values: dict[str, float]) -> None:
         """One row per scalar in ``steps.csv``, one scalar event per tag."""
         if self._csv is not None:  # opened per row: a run that dies holds no open file, and loses no row
-            with open(self._csv, "a", newline="", encoding="utf-8") as f:
+            with full_disk_is_one_line(self.directory), open(self._csv, "a", newline="", encoding="utf-8") as f:
                 rows = csv.writer(f)
                 for tag, value in values.items():
                     rows.writerow((step, round(epoch, 4), round(elapsed_s, 2), tag, repr(float(value))))

@@ -5,18 +5,76 @@ Every file rnnkit writes (model directories, vocabularies, caches, benchmark res
 (``fsync``), given the mode an ordinary ``open()`` would give (``0o666`` less the umask, so 0644 by
 default: a shared model directory stays readable), and moved into place with ``os.replace``. The
 folder is synced too, so the rename itself survives a power cut.
+
+A full disk (``ENOSPC``, a quota, or the file-size limit ``ulimit -f``: ``EFBIG``) during a write is one
+:class:`DiskFullError` that names the folder and its free space; the previous file is left as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import re
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 TMP_SUFFIX = ".tmp"
+FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+# Libraries that write in native code report the errno only in their message: safetensors says
+# "(os error 28)"; torch.save's own writer loses it (it is kept on the exception chain, see _full_errno).
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+class DiskFullError(OSError):
+    """A write ran out of room: the disk or quota is full, or the file-size limit (``ulimit -f``) was reached."""
+
+
+def _full_errno(exc: BaseException | None) -> int | None:
+    """The ENOSPC/EFBIG/EDQUOT behind ``exc``, its cause or its context (None: not a full disk)."""
+    seen = 0
+    while exc is not None and seen < 16:
+        if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
+            return exc.errno
+        match = _OS_ERROR.search(str(exc))
+        if match and int(match.group(1)) in FULL_ERRNOS:
+            return int(match.group(1))
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def disk_full(folder: Path, code: int) -> DiskFullError:
+    """The one-line error for a write into ``folder`` that failed with ``code`` (ENOSPC, EFBIG, EDQUOT)."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = 0
+    if code == errno.EFBIG:
+        reason = "the disk is full or the file-size limit (ulimit -f) was reached"
+    else:
+        reason = "the disk is full"
+    return DiskFullError(f"{reason}: {free:,} bytes free in {folder}; make room there (or write elsewhere) "
+                         "and run again; the files already there are unchanged")
+
+
+@contextlib.contextmanager
+def full_disk_is_one_line(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Within the block, a write that fails for lack of room raises :class:`DiskFullError` for ``folder``
+    (for writers that append, such as history.jsonl and steps.csv)."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except Exception as exc:
+        code = _full_errno(exc)
+        if code is None:
+            raise
+        raise disk_full(Path(folder), code) from None
 
 
 def _umask() -> int:
@@ -39,18 +97,21 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     """Call ``write(tmp)`` on a temporary file next to ``path``, then move it into place.
 
     ``write`` may open ``tmp`` any way it likes (text, bytes, ``torch.save``, ``save_file``). On any
-    error the temporary file is removed and the old ``path`` (if any) is left untouched.
+    error the temporary file is removed and the old ``path`` (if any) is left untouched; a full disk is a
+    :class:`DiskFullError` naming the folder and its free space.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    with full_disk_is_one_line(path.parent):  # no inode left is a full disk too
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a plain open() would give 0644
-        _fsync(tmp)
-        os.replace(tmp, path)
+        with full_disk_is_one_line(path.parent):
+            write(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a plain open() would give 0644
+            _fsync(tmp)
+            os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
