@@ -117,6 +117,12 @@ SECTIONS = (
         "`rnnkit train TASK`), e.g. `train(SentimentOptions(cell=\"gru\"), TrainConfig(epochs=2), \"runs/s\")`.")),
     Section("Files (rnnkit.files)", (
         Entry("rnnkit.files:", None),
+        Entry("rnnkit.files.write:", None),
+        Entry("rnnkit.files.read:", None),
+        Entry("rnnkit.files.parse:", None),
+    )),
+    Section("Sizes (rnnkit.models.size)", (
+        Entry("rnnkit.models.size:", None),
     )),
 )
 

@@ -48,7 +48,7 @@ PUBLIC = (
     "rnnkit.tracing.trace.LayerTrace",
     "rnnkit.tracing.trace.trace_texts",
     "rnnkit.tracing.plot.plot_trace",
-    "rnnkit.files.atomic_write",
+    "rnnkit.files.write.atomic_write",
     "rnnkit.fit",
     "rnnkit.tasks.fit.fit_classifier",
     "rnnkit.tasks.run.train",

@@ -256,3 +256,31 @@ def test_a_deeply_nested_config_is_one_line(model_dir, capsys):
     (model_dir / "config.json").write_text("[" * 100_000 + "]" * 100_000)
     err = _predict_error(model_dir, capsys)
     assert "nests deeper than" in err
+
+
+@pytest.mark.parametrize("value, says", [(10**9, "outside [1, 4,000,000]"), (3_000_000, "shape differs")])
+def test_config_sizes_are_checked_before_a_tensor_is_made(model_dir, capsys, value, says):
+    """A size past its bound is refused by the config check; one within it but unlike the weights is refused
+    by comparing shapes on the meta device with the safetensors header — both at once, without allocating."""
+    import time
+
+    config = json.loads((model_dir / "config.json").read_text())
+    config["model"]["kwargs"]["vocab_size"] = value
+    (model_dir / "config.json").write_text(json.dumps(config))
+    start = time.monotonic()
+    err = _predict_error(model_dir, capsys)
+    assert time.monotonic() - start < 5
+    assert says in err, err
+
+
+def test_a_model_larger_than_the_free_memory_is_refused_before_it_is_built():
+    from rnnkit.models import build_model, model_spec
+    from rnnkit.models.classifier import RecurrentClassifier
+    from rnnkit.models.size import TooLargeError, check_memory, free_memory, meta_model
+
+    spec = model_spec(RecurrentClassifier, vocab_size=100, num_classes=2, embed_dim=16_384, hidden_size=16_384,
+                      num_layers=64)  # every size within its bound; 137 billion parameters in all
+    model = meta_model(build_model, spec)
+    assert free_memory() is not None
+    with pytest.raises(TooLargeError, match=r"the model has 137,4\d\d,\d{3},\d{3} parameters: .* GiB free"):
+        check_memory(model, 2, "loading it", "retrain smaller")

@@ -18,13 +18,38 @@ from typing import Any
 
 Range = tuple[float | None, float | None]
 
+# Sizes that reach an allocation, bounded before anything is allocated (issue 26; rnnkit.models.size checks
+# config.json and a model's memory with them). Wide: each upper bound is well past what an RNN of this toolkit
+# is trained with (hidden sizes 64-1024, 1-4 layers, vocabularies of 10^4-10^5), yet small enough that one bad
+# number cannot ask the allocator for terabytes.
+WIDTH = (1, 16_384)  # hidden_size, embed_dim, …: GNMT and the largest LSTM LMs use 1,024-8,192 units
+DEPTH = (1, 64)  # stacked recurrent layers: GNMT stacks 8
+VOCABULARY = (1, 4_000_000)  # tokens or classes: fastText's largest vocabularies hold 2 million words
+SEQUENCE = (1, 1_000_000)  # time steps of one sequence (demo --length, --bptt, --max-len)
+BATCH = (1, 1_000_000)
+SEED = (0, 2**32 - 1)  # every generator rnnkit seeds (torch, numpy, random) accepts this range
+KERNEL = (1, 1_024)  # convolution kernels, strides, subsampling factors
+SIZE_BOUNDS: dict[str, tuple[int, int]] = {
+    **dict.fromkeys(("hidden_size", "embed_dim", "frontend_size", "conv_channels", "frame_features",
+                     "input_size", "num_features", "in_channels", "n_mels", "frame_size"), WIDTH),
+    **dict.fromkeys(("num_layers", "layers"), DEPTH),
+    "conv_layers": (0, DEPTH[1]),
+    **dict.fromkeys(("vocab_size", "src_vocab_size", "tgt_vocab_size", "num_classes"), VOCABULARY),
+    "num_bigrams": (0, VOCABULARY[1]),
+    "pad_id": (0, VOCABULARY[1]),
+    **dict.fromkeys(("conv_kernel", "conv_stride", "subsample"), KERNEL),
+    **dict.fromkeys(("length", "bptt", "max_len", "max_tokens", "max_words", "frames"), SEQUENCE),
+    "batch_size": BATCH,
+}
+
 # Allowed ranges (inclusive; None: unbounded) of option fields several applications share, by field name (a
-# field's metadata["range"] overrides its entry here).
+# field's metadata["range"] overrides its entry here); sizes take theirs from SIZE_BOUNDS.
 SHARED_RANGES: dict[str, Range] = {
-    **dict.fromkeys(("embed_dim", "hidden_size", "layers", "batch_size", "bptt", "min_freq", "max_len", "frames",
-                     "frame_size", "frame_features", "conv_channels", "conv_kernel", "conv_stride", "frontend_size",
-                     "n_mels", "subsample", "max_words", "max_tokens", "train_clips", "val_clips", "test_clips",
-                     "train_size", "val_size", "test_size", "val_voices", "test_voices"), (1, None)),
+    **{name: SIZE_BOUNDS.get(name, (1, None)) for name in (
+        "embed_dim", "hidden_size", "layers", "batch_size", "bptt", "min_freq", "max_len", "frames", "frame_size",
+        "frame_features", "conv_channels", "conv_kernel", "conv_stride", "frontend_size", "n_mels", "subsample",
+        "max_words", "max_tokens", "train_clips", "val_clips", "test_clips", "train_size", "val_size", "test_size",
+        "val_voices", "test_voices")},
     **dict.fromkeys(("dropout", "embed_dropout", "recurrent_dropout", "zoneout", "label_smoothing"), (0.0, 0.99)),
     "teacher_forcing": (0.0, 1.0), "src_bpe": (8, None), "tgt_bpe": (8, None), "beam": (1, 256),
     "val_sentences": (0, None), "conv_layers": (0, None), "lm_weight": (0.0, None), "length_penalty": (0.0, None),

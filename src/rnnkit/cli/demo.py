@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rnnkit.cli.args import in_range
+from rnnkit.ranges import SEED, SEQUENCE, WIDTH
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -32,9 +33,10 @@ def register(sub: argparse._SubParsersAction) -> dict:
 
     p = sub.add_parser("demo", help="train a tiny model on the adding problem and print its loss falling")
     p.add_argument("--cell", default="lstm", choices=list(CELLS), help="the recurrent cell (default: lstm)")
-    p.add_argument("--length", type=in_range(int, 2), default=40, help="sequence length T (default: 40)")
-    p.add_argument("--hidden", type=in_range(int, 1), default=64, help="size of the recurrent state (default: 64)")
+    p.add_argument("--length", type=in_range(int, 2, SEQUENCE[1]), default=40, help="sequence length T (default: 40)")
+    p.add_argument("--hidden", type=in_range(int, *WIDTH), default=64,
+                   help="size of the recurrent state (default: 64)")
     p.add_argument("--steps", type=in_range(int, 1), default=1000, help="training steps (default: 1000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data and the weights (default: 0)")
+    p.add_argument("--seed", type=in_range(int, *SEED), default=0, help="seed of the data and the weights (default: 0)")
     p.add_argument("--threads", type=in_range(int, 0), default=0, help="torch threads (0: torch's default)")
     return {"demo": _demo}

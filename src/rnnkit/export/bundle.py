@@ -38,11 +38,10 @@ from rnnkit.models import (
     RecurrentClassifier,
     Seq2Seq,
     SequenceClassifier,
-    build_model,
 )
 from rnnkit.nn.onnx.graph import OPSET, io_spec, save_model, sidecar_path
 from rnnkit.text import TextEncoder
-from rnnkit.train.checkpoint import EXPORTED_TOKENIZER, load_weights, read_config
+from rnnkit.train.checkpoint import EXPORTED_TOKENIZER, build_checked, load_weights, read_config
 
 FORMATS = ("onnx",)
 TOKEN_IDS = "rnnkit.token_ids"  # graph metadata: token ids a graph's int64 token input accepts, 0 … N-1
@@ -71,7 +70,7 @@ def export_directory(directory: str | Path, out: str | Path | None = None, *, fo
         raise ValueError(f"unknown export format {format!r}; valid formats: {', '.join(FORMATS)}")
     directory = Path(directory)
     config = read_config(directory)
-    model = build_model(config["model"])
+    model = build_checked(config["model"], directory)
     load_weights(model, directory)
     model.eval()
     out = Path(out) if out is not None else directory / "model.onnx"

@@ -12,8 +12,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import torch
 
-from rnnkit.models import build_model
-from rnnkit.train.checkpoint import ModelDirError, load_weights, read_config
+from rnnkit.train.checkpoint import ModelDirError, build_checked, load_weights, read_config
 from rnnkit.train.task import Task
 
 
@@ -107,7 +106,7 @@ class Predictor:
             raise ModelDirError(f"{self.directory} holds a {self.config['task']!r} model, not a "
                                 f"{' or '.join(repr(n) for n in mine)} model")
         self.load_artifacts()
-        self.model = build_model(self.config["model"])
+        self.model = build_checked(self.config["model"], self.directory)
         load_weights(self.model, self.directory)
         self.device = torch.device(device)
         self.model.to(self.device).eval()

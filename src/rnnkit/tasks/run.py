@@ -22,9 +22,10 @@ import torch
 from rnnkit.data.sources import absolute_options, check_sources, option_sources
 from rnnkit.data.splits import ALL
 from rnnkit.models import build_model
+from rnnkit.models.size import check_memory, meta_model
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.base import App, Prepared, Run
-from rnnkit.train.checkpoint import CONFIG, ModelDirError, new_config, read_config, write_json
+from rnnkit.train.checkpoint import CONFIG, ModelDirError, build_checked, new_config, read_config, write_json
 from rnnkit.train.config import TrainConfig, uses_amp
 from rnnkit.train.distributed import DistContext, distributed, launch_rank
 from rnnkit.train.loop import train_loop
@@ -103,6 +104,8 @@ def _train_new(app: App, opts: Any, cfg: TrainConfig, out: Path, ctx: DistContex
         cfg = replace(cfg, amp=False)
     prepared = app.prepare(Run(opts, cfg, out, log, is_main=ctx.is_main, barrier=ctx.barrier))
     torch.manual_seed(cfg.seed)
+    check_memory(meta_model(build_model, prepared.spec), 4, "training it (weights, gradients, Adam's moments)",
+                 "use a smaller --hidden-size, --embed-dim, --layers or vocabulary")
     model = build_model(prepared.spec)
     if prepared.setup is not None:
         prepared.setup(model)
@@ -167,7 +170,7 @@ def _continue(out: Path, saved: _Saved, ctx: DistContext, log: Callable[[str], N
     prepared = app.prepare(Run(opts, cfg, out, log, is_main=ctx.is_main, barrier=ctx.barrier, saved=config))
     if ctx.is_main and cfg.epochs != saved.started_for:  # an extension: later resumes and --from see the new total
         write_json(out / CONFIG, {**config, "train": {**config["train"], "epochs": cfg.epochs}})
-    return _run_training(build_model(config["model"]), prepared, cfg, out, ctx, resume=True, log=log)
+    return _run_training(build_checked(config["model"], out), prepared, cfg, out, ctx, resume=True, log=log)
 
 
 def _run_training(model: torch.nn.Module, prepared: Prepared, cfg: TrainConfig, out: Path, ctx: DistContext, *,

@@ -47,6 +47,8 @@ from rnnkit.files import (
     read_text,
 )
 from rnnkit.files import write_json as write_json  # re-exported: the model-directory writers use it
+from rnnkit.models import build_model
+from rnnkit.models.size import check_memory, meta_model
 from rnnkit.train.schema import ModelDirError as ModelDirError  # re-exported: defined beside the checks
 from rnnkit.train.schema import TaskKeys, check_config, check_training_state, no_task_keys, nothing_trained
 from rnnkit.version import __version__
@@ -197,6 +199,31 @@ def _verify(directory: Path, path: Path, state: dict[str, torch.Tensor], metadat
         if digest != expected:
             raise ModelDirError(f"{file} does not match the sha256 recorded when the model was saved: it was "
                                 f"changed since ({advice})")
+
+
+def header_shapes(directory: Path) -> dict[str, torch.Tensor]:
+    """The tensors ``model.safetensors`` holds, as empty ``meta`` tensors of their shapes: read from the file's
+    header alone (no tensor data is read); a file that is not safetensors is a :class:`ModelDirError`."""
+    path = Path(directory) / WEIGHTS
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {name: torch.empty(f.get_slice(name).get_shape(), device="meta") for name in f.keys()}
+    except Exception as exc:  # safetensors raises its own error types for corrupt headers
+        raise ModelDirError(f"{path} is not a readable safetensors file ({str(exc)[:120]}); retrain or restore "
+                            "it") from None
+
+
+def build_checked(spec: dict[str, Any], directory: Path) -> torch.nn.Module:
+    """The model ``spec`` (config.json's ``model``) describes, built only after its shapes were compared with
+    the weights' (``model.safetensors``'s header) and its size with the free memory, both on PyTorch's
+    ``meta`` device: a config.json that says ``hidden_size: 20000`` over 32-wide weights, or a model larger
+    than the machine, is one line at once instead of minutes of allocation."""
+    model = meta_model(build_model, spec)
+    if (Path(directory) / WEIGHTS).exists():
+        check_state_dict(model.state_dict(), header_shapes(directory), Path(directory) / WEIGHTS)
+    check_memory(model, 2, "loading it", f"{directory}/{CONFIG} is not of this machine's size (a smaller "
+                 "model, or a machine with more memory)")
+    return build_model(spec)
 
 
 def load_weights(model: torch.nn.Module, directory: Path, *, verify: bool | None = None) -> None:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from rnnkit.ranges import SEED
 from rnnkit.train.runlog import parse_targets
 
 DEFAULT_EPOCHS = 10  # the epochs of a run given neither --epochs nor --max-minutes
@@ -98,7 +99,7 @@ class TrainConfig:
             ("warmup", 0 <= self.warmup < 1, "a fraction of all steps in [0, 1)"),
             ("weight_decay", self.weight_decay >= 0 and math.isfinite(self.weight_decay), ">= 0 (0: no decay)"),
             ("patience", self.patience >= 0, ">= 0 (0: never stop early)"),
-            ("seed", self.seed >= 0, ">= 0"),
+            ("seed", SEED[0] <= self.seed <= SEED[1], f"in [{SEED[0]}, {SEED[1]}]"),
             ("checkpoint_every_s", self.checkpoint_every_s >= 0, "a number of seconds >= 0"),
             ("lr_decay", math.isfinite(self.lr_decay), "a finite number >= 1"),
             ("max_minutes", self.max_minutes is None or self.max_minutes > 0, "> 0 minutes"),

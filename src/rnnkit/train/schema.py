@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from rnnkit.models import MODELS
+from rnnkit.models.size import SIZE_BOUNDS
 
 
 class ModelDirError(ValueError):
@@ -128,6 +129,9 @@ def _check_model(model: dict, fail) -> None:
         problem = _wrong_type(params[key].annotation, value)
         if problem:
             fail(f"model.kwargs.{key}", problem)
+        bounds = SIZE_BOUNDS.get(key)
+        if bounds is not None and isinstance(value, int) and not bounds[0] <= value <= bounds[1]:
+            fail(f"model.kwargs.{key}", f"is {value}, outside [{bounds[0]:,}, {bounds[1]:,}]")
     for key, param in params.items():
         if param.default is inspect.Parameter.empty and key not in kwargs:
             fail(f"model.kwargs.{key}", f"is missing ({name} needs it)")
