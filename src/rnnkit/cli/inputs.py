@@ -4,7 +4,9 @@ Every text carries where it came from (``input 2`` for the second argument, ``st
 or a warning names it. Stdin is read as bytes and decoded line by line: invalid UTF-8 is an error naming
 the line and the byte (``--errors replace`` turns the bad bytes into U+FFFD with a warning instead); a blank
 line is skipped with a warning and the other lines are still answered; a large input is answered
-:data:`CHUNK` lines at a time, so memory does not grow with the input.
+:data:`CHUNK` lines at a time, so memory does not grow with the input. A line is read at most
+``4 × max_chars`` bytes at a time (UTF-8 spends at most 4 bytes on a character), so one longer than the
+command takes is refused by its bytes while reading, before it is held whole or tokenized.
 """
 
 from __future__ import annotations
@@ -40,16 +42,32 @@ def decode_line(raw: bytes, where: str, errors: str = "strict") -> str:
         return raw.decode("utf-8", errors="replace")
 
 
-def stdin_texts(stream: BinaryIO, errors: str = "strict") -> Iterator[tuple[str, str]]:
+def too_long(where: str, max_chars: int) -> ValueError:
+    return ValueError(f"{where} is longer than {max_chars:,} characters, the most one input may be: cut it into "
+                      "parts (one per line)")
+
+
+def stdin_texts(stream: BinaryIO, errors: str = "strict", max_chars: int | None = None) -> Iterator[tuple[str, str]]:
     """(where, text) of each non-blank line of ``stream`` (bytes), lazily; a UTF-8 byte-order mark on line 1 is
-    dropped; blank lines are skipped with a warning; no non-blank line at all is a ValueError."""
+    dropped; blank lines are skipped with a warning; no non-blank line at all is a ValueError; a line of more
+    than ``max_chars`` characters is a ValueError, found after reading at most ``4 * max_chars + 2`` bytes."""
     blank = 0
     answered = 0
-    for number, raw in enumerate(stream, 1):
+    most = None if max_chars is None else 4 * max_chars  # bytes: UTF-8 spends 1-4 per character
+    number = 0
+    while True:
+        raw = stream.readline() if most is None else stream.readline(most + 2)  # + a line ending "\r\n"
+        if not raw:
+            break
+        number += 1
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         where = f"stdin line {number}"
+        if most is not None and len(raw.rstrip(b"\r\n")) > most:
+            raise too_long(where, max_chars)
         text = decode_line(raw, where, errors)
+        if max_chars is not None and len(text) > max_chars:
+            raise too_long(where, max_chars)
         if not text.strip():
             blank += 1
             warn(f"{where} is blank; skipped")
@@ -61,13 +79,15 @@ def stdin_texts(stream: BinaryIO, errors: str = "strict") -> Iterator[tuple[str,
                          ": pipe one input per line, or give them as arguments")
 
 
-def argument_texts(texts: Sequence[str], errors: str = "strict") -> list[tuple[str, str]]:
+def argument_texts(texts: Sequence[str], errors: str = "strict", max_chars: int | None = None) -> list[tuple[str, str]]:
     """(where, text) of the arguments; one that is not valid UTF-8 (the shell passed bytes that are not) is a
     ValueError naming it, or with ``errors="replace"`` U+FFFD and a warning; one that is an existing folder
-    (a second model directory, not a text) is a ValueError."""
+    (a second model directory, not a text) is a ValueError; so is one of more than ``max_chars`` characters."""
     out = []
     for i, text in enumerate(texts, 1):
         where = f"input {i}"
+        if max_chars is not None and len(text) > max_chars:
+            raise too_long(where, max_chars)
         if os.path.isdir(text):  # `rnnkit predict runs/sentiment-lstm-*/ "…"` when the glob matched two runs
             raise ValueError(f"{where} ({text}) is a folder, not a text: give one model directory, then the texts "
                              "(to average several sentiment models, add each with --ensemble DIR)")
@@ -75,19 +95,25 @@ def argument_texts(texts: Sequence[str], errors: str = "strict") -> list[tuple[s
     return out
 
 
-def texts_of(args: Any, errors: str = "strict") -> Iterable[tuple[str, str]]:
-    """The inputs of a command: its arguments, or stdin lines when none were given and stdin is not a terminal."""
+def texts_of(args: Any, errors: str = "strict", max_chars: int | None = None) -> Iterable[tuple[str, str]]:
+    """The inputs of a command: its arguments, or stdin lines when none were given and stdin is not a terminal;
+    ``max_chars``: the longest input the command takes (a longer stdin line is refused while it is read)."""
     if args.texts:
-        return argument_texts(args.texts, errors)
+        return argument_texts(args.texts, errors, max_chars)
     stdin = sys.stdin
     if stdin is None or stdin.isatty():
         raise ValueError("give one or more texts as arguments, or pipe lines on stdin")
-    return stdin_texts(getattr(stdin, "buffer", None) or _encoded(stdin), errors)
+    return stdin_texts(getattr(stdin, "buffer", None) or _Encoded(stdin), errors, max_chars)
 
 
-def _encoded(stream: Any) -> Iterator[bytes]:
-    for line in stream:
-        yield line.encode("utf-8", "surrogateescape")
+class _Encoded:
+    """A text stream (a test's captured stdin) read as UTF-8 bytes, line by line."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.stream.readline(size).encode("utf-8", "surrogateescape")
 
 
 def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:

@@ -43,7 +43,7 @@ def _predict(args: argparse.Namespace) -> int:
         for r in predictor.predict(args.texts):
             print(inputs_of.json_line(r) if args.json else app.show_prediction(r))
         return 0
-    inputs = inputs_of.texts_of(args, args.errors)  # texts: checked as UTF-8, stdin streamed in chunks
+    inputs = inputs_of.texts_of(args, args.errors, app.predictor.max_chars)  # UTF-8, capped; stdin in chunks
     predictor = None
     for chunk in inputs_of.chunks(inputs):
         if predictor is None:  # after the first chunk was read: empty or broken input fails before loading

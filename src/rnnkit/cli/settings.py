@@ -17,13 +17,15 @@ Precedence, lowest first: the defaults, ``--from DIR``, ``--config FILE``, the f
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
-from rnnkit.cli.args import base_type
-from rnnkit.files import CONFIG_BYTES, UnreadableFileError, loads_json, loads_yaml, read_text
+from rnnkit.cli.args import SHARED_RANGES, base_type, in_range
+from rnnkit.files import CONFIG_BYTES, UnreadableFileError, loads_json, loads_yaml, read_bytes
+from rnnkit.files.parse import where
 
 SECTIONS = ("options", "train")
 TOP_LEVEL = ("task", "out")
@@ -36,11 +38,17 @@ def read_file(path: Path | str) -> dict[str, Any]:
     if suffix not in (".yaml", ".yml", ".json"):
         raise ValueError(f"--config {path}: give a .yaml, .yml or .json file")
     try:
-        text = read_text(path, CONFIG_BYTES, "settings file")
+        raw = read_bytes(path, CONFIG_BYTES, "settings file")
     except FileNotFoundError:
         raise FileNotFoundError(f"--config {path}: no such file") from None
     except UnreadableFileError as exc:
         raise ValueError(f"--config {exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        readable = raw.decode("utf-8", errors="replace")  # same offsets up to the first bad byte
+        raise ValueError(f"--config {path}: {where(readable, exc.start)} is not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+                         "save the file as UTF-8") from None
     if suffix == ".json":
         try:
             data = loads_json(text, f"--config {path}")
@@ -94,6 +102,18 @@ def split(data: dict[str, Any], options: type, train: type, source: str) -> tupl
     return top, found["options"], found["train"]
 
 
+def _in_range(field: dataclasses.Field, kind: type, value: Any, source: str) -> Any:
+    """``value`` if it lies in the field's range (the one its flag checks: ``metadata["range"]`` or
+    :data:`SHARED_RANGES`), else a ValueError naming ``source`` and the setting."""
+    bounds = field.metadata.get("range", SHARED_RANGES.get(field.name))
+    if bounds is None:
+        return value
+    try:
+        return in_range(kind, *bounds)(repr(value))
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"{source}: {field.name} {exc}") from None
+
+
 def _typed(field: dataclasses.Field, value: Any, source: str) -> Any:
     """``value`` as the field's type (a float written ``2e-3`` is a string to YAML 1.1), or a ValueError."""
     kind = base_type(field.type)
@@ -111,15 +131,15 @@ def _typed(field: dataclasses.Field, value: Any, source: str) -> Any:
         raise ValueError(f"{wrong}, got {value!r}")
     if kind == "int":
         if not isinstance(value, int):
-            raise ValueError(f"{wrong}, got {value!r}")
-        return value
+            raise ValueError(f"{wrong}, got {value!r:.60}")
+        return _in_range(field, int, value, source)
     if kind == "float":
         try:
             if isinstance(value, int | float | str):
-                return float(value)
-        except ValueError:
+                return _in_range(field, float, float(value), source)
+        except (ValueError, OverflowError):
             pass
-        raise ValueError(f"{wrong}, got {value!r}")
+        raise ValueError(f"{wrong}, got {value!r:.60}")
     if not isinstance(value, str):
         raise ValueError(f"{wrong}, got {value!r}")
     choices = field.metadata.get("choices")

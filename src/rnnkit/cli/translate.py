@@ -14,14 +14,15 @@ from rnnkit.extras import require
 
 def _translate(args: argparse.Namespace) -> int:
     from rnnkit.tasks import run
-    from rnnkit.tasks.translate import plot_attention
+    from rnnkit.tasks.translate import Translator, plot_attention
 
     if args.plot is not None:
         require("plot", "--plot")
     translator = None
     attention = args.json or args.plot is not None  # kept only when asked for: it grows with |source| x |target|
     count = 0
-    for chunk in inputs_of.chunks(inputs_of.texts_of(args, args.errors)):  # stdin: streamed, CHUNK lines at a time
+    texts = inputs_of.texts_of(args, args.errors, Translator.max_chars)  # stdin: streamed, CHUNK lines at a time
+    for chunk in inputs_of.chunks(texts):
         if translator is None:  # after the first chunk was read: empty or broken input fails before loading
             translator = run.load_for(args.dir, "translate", "translate")
         results = inputs_of.answer(chunk, partial(translator.translate, beam=args.beam, attention=attention))

@@ -93,6 +93,7 @@ class Predictor:
     """
 
     apps: ClassVar[dict[str, App]] = {}
+    max_chars: ClassVar[int | None] = None  # the longest text input, in characters (None: not a text model)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

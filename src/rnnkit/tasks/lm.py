@@ -125,6 +125,16 @@ class Windows(Sequence[tuple[Tensor, Tensor]]):
         return _window(self.data, start, start + self.bptt), _window(self.data, start + 1, start + 1 + self.bptt)
 
 
+def check_bptt(tokens: int, bptt: int, batch_size: int) -> None:
+    """Refuse a ``--bptt`` window that the training text cannot fill: after an epoch's offset (< bptt) it is cut
+    into ``batch_size`` streams, each of which must hold one window and its next token."""
+    if tokens - bptt < batch_size * (bptt + 1):
+        longest = (tokens - batch_size) // (batch_size + 1)
+        advice = f"use --bptt {longest} or less" if longest >= 1 else "use a longer text or a smaller --batch-size"
+        raise ValueError(f"--bptt {bptt} exceeds the corpus: its training text has {tokens:,} tokens, cut into "
+                         f"{batch_size} streams (--batch-size) of at least --bptt + 1 tokens each; {advice}")
+
+
 class LanguageModelTask(Task):
     """Cross-entropy of the next token; windows of ``bptt`` steps, state carried (detached) between them.
 
@@ -251,6 +261,7 @@ def prepare(run: Run) -> Prepared:
                     f"{b['test_bits_per_token']:.3f} bits/token")
     spec = model_spec(LanguageModel, vocab_size=len(encoder.vocab), tie_weights=opts.tie_weights,
                       **opts.encoder_kwargs())
+    check_bptt(int(streams["train"].numel()), opts.bptt, opts.batch_size)
     task = LanguageModelTask(streams, bptt=opts.bptt, batch_size=opts.batch_size, seed=run.train.seed, level=level)
     return Prepared(
         spec=spec, task=task,

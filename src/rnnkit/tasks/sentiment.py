@@ -219,11 +219,14 @@ def transfer_pretrained(model: torch.nn.Module, lm_directory: Path) -> list[str]
 
 
 MAX_TOKENS = 10_000  # longest text `predict` labels, in tokens (memory and time grow with it)
+MAX_TEXT_CHARS = 100 * MAX_TOKENS  # checked before tokenizing: no 10,000-token text is longer
 
 
 class SentimentPredictor(Predictor):
     """A trained sentiment model directory, ready to label texts: ``SentimentPredictor(directory)`` or
     ``rnnkit.load(directory)``."""
+
+    max_chars = MAX_TEXT_CHARS
 
     def load_artifacts(self) -> None:
         self.encoder = TextEncoder.from_config(self.config["text"], self.directory)
@@ -232,11 +235,17 @@ class SentimentPredictor(Predictor):
     def predict(self, texts: str | Sequence[str]) -> dict[str, Any] | list[dict[str, Any]]:
         """Label one text (→ one result) or a list of texts (→ a list): ``{"text", "tokens", "unknown_tokens",
         "label", "probability", "probs"}`` per text (``probs``: label → probability). An empty text, or one of
-        more than :data:`MAX_TOKENS` tokens, raises ValueError naming its position; a non-text, TypeError."""
+        more than :data:`MAX_TOKENS` tokens (or :data:`MAX_TEXT_CHARS` characters, checked before tokenizing),
+        raises ValueError naming its position; a non-text, TypeError."""
         return self.pipeline(texts)
 
     def preprocess(self, texts: list[str], **_: Any) -> EncodedTexts:
-        """Texts → their token ids."""
+        """Texts → their token ids; a text of more than :data:`MAX_TEXT_CHARS` characters is refused before
+        it is tokenized."""
+        for i, text in enumerate(texts):
+            if isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
+                raise ValueError(f"input {i + 1} has {len(text):,} characters; a sentiment model labels at most "
+                                 f"{MAX_TEXT_CHARS:,} at a time: cut the text, or label its parts")
         try:
             encoded = self.encoder.encode_batch(texts)
         except EmptyTextError as err:

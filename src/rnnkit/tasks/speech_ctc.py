@@ -318,7 +318,10 @@ class SpeechRecognizer(Predictor):
     def _transcribe_one(self, audio: str | Path | np.ndarray, beam: int, lm_weight: float | None,
                         insertion_bonus: float | None) -> dict[str, Any]:
         is_path = isinstance(audio, (str, Path))
-        samples = load_audio(audio, self.features.sample_rate) if is_path else np.asarray(audio, dtype=np.float32)
+        if is_path:  # refused by its header's length before decoding or resampling
+            samples = load_audio(audio, self.features.sample_rate, max_seconds=MAX_SECONDS)
+        else:
+            samples = np.asarray(audio, dtype=np.float32)
         name = str(audio) if is_path else "the samples"
         if samples.ndim != 1 or samples.size == 0:
             raise ValueError(f"{name}: expected mono samples of shape (N,), got shape {samples.shape}")

@@ -272,9 +272,12 @@ def describe(result: dict[str, Any]) -> str:
 
 # ------------------------------------------------------------------------------------------------ use
 MAX_SOURCE_TOKENS = 400  # longest input `translate` accepts, in source subword tokens (decoding is O(|x|²))
+MAX_SOURCE_CHARS = 100 * MAX_SOURCE_TOKENS  # checked before tokenizing: no 400-token sentence is longer
 
 class Translator(Predictor):
     """Load ``directory`` (written by ``rnnkit train translate``) and translate with greedy or beam search."""
+
+    max_chars = MAX_SOURCE_CHARS
 
     def load_artifacts(self) -> None:
         self.src, self.tgt = (TextEncoder.from_config(self.config["text"][s], self.directory / s)
@@ -313,6 +316,9 @@ class Translator(Predictor):
         for i, text in enumerate(texts):
             if not text.strip():
                 raise ValueError(f"input {i + 1} is empty: give a sentence to translate")
+            if len(text) > MAX_SOURCE_CHARS:
+                raise ValueError(f"input {i + 1} has {len(text):,} characters; a translator takes at most "
+                                 f"{MAX_SOURCE_CHARS:,}: split it into sentences")
             ids.append(self.src.encode(text))
             if len(ids[-1]) > MAX_SOURCE_TOKENS:
                 raise ValueError(f"input {i + 1} has {len(ids[-1])} subword tokens; a translator takes at most "

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from typing import Any, NamedTuple
 
 from rnnkit.data.readers.encoding import csv_field_limit, decode_utf8, line_list, read_utf8, utf8_error
 from rnnkit.data.splits import UNLABELLED, Example
+from rnnkit.files import loads_json
 
 BINARY_LABELS = ["negative", "positive"]
 _ACLIMDB_NAME = re.compile(r"^(\d+)_(\d+)\.txt$")
@@ -162,14 +164,16 @@ def _labelled(path: Path, texts: list[str], raw_labels: list[Any], lines: list[i
 def read_table(
     path: str | Path, *, text_col: str = "text", label_col: str = "label", delimiter: str | None = None
 ) -> Parsed:
-    """Read a CSV (``,``) or TSV (tab; chosen by extension unless ``delimiter``) with a header row.
+    """Read a CSV or TSV with a header row; the delimiter (``,``, tab or ``;``) is the one that makes the header
+    name both columns (a tab-separated file named ``.csv`` works), else the extension's, unless ``delimiter``.
 
     Fields may be any length (quoted newlines, commas and quotes as in RFC 4180); blank lines are skipped
-    with a warning naming them; a row with a different number of fields is an error naming its line."""
+    with a warning naming them; a row with a different number of fields is an error naming its line, and a
+    header that names the text or label column twice is an error naming the column."""
     path = Path(path)
-    if delimiter is None:
-        delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
     text = read_utf8(path, "a CSV/TSV file")
+    if delimiter is None:
+        delimiter = sniff_delimiter(text, path, (text_col, label_col))
     texts: list[str] = []
     raw_labels: list[str] = []
     lines: list[int] = []
@@ -192,6 +196,10 @@ def read_table(
                             f"{path}: expected columns {text_col!r} (text) and {label_col!r} (label), "
                             f"found {columns}; {COLUMN_HINT}"
                         )
+                    twice = [c for c in (text_col, label_col) if columns.count(c) > 1]
+                    if twice:
+                        raise ValueError(f"{path}: the header names column {twice[0]!r} {columns.count(twice[0])} "
+                                         "times, so which one to read is unclear; rename or remove the others")
                     t, y = columns.index(text_col), columns.index(label_col)
                     continue
                 if len(row) != len(columns):
@@ -207,11 +215,30 @@ def read_table(
     return _labelled(path, texts, raw_labels, lines)
 
 
+def sniff_delimiter(text: str, path: Path, columns: Sequence[str]) -> str:
+    """The delimiter of a CSV/TSV ``text``: the first of the extension's own, tab, comma and semicolon whose
+    header row holds every name in ``columns``; the extension's (tab for .tsv/.tab, else comma) if none does."""
+    default = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    for delimiter in dict.fromkeys((default, "\t", ",", ";")):
+        try:
+            names = next(csv.reader([header], delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        if all(c in names for c in columns):
+            return delimiter
+    return default
+
+
 def check_label(value: Any, path: Path, number: int, label_col: str) -> None:
-    """A label must be a scalar (string, number, boolean): a list, an object or null is refused."""
+    """A label must be a scalar (string, finite number, boolean): a list, an object, null, NaN or infinity is
+    refused."""
     if value is None or isinstance(value, (list, dict)):
         found = "null" if value is None else ("a list" if isinstance(value, list) else "an object")
         raise ValueError(f"{path}: line {number}: label {label_col!r} must be a string or a number, found {found}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path}: line {number}: label {label_col!r} is {value}, not a class; give a string or a "
+                         "finite number")
 
 
 def read_jsonl(path: str | Path, *, text_col: str = "text", label_col: str = "label") -> Parsed:
@@ -227,7 +254,7 @@ def read_jsonl(path: str | Path, *, text_col: str = "text", label_col: str = "la
             blank.append(number)
             continue
         try:
-            obj = json.loads(line)
+            obj = loads_json(line, f"{path}: line {number}")
         except json.JSONDecodeError:
             raise ValueError(f"{path}: line {number}: expected one JSON object per line, found {line[:40]!r}") from None
         if not isinstance(obj, dict) or text_col not in obj or label_col not in obj:

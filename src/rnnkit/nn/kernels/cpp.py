@@ -5,6 +5,12 @@ the compiled loop removes the dispatch. It is built on first use with ``torch.ut
 (g++ and ninja, ~30–60 s once, cached in ``~/.cache/torch_extensions``). Without a compiler rnnkit
 warns once and keeps the Python paths, which compute the same function.
 
+torch guards a build with a plain lock file (``lock`` in the build folder) that a killed build leaves
+behind, after which every later build waits for it forever. rnnkit takes its own lock first
+(:func:`build_lock`: ``flock`` through ``filelock``, which the kernel releases when its holder dies); whoever
+holds it is the only rnnkit process building, so a ``lock`` file found then is a dead build's: it is
+removed, with a one-line notice.
+
 It runs float32 CPU inference: the whole-sequence forward of both GRUs (where ``torch.nn.GRU`` itself is
 slower at batch 1 than ``torch.nn.LSTM``) and of the LayerNorm-LSTM (which no library runs), and ``step()``
 of every cell whose ``kernels.cpp`` names its C++ code (the whole stack in one call).
@@ -14,13 +20,16 @@ At batch 1 the C++ side makes no ATen call per layer: its GEMV reads Wᵀ packed
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from filelock import FileLock
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 
@@ -28,6 +37,9 @@ from rnnkit.nn.layernorm import block_layer_norm
 from rnnkit.nn.state import State
 
 _SOURCE = Path(__file__).parent / "csrc" / "infer.cpp"
+_NAME = "rnnkit_cpu_infer"
+BUILD_LOCK = "rnnkit-build.lock"  # rnnkit's flock, beside the build
+TORCH_BATON = "lock"  # torch.utils.cpp_extension's FileBaton: a file that exists while a build runs
 _module = None
 _failed = False
 # Contiguous Wᵀ copies of the weights, refreshed when a weight changes (its ``_version`` or storage).
@@ -45,12 +57,14 @@ def load():
         _failed = True
         return None
     try:
+        from torch.utils.cpp_extension import _get_build_directory
         from torch.utils.cpp_extension import load as build
 
-        _announce_build("rnnkit_cpu_infer")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _module = build(name="rnnkit_cpu_infer", sources=[str(_SOURCE)], extra_cflags=["-O3"], verbose=False)
+        with build_lock(Path(_get_build_directory(_NAME, False))):
+            _announce_build(_NAME)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _module = build(name=_NAME, sources=[str(_SOURCE)], extra_cflags=["-O3"], verbose=False)
     except Exception as exc:  # no compiler, no ninja, no headers: keep the Python paths
         _failed = True
         first_line = str(exc).splitlines()[0] if str(exc) else ""
@@ -58,6 +72,19 @@ def load():
                       "using the Python paths, which are slower at small batch sizes. Install g++ and ninja "
                       "(pip install ninja) to enable it.", stacklevel=2)
     return _module
+
+
+@contextlib.contextmanager
+def build_lock(directory: Path) -> Iterator[None]:
+    """Hold rnnkit's lock on the extension's build folder for the block (waiting while another live process
+    builds); torch's own ``lock`` file found while holding it was left by a killed build and is removed."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(directory / BUILD_LOCK)):
+        baton = directory / TORCH_BATON
+        if baton.exists():
+            print(f"rnnkit: removed a stale build lock left by a killed build ({baton})", file=sys.stderr, flush=True)
+            baton.unlink(missing_ok=True)
+        yield
 
 
 def _announce_build(name: str) -> None:
