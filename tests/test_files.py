@@ -114,7 +114,7 @@ def test_another_error_of_a_writer_is_not_called_a_full_disk(tmp_path):
 def test_a_fifo_a_device_a_folder_and_an_oversized_file_are_refused_at_once(tmp_path):
     import time
 
-    from rnnkit.files import UnreadableFileError, read_bytes, read_text
+    from rnnkit.files import UnreadableFileError, open_regular, read_bytes, read_text
 
     fifo = tmp_path / "config.json"
     os.mkfifo(fifo)
@@ -127,8 +127,13 @@ def test_a_fifo_a_device_a_folder_and_an_oversized_file_are_refused_at_once(tmp_
                        (big, "2,000 bytes, more than the 1,000")):
         with pytest.raises(UnreadableFileError, match=says):
             read_bytes(path, 1000, "config")
+    for path, says in ((fifo, "a FIFO"), (zero, "a character device")):  # the block reader (data files' sha256)
+        with pytest.raises(UnreadableFileError, match=says):
+            open_regular(path, "data file")
     assert time.monotonic() - start < 2
     assert read_bytes(big, 2000) == b" " * 2000
+    with open_regular(big) as f:
+        assert f.read() == b" " * 2000
     (tmp_path / "latin1.json").write_bytes(b"caf\xe9")
     with pytest.raises(UnreadableFileError, match="not UTF-8 text"):
         read_text(tmp_path / "latin1.json", 100)

@@ -21,13 +21,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rnnkit.files import open_regular
+
 CHUNK = 1 << 20
 
 
 def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    """Hex sha256 of a regular file's bytes, read in 1 MiB chunks (a FIFO or a device is refused at once)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path, "data file") as f:
         for block in iter(lambda: f.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()

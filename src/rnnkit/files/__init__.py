@@ -7,6 +7,7 @@ from rnnkit.files.read import (
     HISTORY_BYTES,
     TOKENIZER_BYTES,
     UnreadableFileError,
+    open_regular,
     read_bytes,
     read_text,
 )
@@ -24,5 +25,6 @@ from rnnkit.files.write import (
 __all__ = [
     "CONFIG_BYTES", "HISTORY_BYTES", "MAX_ALIASES", "MAX_DEPTH", "TMP_SUFFIX", "TOKENIZER_BYTES", "DiskFullError",
     "ParseLimitError", "UnreadableFileError", "atomic_write", "full_disk_is_one_line", "json_depth", "loads_json",
-    "loads_yaml", "point_link", "read_bytes", "read_text", "remove_stale_temps", "write_json", "write_text",
+    "loads_yaml", "open_regular", "point_link", "read_bytes", "read_text", "remove_stale_temps", "write_json",
+    "write_text",
 ]
