@@ -155,3 +155,38 @@ def test_deep_json_and_yaml_and_an_alias_bomb_are_one_error(tmp_path):
     brackets = "[" * 72  # inside a string: not nesting
     assert loads_json(f'{{"a": "{brackets}"}}', "s") == {"a": brackets}
     assert loads_yaml("base: &b 3\nx: *b\ny: [*b, *b]\n", "ok.yaml") == {"base": 3, "x": 3, "y": [3, 3]}
+
+
+@pytest.fixture()
+def tiny_disk(tmp_path):
+    """A 1 MiB tmpfs at ``tmp_path/disk`` (needs the right to mount: root outside a locked-down container)."""
+    import shutil
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"this machine does not allow mounting a tmpfs ({done.stderr.decode(errors='replace')[:80]})")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_checkpoint_on_a_full_filesystem_is_one_line_and_keeps_the_old_one(tiny_disk):
+    import torch
+
+    from rnnkit.files import DiskFullError
+    from rnnkit.train.checkpoint import save_training_state
+
+    save_training_state(tiny_disk, {"model": {"w": torch.zeros(1_000)}})
+    old = (tiny_disk / "checkpoint.pt").read_bytes()
+    with pytest.raises(DiskFullError) as caught:
+        save_training_state(tiny_disk, {"model": {"w": torch.zeros(1_000_000)}})  # 4 MB on a 1 MiB disk
+    message = str(caught.value)
+    assert message.startswith("the disk is full: ") and f"bytes free in {tiny_disk};" in message, message
+    assert (tiny_disk / "checkpoint.pt").read_bytes() == old
+    assert sorted(p.name for p in tiny_disk.iterdir()) == ["checkpoint.pt"]

@@ -272,7 +272,10 @@ def run_case(c: Case, root: Path, models: dict[str, Path], command: tuple[str, .
         if c.stdin:
             stdin.close()
         shutil.rmtree(tmp, ignore_errors=True)  # the 200-300 MB inputs go at once
-    return classify(c, child.returncode, child.stdout, child.stderr)
+    outcome, last = classify(c, child.returncode, child.stdout, child.stderr)
+    for name, path in sorted(names.items(), key=lambda item: -len(item[1])):  # no machine path in a report
+        last = last.replace(path, "{" + name + "}")
+    return outcome, last
 
 
 def classify(c: Case, code: int, out: str, err: str) -> tuple[str, str]:
