@@ -155,3 +155,18 @@ def test_sizes_in_a_settings_file_have_the_ranges_of_their_flags(setting, value,
 
     with pytest.raises(ValueError, match=r"--config run.yaml: " + says):
         split({setting: value}, SentimentOptions, TrainConfig, "--config run.yaml")
+
+
+@pytest.mark.parametrize("row, says", [
+    ("[" * 100_000 + "]" * 100_000, "manifest.jsonl:2 nests deeper than 64 levels"),
+    ("{not json", r"manifest.jsonl:2: not a JSON object"),
+    ("7", "manifest.jsonl:2: an utterance needs audio, text and split"),
+    ('{"audio": "a.wav", "text": "hi", "split": ["train"]}', "manifest.jsonl:2: an utterance needs"),
+])
+def test_a_bad_speech_manifest_row_is_one_line_naming_it(tmp_path, row, says):
+    from rnnkit.data.speech import read_manifest
+
+    good = '{"audio": "a.wav", "text": "hi", "split": "train"}'
+    (tmp_path / "manifest.jsonl").write_text(good + "\n" + row + "\n")
+    with pytest.raises(ValueError, match=says):
+        read_manifest(tmp_path)

@@ -44,6 +44,7 @@ from rnnkit.data.fetching import DataUnavailableError, Downloader, cache_dir, fe
 from rnnkit.data.readers.audio import read_sphinx_transcription  # noqa: F401  (rnnkit.data.speech's name)
 from rnnkit.data.registry import load
 from rnnkit.extras import optional_import
+from rnnkit.files import loads_json
 
 SPLITS = ("train", "val", "test")
 ALPHABET = " '" + "abcdefghijklmnopqrstuvwxyz"
@@ -291,8 +292,12 @@ def read_manifest(folder: Path) -> dict[str, list[dict[str, Any]]]:
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
-        item = json.loads(line)
-        if not {"audio", "text", "split"} <= set(item) or item["split"] not in splits:
+        try:
+            item = loads_json(line, f"{path}:{n}")
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{n}: not a JSON object ({exc.msg})") from None
+        if not isinstance(item, dict) or not {"audio", "text", "split"} <= set(item) or \
+                not isinstance(item["audio"], str) or item["split"] not in SPLITS:
             raise ValueError(f"{path}:{n}: an utterance needs audio, text and split (train/val/test)")
         splits[item["split"]].append({**item, "audio": str(folder / item["audio"])})
     return splits
