@@ -170,3 +170,21 @@ def test_a_bad_speech_manifest_row_is_one_line_naming_it(tmp_path, row, says):
     (tmp_path / "manifest.jsonl").write_text(good + "\n" + row + "\n")
     with pytest.raises(ValueError, match=says):
         read_manifest(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
+def test_a_data_file_that_is_a_fifo_or_a_device_is_refused_at_once(tmp_path, kind):
+    import os
+
+    from rnnkit.data.readers.text import read_table, read_text_lines
+
+    path = tmp_path / "reviews.csv"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(kind)
+    start = time.monotonic()
+    for read in (read_table, read_text_lines):
+        with pytest.raises(ValueError, match="not a regular file"):
+            read(path)
+    assert time.monotonic() - start < 2

@@ -19,6 +19,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from rnnkit.files import open_regular
+
 MAX_FIELD = min(sys.maxsize, 2**31 - 1)
 """The largest value ``csv.field_size_limit`` accepts on every platform (a C long)."""
 
@@ -44,10 +46,20 @@ def decode_utf8(path: Path | str, raw: bytes, expected: str = "") -> str:
         raise utf8_error(path, raw, err, expected) from None
 
 
+def read_regular(path: Path | str) -> bytes:
+    """The bytes of the regular file ``path``; a folder is ``IsADirectoryError``, a FIFO or a device a one-line
+    :class:`rnnkit.files.UnreadableFileError` (a ValueError) at once, not a read that never ends."""
+    if Path(path).is_dir():
+        raise IsADirectoryError(path)
+    with open_regular(path, "data file") as f:
+        return f.read()
+
+
 def read_utf8(path: Path | str, expected: str = "") -> str:
-    """The text of ``path`` (UTF-8, BOM dropped); an unreadable or non-UTF-8 file is a one-line ``ValueError``."""
+    """The text of ``path`` (UTF-8, BOM dropped); an unreadable or non-UTF-8 file, or one that is not a regular
+    file (a FIFO, /dev/zero: refused before reading), is a one-line ``ValueError``."""
     try:
-        raw = Path(path).read_bytes()
+        raw = read_regular(path)
     except IsADirectoryError:
         raise ValueError(f"{path}: is a folder; expected a text file") from None
     except OSError as err:

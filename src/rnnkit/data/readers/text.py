@@ -28,7 +28,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from rnnkit.data.readers.encoding import csv_field_limit, decode_utf8, line_list, read_utf8, utf8_error
+from rnnkit.data.readers.encoding import (
+    csv_field_limit,
+    decode_utf8,
+    line_list,
+    read_regular,
+    read_utf8,
+    utf8_error,
+)
 from rnnkit.data.splits import UNLABELLED, Example
 from rnnkit.files import loads_json
 
@@ -311,7 +318,7 @@ def read_text_lines(path: Path) -> list[str]:
         ValueError: a missing, empty, binary (NUL bytes) or non-UTF-8 file, in one line.
     """
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except OSError as err:
         raise ValueError(f"{path}: cannot read a text file ({err.strerror or err})") from None
     if not raw.strip():
