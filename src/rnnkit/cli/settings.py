@@ -23,9 +23,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rnnkit.cli.args import SHARED_RANGES, base_type, in_range
+from rnnkit.cli.args import base_type, in_range
 from rnnkit.files import CONFIG_BYTES, UnreadableFileError, loads_json, loads_yaml, read_bytes
 from rnnkit.files.parse import where
+from rnnkit.ranges import field_range
 
 SECTIONS = ("options", "train")
 TOP_LEVEL = ("task", "out")
@@ -104,8 +105,8 @@ def split(data: dict[str, Any], options: type, train: type, source: str) -> tupl
 
 def _in_range(field: dataclasses.Field, kind: type, value: Any, source: str) -> Any:
     """``value`` if it lies in the field's range (the one its flag checks: ``metadata["range"]`` or
-    :data:`SHARED_RANGES`), else a ValueError naming ``source`` and the setting."""
-    bounds = field.metadata.get("range", SHARED_RANGES.get(field.name))
+    :data:`rnnkit.ranges.SHARED_RANGES`), else a ValueError naming ``source`` and the setting."""
+    bounds = field_range(field)
     if bounds is None:
         return value
     try:
