@@ -36,7 +36,7 @@ def test_fit_refuses_bad_input_in_one_line(tmp_path):
         rnnkit.fit(["a", "b"], ["x", "y"], out=tmp_path / "m2", hidden=3)
     with pytest.raises(ValueError, match="label 1 is"):
         rnnkit.fit(["a", "b"], ["x", None], out=tmp_path / "m3")
-    with pytest.raises(ValueError, match="hidden_size must be >= 1, got 0"):  # the range the flag checks
+    with pytest.raises(ValueError, match=r"hidden_size must be in \[1, 16384\], got 0"):  # the range the flag checks
         rnnkit.fit(["a", "b"], ["x", "y"], out=tmp_path / "m4", hidden_size=0)
     with pytest.raises(TypeError, match="dropout must be a number"):
         rnnkit.fit(["a", "b"], ["x", "y"], out=tmp_path / "m5", dropout="0.5")

@@ -59,7 +59,8 @@ def test_the_sentiment_defaults_a_user_gets_are_unchanged():
         "recurrent_dropout": 0.0}}
 
 
-@pytest.mark.parametrize("kwargs, kind, says", [({"hidden_size": 0}, ValueError, "hidden_size must be >= 1"),
+@pytest.mark.parametrize("kwargs, kind, says", [({"hidden_size": 0}, ValueError, r"hidden_size must be in \[1, 16"),
+                                                ({"hidden_size": 10**9}, ValueError, r"hidden_size must be in \[1, 1"),
                                                 ({"dropout": 1.5}, ValueError, "dropout must be in"),
                                                 ({"layers": 2.0}, TypeError, "layers must be a whole number"),
                                                 ({"cell": "lstn"}, ValueError, "cell must be one of"),
