@@ -3,8 +3,8 @@
 A size that is only checked when PyTorch allocates it fails late and loudly: ``--hidden-size 1000000000``
 asks the allocator for terabytes and dies with a C++ traceback; ``num_layers: 100000`` in a config.json
 builds for half a minute before anything is compared. Here each size has a stated range, read by the
-command-line flags (:data:`rnnkit.ranges.SHARED_RANGES`), ``config.json`` checks (:func:`check_sizes`)
-and model loading, and :func:`check_memory` compares a model's parameter bytes — counted on PyTorch's
+command-line flags (:data:`rnnkit.ranges.SHARED_RANGES`), the options dataclasses and the ``config.json``
+checks (``rnnkit.train.schema``), and :func:`check_memory` compares a model's parameter bytes — counted on PyTorch's
 ``meta`` device, where no memory is allocated — with the memory the machine has free, before a tensor is
 made.
 
@@ -25,19 +25,6 @@ from rnnkit.ranges import SIZE_BOUNDS as SIZE_BOUNDS  # declared with every othe
 
 class TooLargeError(ValueError):
     """A size outside its stated range, or a model larger than the memory the machine has free."""
-
-
-def check_sizes(kwargs: dict[str, Any], source: str) -> None:
-    """Raise a one-line :class:`TooLargeError` naming ``source`` and the key for the first integer of
-    ``kwargs`` (a model's constructor arguments) outside its range in :data:`SIZE_BOUNDS`."""
-    for key, value in kwargs.items():
-        bounds = SIZE_BOUNDS.get(key)
-        if bounds is None or not isinstance(value, int) or isinstance(value, bool):
-            continue
-        low, high = bounds
-        if not low <= value <= high:
-            raise TooLargeError(f"{source}: {key} is {value}, outside [{low:,}, {high:,}]; the file was edited or "
-                                "is corrupt (retrain, or restore it)")
 
 
 def parameter_bytes(model: torch.nn.Module) -> int:
