@@ -261,7 +261,7 @@ def prepare(run: Run) -> Prepared:
                     f"{b['test_bits_per_token']:.3f} bits/token")
     spec = model_spec(LanguageModel, vocab_size=len(encoder.vocab), tie_weights=opts.tie_weights,
                       **opts.encoder_kwargs())
-    check_bptt(int(streams["train"].numel()), opts.bptt, opts.batch_size)
+    check_bptt(len(streams["train"]), opts.bptt, opts.batch_size)
     task = LanguageModelTask(streams, bptt=opts.bptt, batch_size=opts.batch_size, seed=run.train.seed, level=level)
     return Prepared(
         spec=spec, task=task,
