@@ -127,3 +127,28 @@ def test_the_array_split_is_the_stratified_split():
         expected = stratified_split(labels, seed=seed, fractions=fractions, keys=[str(k) for k in keys])
         got = stratified_split_arrays(np.array(labels), np.array(keys), seed=seed, fractions=fractions)
         assert [list(part) for part in expected] == [part.tolist() for part in got]
+
+
+@pytest.mark.parametrize("name, content", [
+    ("twice.csv", "review,review,verdict\na,b,fresh\n"),  # the text column named twice: which one is unclear
+    ("deep.jsonl", '{"review": "fine", "verdict": ' + "[" * 100_000 + "]" * 100_000 + "}\n"),  # a depth bomb
+    ("nan.jsonl", '{"review": "fine", "verdict": NaN}\n'),  # NaN is no label
+])
+def test_a_bad_file_read_a_row_at_a_time_is_refused_as_when_read_whole(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError) as whole:
+        read_labelled_text(path, text_col="review", label_col="verdict", seed=0)
+    with pytest.raises(ValueError) as streamed:
+        list(rowstream.rows(path, "review", "verdict"))
+    assert str(streamed.value) == str(whole.value)
+
+
+def test_a_tab_separated_file_named_csv_is_read_a_row_at_a_time_as_when_read_whole(tmp_path, snippets):
+    path = tmp_path / "reviews.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, delimiter="\t").writerows([("review", "verdict"), *snippets[:50]])
+    whole = read_labelled_text(path, text_col="review", label_col="verdict", seed=0)
+    streamed = [(text, label) for _, text, label in rowstream.rows(path, "review", "verdict")]
+    assert len(streamed) == 50
+    assert sorted(ex.text for ex in (*whole.train, *whole.val, *whole.test)) == sorted(t for t, _ in streamed)

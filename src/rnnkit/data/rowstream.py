@@ -39,7 +39,7 @@ from tokenizers import trainers
 from rnnkit.data.fetching.packages import cache_dir
 from rnnkit.data.linestream import file_sha256
 from rnnkit.data.readers.encoding import line_list
-from rnnkit.data.readers.text import COLUMN_HINT, check_label, map_labels
+from rnnkit.data.readers.text import jsonl_row, map_labels, sniff_delimiter, table_rows
 from rnnkit.data.splits import DEFAULT_SEED, SPLITS, Splits, stratified_split_arrays
 from rnnkit.files import write_json
 from rnnkit.text import SPECIALS, UNK, TextEncoder, Vocab
@@ -94,67 +94,36 @@ def rows(path: Path, text_col: str, label_col: str,
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         yield from _jsonl_rows(path, text_col, label_col, blank)
     else:
-        delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-        yield from _table_rows(path, text_col, label_col, delimiter, blank)
+        yield from _table_rows(path, text_col, label_col, blank)
 
 
-def _table_rows(path: Path, text_col: str, label_col: str, delimiter: str,
-                blank: list[int]) -> Iterator[tuple[int, str, Any]]:
+def _table_rows(path: Path, text_col: str, label_col: str, blank: list[int]) -> Iterator[tuple[int, str, Any]]:
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        head = f.read(1 << 16)  # the header row names the delimiter, as when the file is read whole
+    delimiter = sniff_delimiter(head, path, (text_col, label_col))
     previous = csv.field_size_limit()
     csv.field_size_limit(sys.maxsize >> 1)
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            columns: list[str] | None = None
-            start = 1
             try:
-                for row in reader:
-                    number, start = start, reader.line_num + 1
-                    if not any(field.strip() for field in row):
-                        blank.append(number)
-                        continue
-                    if columns is None:
-                        columns = row
-                        missing = [c for c in (text_col, label_col) if c not in columns]
-                        if missing:
-                            raise ValueError(f"{path}: expected columns {text_col!r} (text) and {label_col!r} "
-                                             f"(label), found {columns}; {COLUMN_HINT}")
-                        t, y = columns.index(text_col), columns.index(label_col)
-                        continue
-                    if len(row) != len(columns):
-                        raise ValueError(f"{path}: line {number}: expected {len(columns)} fields, found {len(row)}")
-                    yield number, row[t].strip(), row[y]
-            except csv.Error as err:
-                raise ValueError(f"{path}: line {start}: not a valid CSV/TSV row ({err})") from None
+                yield from table_rows(f, path, text_col, label_col, delimiter, blank)
             except UnicodeDecodeError:
-                raise ValueError(f"{path}: near line {start}: not UTF-8; re-encode the file as UTF-8") from None
+                raise ValueError(f"{path}: not UTF-8; re-encode the file as UTF-8") from None
     finally:
         csv.field_size_limit(previous)
-    if columns is None:
-        raise ValueError(f"{path}: empty file; expected a header row naming columns {text_col!r} and {label_col!r}")
 
 
 def _jsonl_rows(path: Path, text_col: str, label_col: str, blank: list[int]) -> Iterator[tuple[int, str, Any]]:
     with open(path, encoding="utf-8-sig") as f:
         number = 0
+        line = ""
         try:
             for number, line in enumerate(f, start=1):  # noqa: B007 - the number names a bad line below
                 if not line.strip():
                     blank.append(number)
                     continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError:
-                    raise ValueError(f"{path}: line {number}: expected one JSON object per line, "
-                                     f"found {line[:40]!r}") from None
-                if not isinstance(obj, dict) or text_col not in obj or label_col not in obj:
-                    found = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
-                    raise ValueError(f"{path}: line {number}: expected keys {text_col!r} and {label_col!r}, "
-                                     f"found {found}; {COLUMN_HINT}")
-                if not isinstance(obj[text_col], str):
-                    raise ValueError(f"{path}: line {number}: {text_col!r} must be a string")
-                check_label(obj[label_col], path, number, label_col)
-                yield number, obj[text_col].strip(), obj[label_col]
+                row_text, raw_label = jsonl_row(line, number, path, text_col, label_col)
+                yield number, row_text, raw_label
         except UnicodeDecodeError:
             raise ValueError(f"{path}: near line {number + 1}: not UTF-8; re-encode the file as UTF-8") from None
     if blank and blank[-1] == number and not line.endswith("\n"):  # as read whole: the text after the last

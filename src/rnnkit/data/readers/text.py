@@ -24,7 +24,7 @@ import json
 import math
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -186,40 +186,55 @@ def read_table(
     lines: list[int] = []
     blank: list[int] = []
     with csv_field_limit(text):
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        columns: list[str] | None = None
-        start = 1
-        try:
-            for row in reader:
-                number, start = start, reader.line_num + 1
-                if not any(field.strip() for field in row):
-                    blank.append(number)
-                    continue
-                if columns is None:
-                    columns = row
-                    missing = [c for c in (text_col, label_col) if c not in columns]
-                    if missing:
-                        raise ValueError(
-                            f"{path}: expected columns {text_col!r} (text) and {label_col!r} (label), "
-                            f"found {columns}; {COLUMN_HINT}"
-                        )
-                    twice = [c for c in (text_col, label_col) if columns.count(c) > 1]
-                    if twice:
-                        raise ValueError(f"{path}: the header names column {twice[0]!r} {columns.count(twice[0])} "
-                                         "times, so which one to read is unclear; rename or remove the others")
-                    t, y = columns.index(text_col), columns.index(label_col)
-                    continue
-                if len(row) != len(columns):
-                    raise ValueError(f"{path}: line {number}: expected {len(columns)} fields, found {len(row)}")
-                texts.append(row[t].strip())
-                raw_labels.append(row[y])
-                lines.append(number)
-        except csv.Error as err:
-            raise ValueError(f"{path}: line {start}: not a valid CSV/TSV row ({err})") from None
-    if columns is None:
-        raise ValueError(f"{path}: empty file; expected a header row naming columns {text_col!r} and {label_col!r}")
+        for number, row_text, raw_label in table_rows(io.StringIO(text, newline=""), path, text_col, label_col,
+                                                      delimiter, blank):
+            texts.append(row_text)
+            raw_labels.append(raw_label)
+            lines.append(number)
     _warn_blank(path, blank)
     return _labelled(path, texts, raw_labels, lines)
+
+
+def table_rows(lines: Iterable[str], path: Path, text_col: str, label_col: str, delimiter: str,
+               blank: list[int]) -> Iterator[tuple[int, str, str]]:
+    """(line number, stripped text, raw label) of every data row of a CSV/TSV read from ``lines`` (a file or a
+    ``StringIO``, opened with ``newline=""``), one row at a time — the rules of :func:`read_table`, shared by the
+    streaming reader of files larger than memory. Blank lines' numbers are appended to ``blank``; a missing or
+    twice-named column, a row of another width and a malformed row are one ``ValueError`` naming the line."""
+    reader = csv.reader(lines, delimiter=delimiter)
+    columns: list[str] | None = None
+    start = 1
+    try:
+        for row in reader:
+            number, start = start, reader.line_num + 1
+            if not any(field.strip() for field in row):
+                blank.append(number)
+                continue
+            if columns is None:
+                columns = row
+                t, y = _header_columns(columns, path, text_col, label_col)
+                continue
+            if len(row) != len(columns):
+                raise ValueError(f"{path}: line {number}: expected {len(columns)} fields, found {len(row)}")
+            yield number, row[t].strip(), row[y]
+    except csv.Error as err:
+        raise ValueError(f"{path}: line {start}: not a valid CSV/TSV row ({err})") from None
+    if columns is None:
+        raise ValueError(f"{path}: empty file; expected a header row naming columns {text_col!r} and {label_col!r}")
+
+
+def _header_columns(columns: list[str], path: Path, text_col: str, label_col: str) -> tuple[int, int]:
+    """The indices of the text and label columns of a header row, or a ``ValueError`` saying what is wrong."""
+    missing = [c for c in (text_col, label_col) if c not in columns]
+    if missing:
+        raise ValueError(
+            f"{path}: expected columns {text_col!r} (text) and {label_col!r} (label), found {columns}; {COLUMN_HINT}"
+        )
+    twice = [c for c in (text_col, label_col) if columns.count(c) > 1]
+    if twice:
+        raise ValueError(f"{path}: the header names column {twice[0]!r} {columns.count(twice[0])} "
+                         "times, so which one to read is unclear; rename or remove the others")
+    return columns.index(text_col), columns.index(label_col)
 
 
 def sniff_delimiter(text: str, path: Path, columns: Sequence[str]) -> str:
@@ -260,24 +275,31 @@ def read_jsonl(path: str | Path, *, text_col: str = "text", label_col: str = "la
         if not line.strip():
             blank.append(number)
             continue
-        try:
-            obj = loads_json(line, f"{path}: line {number}")
-        except json.JSONDecodeError:
-            raise ValueError(f"{path}: line {number}: expected one JSON object per line, found {line[:40]!r}") from None
-        if not isinstance(obj, dict) or text_col not in obj or label_col not in obj:
-            found = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
-            raise ValueError(
-                f"{path}: line {number}: expected keys {text_col!r} and {label_col!r}, found {found}; {COLUMN_HINT}"
-            )
-        if not isinstance(obj[text_col], str):
-            raise ValueError(f"{path}: line {number}: {text_col!r} must be a string")
-        check_label(obj[label_col], path, number, label_col)
-        texts.append(obj[text_col].strip())
-        raw_labels.append(obj[label_col])
+        row_text, raw_label = jsonl_row(line, number, path, text_col, label_col)
+        texts.append(row_text)
+        raw_labels.append(raw_label)
         lines.append(number)
     trailing = len(blank) and blank[-1] == number  # the usual newline at the end of the file is not a blank line
     _warn_blank(path, blank[:-1] if trailing else blank)
     return _labelled(path, texts, raw_labels, lines)
+
+
+def jsonl_row(line: str, number: int, path: Path, text_col: str, label_col: str) -> tuple[str, Any]:
+    """(stripped text, raw label) of one non-blank JSON Lines ``line`` (line ``number`` of ``path``), parsed
+    with the depth limit of :func:`rnnkit.files.loads_json`; anything else is one ``ValueError`` naming the line."""
+    try:
+        obj = loads_json(line, f"{path}: line {number}")
+    except json.JSONDecodeError:
+        raise ValueError(f"{path}: line {number}: expected one JSON object per line, found {line[:40]!r}") from None
+    if not isinstance(obj, dict) or text_col not in obj or label_col not in obj:
+        found = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
+        raise ValueError(
+            f"{path}: line {number}: expected keys {text_col!r} and {label_col!r}, found {found}; {COLUMN_HINT}"
+        )
+    if not isinstance(obj[text_col], str):
+        raise ValueError(f"{path}: line {number}: {text_col!r} must be a string")
+    check_label(obj[label_col], path, number, label_col)
+    return obj[text_col].strip(), obj[label_col]
 
 
 # ------------------------------------------------------------------------------------------ anki
