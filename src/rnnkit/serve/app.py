@@ -39,11 +39,8 @@ def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batc
     """The FastAPI application serving ``models`` (fixed here: no request can name a path on disk).
 
     Args:
-        models: loaded models with unique names.
-        batching: group concurrent predict requests per model (False: one forward pass per request).
-        max_batch: most texts in one batched forward pass.
-        max_wait: seconds a request may wait for others to share its forward pass.
-        timeout: seconds a request may take (a generate stream: in all) before it is answered with 504.
+        models, batching, max_batch, max_wait, timeout: the served models and how their workers batch and
+            time out, as :class:`~rnnkit.serve.runtime.Runtime` takes them.
         lecture_audio: the spoken fox sentence of the lecture view (``rnnkit serve --examples``), if any.
         access: the allowed Host names and the API key (default: loopback names, no key).
     """
