@@ -4,12 +4,14 @@ fails before the banner, and a server off loopback needs a Host allow-list or a 
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra: pip install 'rnnkit[serve]'")
@@ -89,6 +91,20 @@ def test_sampling_bounds_are_in_the_openapi_schema(server):
     fields = httpx.get(server.url + "/openapi.json").json()["components"]["schemas"]["GenerateRequest"]["properties"]
     temperature = fields["temperature"]["anyOf"][0]
     assert temperature["minimum"] == 0.001 and temperature["maximum"] == 100
+
+
+@pytest.mark.parametrize("rate", [1, 50])
+def test_a_wav_longer_than_allowed_by_its_header_is_a_400_before_decoding(server, rate):
+    """1.9 MB of float32 samples declared at 1 Hz (or 50 Hz): days (hours) of audio by the header, refused from
+    the header before decoding or resampling (the issue: a 63 GB allocation, HTTP 500)."""
+    sf = pytest.importorskip("soundfile")
+    recording = io.BytesIO()
+    sf.write(recording, np.zeros(480_000, dtype=np.float32), rate, format="WAV", subtype="FLOAT")
+    started = time.monotonic()
+    response = httpx.post(server.url + "/api/transcribe", params={"model": "asr"},
+                          files={"audio": ("long.wav", recording.getvalue(), "audio/wav")}, timeout=60)
+    assert "seconds" in error_of(response, 400)
+    assert time.monotonic() - started < 10
 
 
 def test_one_keep_alive_connection_carries_good_and_bad_requests(server):
