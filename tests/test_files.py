@@ -190,3 +190,22 @@ def test_a_checkpoint_on_a_full_filesystem_is_one_line_and_keeps_the_old_one(tin
     assert message.startswith("the disk is full: ") and f"bytes free in {tiny_disk};" in message, message
     assert (tiny_disk / "checkpoint.pt").read_bytes() == old
     assert sorted(p.name for p in tiny_disk.iterdir()) == ["checkpoint.pt"]
+
+
+def test_a_ctrl_c_during_a_write_lands_after_the_file_is_whole(tmp_path):
+    """SIGINT arriving while a file is written (a checkpoint's torch.save, whose zip writer then fails with
+    "unexpected pos" and hides the interrupt) is held back until the file is in place, then raised."""
+    import signal
+
+    path = tmp_path / "checkpoint.bin"
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            f.write(b"first half ")
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C mid-write
+            f.write(b"second half")
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, write)
+    assert path.read_bytes() == b"first half second half"
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind

@@ -18,7 +18,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -93,6 +95,33 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back while a file is written, delivered as soon as it is in place.
+
+    A Ctrl-C inside ``torch.save`` interrupts its zip writer, whose clean-up then fails ("unexpected pos")
+    and replaces the KeyboardInterrupt with a RuntimeError the training loop cannot recognise. While the
+    file is written the two signals are only noted; afterwards the program's own handlers are put back and
+    a noted signal is raised again for them. Writes are short, so a signal waits milliseconds. Handlers can
+    be set from the main thread only: elsewhere nothing is held.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if handler is not None:  # None: a handler set outside Python, which could not be put back
+            previous[signum] = signal.signal(signum, lambda number, frame: noted.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if noted:
+            signal.raise_signal(noted[0])
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file next to ``path``, then move it into place.
 
@@ -107,7 +136,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     os.close(fd)
     tmp = Path(name)
     try:
-        with full_disk_is_one_line(path.parent):
+        with full_disk_is_one_line(path.parent), _interrupts_held():
             write(tmp)
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a plain open() would give 0644
             _fsync(tmp)
