@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from rnnkit.cli import main as rnnkit  # noqa: E402
 from rnnkit.data.readers.reviews import read_rt_snippets  # noqa: E402
-from serving import FIXTURES, Server, train_models  # noqa: E402
+from serving import FIXTURES, Server, long_french_text, train_models  # noqa: E402
 
 RAW = {"content-type": "application/json"}
 EXT: dict[str, str] = {}  # src tree -> its TORCH_EXTENSIONS_DIR
@@ -60,16 +60,6 @@ def _models(root: Path) -> dict[str, Path]:
     return dirs
 
 
-def _french(chars: int) -> str:
-    french = [line.split("\t")[1] for line in (FIXTURES / "translation" / "fra.txt").read_text().splitlines()]
-    text = ""
-    i = 0
-    while len(text) < chars:
-        text += french[i % len(french)] + " "
-        i += 1
-    return text[:chars]
-
-
 def _one_line_4xx(response: httpx.Response) -> bool:
     try:
         body = response.json()
@@ -86,7 +76,7 @@ def _class_of(response: httpx.Response) -> str:
 
 # ── the cases: each (server, models, env) -> (outcome class, what was seen) ─────────────────────────────────
 def translate_timeout(srv: Server) -> tuple[str, str]:
-    big = {"model": "fr-en", "texts": [_french(390)] * 64, "beam": 16, "attention": True}
+    big = {"model": "fr-en", "texts": [long_french_text(390)] * 64, "beam": 16, "attention": True}
     first = httpx.post(srv.url + "/api/translate", json=big, timeout=120)
     start = time.monotonic()
     small = httpx.post(srv.url + "/api/translate", json={"model": "fr-en", "texts": ["Merci !"], "beam": 1},
@@ -167,7 +157,7 @@ def big_header(srv: Server) -> tuple[str, str]:
 
 
 def trace_size(srv: Server) -> tuple[str, str]:
-    text = (_french(2000))
+    text = (long_french_text(2000))
     response = httpx.post(srv.url + "/api/trace", json={"model": "charbi", "text": text}, timeout=120)
     seen = f"{response.status_code}, {len(response.content):,} bytes, RSS {srv.rss() >> 20} MiB"
     if response.status_code == 200:

@@ -105,3 +105,14 @@ def error_of(response: httpx.Response, status: int) -> str:
     body = response.json()
     assert set(body) == {"error"} and "\n" not in body["error"] and "Traceback" not in body["error"]
     return body["error"]
+
+
+def long_french_text(chars: int) -> str:
+    """Real French sentences of the fixture, one after another, cut at ``chars`` characters."""
+    french = [line.split("\t")[1] for line in (FIXTURES / "translation" / "fra.txt").read_text().splitlines()]
+    text = ""
+    i = 0
+    while len(text) < chars:
+        text += french[i % len(french)] + " "
+        i += 1
+    return text[:chars]

@@ -17,18 +17,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the serve extra: pip install 'rnnkit[serve]'")
 httpx = pytest.importorskip("httpx")
 
-from serving import FIXTURES, Server, error_of  # noqa: E402
-
-
-def _long_french_text(chars: int) -> str:
-    """Real French sentences of the fixture, one after another, cut at ``chars`` characters."""
-    french = [line.split("\t")[1] for line in (FIXTURES / "translation" / "fra.txt").read_text().splitlines()]
-    text = ""
-    i = 0
-    while len(text) < chars:
-        text += french[i % len(french)] + " "
-        i += 1
-    return text[:chars]
+from serving import FIXTURES, Server, error_of, long_french_text  # noqa: E402
 
 
 def test_a_request_past_its_timeout_stops_and_frees_the_model(serve_models, tmp_path):
@@ -38,7 +27,7 @@ def test_a_request_past_its_timeout_stops_and_frees_the_model(serve_models, tmp_
     srv = Server([serve_models["translate"]], tmp_path / "serve.log", "--timeout", "1")
     try:
         before = srv.rss()
-        big = {"model": "fr-en", "texts": [_long_french_text(390)] * 64, "beam": 16, "attention": True}
+        big = {"model": "fr-en", "texts": [long_french_text(390)] * 64, "beam": 16, "attention": True}
         assert "longer than 1 s" in error_of(httpx.post(srv.url + "/api/translate", json=big, timeout=60), 504)
         start = time.monotonic()
         small = httpx.post(srv.url + "/api/translate", json={"model": "fr-en", "texts": ["Merci !"], "beam": 1},
