@@ -3,7 +3,8 @@
 The cases are read from the cells' declarations (``cell.kernels``) through the backend table
 (:func:`rnnkit.nn.backends.rows_for`), never from a list kept here: declaring a kernel on a cell adds its case.
 Each row is called directly (not through ``pick``), under the conditions it accepts — its device; float32 if it
-runs float32 only, else float64; gradients if it computes them; a padded batch if it runs one — and compared
+runs float32 only, else float64; gradients if it computes them; a padded batch if it runs one; one sequence if it
+runs batch 1 only — and compared
 with ``Recurrent(..., backend="reference")`` holding the same weights: outputs, final states and, where the row
 computes gradients, the gradients of the input, the initial state and every parameter. The CUDA-only Triton
 rows run here under Triton's interpreter, in a subprocess (``TRITON_INTERPRET`` must be set before Triton is
@@ -74,8 +75,9 @@ def _run(layer: Recurrent, row: backends.Backend, x: torch.Tensor, state, length
 def _check(cell: str, row: backends.Backend, **options) -> None:
     fast, ref = _layers(cell, row, **options)
     weight = fast.weight_ih_l0
-    x = torch.randn(T, B, E, dtype=weight.dtype, device=weight.device)
-    h0 = torch.randn(fast.num_layers * fast.num_directions, B, H, dtype=x.dtype, device=x.device)
+    batch = 1 if row.batch_one else B
+    x = torch.randn(T, batch, E, dtype=weight.dtype, device=weight.device)
+    h0 = torch.randn(fast.num_layers * fast.num_directions, batch, H, dtype=x.dtype, device=x.device)
     state = [h0, torch.randn_like(h0)] if fast.cell.has_cell_state else [h0]
     lengths = LENGTHS if row.call == "forward" and row.lengths else None
     results = []
@@ -116,9 +118,9 @@ def test_row_matches_the_reference_loop(cell, row, monkeypatch):
 
 def test_every_cell_has_the_reference_rows_and_its_declared_kernels():
     """The table offers a cell exactly what it declares (plus the reference loop and CUDA graphs of step())."""
-    fields = {"cpp_sequence": ("forward", "cpp"), "cpp": ("step", "cpp"), "bptt": ("forward", "bptt"),
-              "triton": ("forward", "triton"), "triton_graphed": ("forward", "triton-graph"),
-              "fused": ("forward", "fused")}
+    fields = {"cpp_sequence": ("forward", "cpp"), "cpp_sequence_batch_one": ("forward", "cpp"), "cpp": ("step", "cpp"),
+              "bptt": ("forward", "bptt"), "triton": ("forward", "triton"),
+              "triton_graphed": ("forward", "triton-graph"), "fused": ("forward", "fused")}
     for cell in CELLS.values():
         offered = {(row.call, row.name) for call in ("forward", "step") for row in backends.rows_for(cell, call)}
         declared = {pair for field, pair in fields.items() if getattr(cell.kernels, field) is not None}

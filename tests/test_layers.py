@@ -400,6 +400,36 @@ def test_cpp_inference_equals_the_reference(cell, bidirectional, bias, batch):
     torch.testing.assert_close(again, ref(x, h0)[0].detach(), **TOL)
 
 
+CPP_SEQUENCE_BATCH_ONE = [name for name, cell in CELLS.items() if cell.kernels.cpp_sequence_batch_one]
+
+
+@pytest.mark.parametrize("cell", CPP_SEQUENCE_BATCH_ONE)
+@pytest.mark.parametrize(("steps", "hidden"), [(11, 70), (12, 70), (12, 64), (1, 6), (300, 40)])
+def test_cpp_batch_one_sequence_equals_the_reference(cell, steps, hidden):
+    """At batch 1 the C++ loop reads W_hh in 64-column panels, alternately first to last and last to first, and
+    projects the inputs 256 steps at a time: an odd and even number of steps, ragged (4H = 280, 24, 160) and whole
+    panels (4H = 256) and more than one projection block (300 steps) each meet the reference. Batch 2 is the
+    fused kernel's."""
+    if not _cpp_available():
+        pytest.skip("no C++ toolchain for the C++ inference loop")
+    torch.manual_seed(9)
+    ref = Recurrent(cell, 33, hidden, 2, bidirectional=True, backend="reference").eval()
+    fast = Recurrent(cell, 33, hidden, 2, bidirectional=True).eval()
+    fast.load_state_dict(ref.state_dict())
+    x = torch.randn(steps, 1, 33) * 3
+    h0 = torch.randn(4, 1, hidden)
+    state = (h0, torch.randn_like(h0))
+    with torch.no_grad():
+        expected, expected_state = ref(x, state)
+        out, final = fast(x, state)
+        assert fast.last_backend == "cpp"
+        fast(torch.randn(steps, 2, 33))
+        assert fast.last_backend == "fused"
+    torch.testing.assert_close(out, expected, **TOL)
+    for a, b in zip(final, expected_state, strict=True):
+        torch.testing.assert_close(a, b, **TOL)
+
+
 @pytest.mark.parametrize("cell", CPP_STEP)
 def test_cpp_step_equals_forward(cell):
     if not _cpp_available():

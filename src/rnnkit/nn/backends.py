@@ -6,8 +6,8 @@ here: each cell declares its kernels on its class (``cell.kernels``, :class:`~rn
 and a row runs the cells that declare its kernel. The names say what runs:
 
 ================  ===========================================================================================
-``cpp``           a C++ loop (``kernels/csrc/infer.cpp``): CPU float32 inference, whole unpadded sequences and
-                  ``step()`` of the whole stack
+``cpp``           a C++ loop (``kernels/csrc/infer.cpp``): CPU float32 inference, whole unpadded sequences (for
+                  some cells at batch 1 only) and ``step()`` of the whole stack
 ``triton-graph``  ``triton`` replayed from CUDA graphs (opt-in: ``RNNKIT_CUDA_GRAPHS=1``)
 ``triton``        Triton kernels of the ``bptt`` loop (CUDA, float32)
 ``fused``         ``torch.nn``'s own kernel (cuDNN, oneDNN/ATen) with the layer's parameters
@@ -104,6 +104,7 @@ class Backend:
     lengths: bool = True  # runs padded batches
     exportable: bool = True  # traceable by torch.export
     dropout: bool = True  # applies dropout between layers in training
+    batch_one: bool = False  # runs batch 1 only (where another row is faster at larger batches)
     available: Callable[[], bool] = lambda: True  # the kernel can run here (built, installed)
     regularized: bool = False  # runs zoneout and (in training) variational dropout
 
@@ -120,6 +121,8 @@ _GRAPHS = dict(device="cuda", exportable=False)
 TABLE: tuple[Backend, ...] = (
     Backend("cpp", "forward", _FAST, _declares("cpp_sequence"), _sequence("cpp_sequence"), lengths=False,
             **_CPU_INFERENCE),
+    Backend("cpp", "forward", _FAST, _declares("cpp_sequence_batch_one"), _sequence("cpp_sequence_batch_one"),
+            lengths=False, batch_one=True, **_CPU_INFERENCE),
     Backend("triton-graph", "forward", ("native",), _declares("triton_graphed"), _sequence("triton_graphed"),
             float32_only=True, available=lambda: HAVE_TRITON and cuda_graphs.enabled(), **_GRAPHS),
     Backend("triton", "forward", ("native",), _declares("triton"), _sequence("triton"), device="cuda",
@@ -173,7 +176,7 @@ def resolve(cell: type[RecurrentCell], backend: str) -> str:
 @cache  # the table is fixed: each distinct call is looked up once (step() runs per input)
 def pick(cell: type[RecurrentCell], device: str, needs_grad: bool, requested: str, float32: bool,
          call: str = "forward", lengths: bool = False, record: bool = False, exporting: bool = False,
-         dropout: bool = False, regularized: bool = False) -> tuple[str, Callable]:
+         dropout: bool = False, regularized: bool = False, batch_one: bool = False) -> tuple[str, Callable]:
     """The first row of :data:`TABLE` that may run this call: its name (one of those in the module docstring)
     and its ``run`` function.
 
@@ -182,7 +185,7 @@ def pick(cell: type[RecurrentCell], device: str, needs_grad: bool, requested: st
     ``"forward"`` or ``"step"``; ``lengths``: the batch is padded; ``record``: a trace of every gate is
     wanted (only the reference loop keeps one); ``exporting``: ``torch.export`` is tracing the call;
     ``dropout``: dropout between layers is active; ``regularized``: zoneout, or variational dropout in
-    training, is on.
+    training, is on; ``batch_one``: the batch holds one sequence.
     """
     for row in TABLE:
         if row.call != call or requested not in row.requested or not row.runs(cell):
@@ -193,7 +196,7 @@ def pick(cell: type[RecurrentCell], device: str, needs_grad: bool, requested: st
             continue
         if (exporting and not row.exportable) or (record and row.name != "reference"):
             continue
-        if regularized and not row.regularized:
+        if (regularized and not row.regularized) or (row.batch_one and not batch_one):
             continue
         if row.available():
             return row.name, row.run

@@ -35,6 +35,9 @@ class Kernels:
         "the whole stack in one call")})
     cpp_sequence: Callable[..., Any] | None = field(default=None, metadata={"help": (
         "backend `cpp`, whole unpadded sequences: a sequence kernel around the C++ loop (CPU inference)")})
+    cpp_sequence_batch_one: Callable[..., Any] | None = field(default=None, metadata={"help": (
+        "backend `cpp` at batch 1 only: a sequence kernel around the C++ loop for a cell whose fused kernel is the "
+        "faster one at larger batches (CPU inference)")})
     bptt: Callable[..., Any] | None = field(default=None, metadata={"help": (
         "backend `bptt`: a sequence kernel with the input projection of all steps in one GEMM, the loop under "
         "no_grad and a hand-written backward pass (any device)")})

@@ -186,9 +186,11 @@ class LSTMCell(RecurrentCell):
     gate_names = ("i", "f", "g", "o")
     has_cell_state = True
     equation = "c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ tanh(c_t)"
-    # Whole sequences stay on torch.nn's kernel (oneDNN's LSTM is as fast as the C++ loop); ``bptt`` runs it
-    # with zoneout or variational dropout, which torch.nn's kernel cannot apply.
-    kernels = Kernels(fused="LSTM", cpp="lstm", bptt=bptt_lstm.lstm_sequence, bptt_regularizes=True)
+    # Whole sequences at batch 1 run the C++ loop (its GEMV beats oneDNN's and onnxruntime's there:
+    # benchmarks/onnx_speed.py); larger batches stay on torch.nn's kernel, faster from batch 2 on. ``bptt`` runs
+    # zoneout and variational dropout, which torch.nn's kernel cannot apply.
+    kernels = Kernels(fused="LSTM", cpp="lstm", cpp_sequence_batch_one=cpp.lstm_sequence, bptt=bptt_lstm.lstm_sequence,
+                      bptt_regularizes=True)
     onnx = OnnxMapping("LSTM", (0, 3, 1, 2))  # ONNX's gate order i, o, f, c
     trace_titles = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
                     "c": "cell state c"}

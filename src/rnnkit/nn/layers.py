@@ -145,9 +145,10 @@ class Recurrent(nn.Module):
         needs_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self._flat_weights()))
         device = "cpu" if x.is_cpu else x.device.type
         regularized = self.zoneout > 0 or (self.training and self.recurrent_dropout > 0)
+        batch_one = call == "forward" and x.shape[1] == 1  # x (T, B, I); step() rows take any batch
         name, run = pick(self.cell, device, needs_grad, self.backend, x.dtype == torch.float32, call,
-                                  lengths, record, torch.compiler.is_exporting(), self.training and self.dropout > 0,
-                                  regularized)
+                         lengths, record, torch.compiler.is_exporting(), self.training and self.dropout > 0,
+                         regularized, batch_one)
         object.__setattr__(self, "last_backend", name)  # a plain attribute: skip nn.Module's slower __setattr__
         return run
 

@@ -12,7 +12,8 @@ holds it is the only rnnkit process building, so a ``lock`` file found then is a
 removed, with a one-line notice.
 
 It runs float32 CPU inference: the whole-sequence forward of both GRUs (where ``torch.nn.GRU`` itself is
-slower at batch 1 than ``torch.nn.LSTM``) and of the LayerNorm-LSTM (which no library runs), and ``step()``
+slower at batch 1 than ``torch.nn.LSTM``), of the LayerNorm-LSTM (which no library runs) and of the LSTM at batch 1
+(where its GEMV beats oneDNN's; from batch 2 oneDNN is faster), and ``step()``
 of every cell whose ``kernels.cpp`` names its C++ code (the whole stack in one call).
 At batch 1 the C++ side makes no ATen call per layer: its GEMV reads Wᵀ packed in 64-column panels
 (``pack``, made once per weight version and cached per layer here) and squashes the gates in one pass.
@@ -44,6 +45,7 @@ _module = None
 _failed = False
 # Contiguous Wᵀ copies of the weights, refreshed when a weight changes (its ``_version`` or storage).
 _TRANSPOSED: WeakIdKeyDictionary = WeakIdKeyDictionary()
+_PACKED: WeakIdKeyDictionary = WeakIdKeyDictionary()  # the same for Wᵀ packed (``pack``) for batch 1
 # Per layer: the weights ``stack_step`` passes to C++, with the parameter versions they were made from.
 _STEP_WEIGHTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -110,6 +112,15 @@ def _transposed(weight: Tensor) -> Tensor:
     return entry[2]
 
 
+def _packed(weight: Tensor) -> Tensor:
+    """Wᵀ of ``weight`` in the 64-column panels of the batch-1 GEMV (``pack``), made once per weight version."""
+    entry = _PACKED.get(weight)
+    if entry is None or entry[0] != weight._version or entry[1] != weight.data_ptr():
+        entry = (weight._version, weight.data_ptr(), load().pack(_transposed(weight), 0))
+        _PACKED[weight] = entry
+    return entry[2]
+
+
 def _bias(bias: Tensor | None, rows: int, like: Tensor) -> Tensor:
     return bias.detach().contiguous() if bias is not None else like.new_zeros(rows)
 
@@ -131,6 +142,23 @@ def gru_reset_before_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_h
                               bias_hh: Tensor | None, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """:func:`gru_sequence` of :class:`~rnnkit.nn.cells.GRUResetBeforeCell`: the reset gate acts before W_hn."""
     return gru_sequence(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, mask, reset_before=True)
+
+
+def lstm_sequence(x: Tensor, state: State, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+                  bias_hh: Tensor | None, mask: Tensor | None = None) -> tuple[Tensor, State]:
+    """x (T, B, I), (h0, c0) (B, H) → out (T, B, H), (h_T, c_T): one direction of one layer of the LSTM
+    (:class:`~rnnkit.nn.cells.LSTMCell`), no lengths. The C++ loop computes the input side, W_i x_t + b_i + b_h,
+    one GEMM per 64 steps, then adds W_h h_{t-1} (at batch 1 from Wᵀ packed once per weight version) and squashes
+    the gates."""
+    if mask is not None:
+        raise ValueError("the C++ LSTM loop runs unpadded batches only; pass mask=None")
+    G = weight_ih.shape[0]
+    bias = _bias(bias_ih, G, x) + _bias(bias_hh, G, x)
+    h0, c0 = state
+    panels = _packed(weight_hh) if x.shape[1] == 1 else x.new_empty(0)
+    out, h, c = load().lstm_sequence(x.contiguous(), h0.contiguous(), c0.contiguous(), _transposed(weight_ih), bias,
+                                     _transposed(weight_hh), panels)
+    return out, (h, c)
 
 
 def lstm_layernorm_sequence(x: Tensor, state: State, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,

@@ -80,39 +80,72 @@ inline float tanh_(float x) {  // Cephes tanhf: a polynomial for |x| < 0.625, 1 
 
 constexpr int64_t kPanel = 64;  // outputs per panel of a packed W^T
 
-// y[j] (+)= sum_e x[e] W^T[e, j] for j < n: one row times W^T, 64 outputs at a time held in registers, from
-// packed weights: panels (ceil(n / 64), in, 64), each a contiguous copy of 64 columns of W^T (zero-padded),
-// so the loop reads memory strictly in order (W^T's rows are G*4 bytes apart: at G*4 >= 4 KiB
-// each row is a new page, which the hardware prefetcher does not follow).
-RNNKIT_CLONES void gemv_packed(const float* __restrict x, int64_t in, const float* __restrict panels, int64_t n,
-                               float* __restrict y, bool accumulate) {
-  for (int64_t j0 = 0; j0 < n; j0 += kPanel) {
-    const float* panel = panels + (j0 / kPanel) * in * kPanel;
-    float acc[kPanel] = {};
-    for (int64_t e = 0; e < in; ++e) {
-      const float xe = x[e];
-      const float* row = panel + e * kPanel;
-      for (int64_t j = 0; j < kPanel; ++j) acc[j] += xe * row[j];
-    }
-    const int64_t m = std::min(kPanel, n - j0);
-    for (int64_t j = 0; j < m; ++j) y[j0 + j] = accumulate ? y[j0 + j] + acc[j] : acc[j];
+int64_t panels_of(int64_t n) { return (n + kPanel - 1) / kPanel; }
+
+// y[0 .. m) (+)= acc[0 .. m): a panel's sums out of registers.
+inline void store(const float* __restrict acc, float* __restrict y, int64_t m, bool accumulate) {
+  for (int64_t j = 0; j < m; ++j) y[j] = accumulate ? y[j] + acc[j] : acc[j];
+}
+
+// One panel's outputs: acc[j] = sum_e x[e] panel[e, j], e in order (so the sums are the same in any panel order).
+inline void panel_sums(const float* __restrict x, int64_t in, const float* __restrict panel, float* __restrict acc) {
+  for (int64_t e = 0; e < in; ++e) {
+    const float xe = x[e];
+    const float* row = panel + e * kPanel;
+    for (int64_t j = 0; j < kPanel; ++j) acc[j] += xe * row[j];
   }
 }
 
-int64_t panels_of(int64_t n) { return (n + kPanel - 1) / kPanel; }
+// y[j] (+)= sum_e x[e] W^T[e, j] for j < n: one row times W^T, 64 outputs at a time held in registers, from
+// packed weights: panels (ceil(n / 64), in, 64), each a contiguous copy of 64 columns of W^T (zero-padded),
+// so the loop reads memory strictly in order (W^T's rows are G*4 bytes apart: at G*4 >= 4 KiB
+// each row is a new page, which the hardware prefetcher does not follow). Panels go two at a time (twice the
+// independent FMA chains). `backward` visits the panels last to first: a sequence loop alternates it step by
+// step, so each step starts on the weights the last one read most recently, still in L2 (at H = 256 the LSTM's
+// W_hh is 1 MiB, an L2's size: read in one order every step, each panel is evicted just before it is needed).
+RNNKIT_CLONES void gemv_packed(const float* __restrict x, int64_t in, const float* __restrict panels, int64_t n,
+                               float* __restrict y, bool accumulate, bool backward) {
+  const int64_t count = panels_of(n);
+  const int64_t pairs = count / 2;
+  auto sums_of_pair = [&](int64_t p) {
+    float acc0[kPanel] = {};
+    float acc1[kPanel] = {};
+    const float* first = panels + p * in * kPanel;
+    const float* second = first + in * kPanel;
+    for (int64_t e = 0; e < in; ++e) {
+      const float xe = x[e];
+      const float* row0 = first + e * kPanel;
+      const float* row1 = second + e * kPanel;
+      for (int64_t j = 0; j < kPanel; ++j) acc0[j] += xe * row0[j];
+      for (int64_t j = 0; j < kPanel; ++j) acc1[j] += xe * row1[j];
+    }
+    store(acc0, y + p * kPanel, std::min(kPanel, n - p * kPanel), accumulate);
+    store(acc1, y + (p + 1) * kPanel, std::min(kPanel, n - (p + 1) * kPanel), accumulate);
+  };
+  auto sums_of_last = [&]() {  // an odd count's last panel
+    const int64_t p = count - 1;
+    float acc[kPanel] = {};
+    panel_sums(x, in, panels + p * in * kPanel, acc);
+    store(acc, y + p * kPanel, n - p * kPanel, accumulate);
+  };
+  if (backward && count % 2 == 1) sums_of_last();
+  for (int64_t k = 0; k < pairs; ++k) sums_of_pair(2 * (backward ? pairs - 1 - k : k));
+  if (!backward && count % 2 == 1) sums_of_last();
+}
 
 // Columns col0 .. col0 + n of W^T (in, G): batch 1 reads them from `panels`, larger batches from w_t.
 struct Columns {
   const torch::Tensor& w_t;
   const float* panels;  // pack(w_t, ·) from column col0; required for batch 1
   int64_t col0, n;
+  bool backward = false;  // batch 1: visit the panels last to first (gemv_packed)
 };
 
 // y (B, n; row stride ldy) (+)= x (B, in; row stride ldx) @ W^T[:, col0 : col0 + n]. Batch 1: gemv_packed; else MKL.
 void linear(const float* x, int64_t B, int64_t in, int64_t ldx, const Columns& w, float* y, int64_t ldy,
             bool accumulate) {
   if (B == 1) {
-    gemv_packed(x, in, w.panels, w.n, y, accumulate);
+    gemv_packed(x, in, w.panels, w.n, y, accumulate, w.backward);
     return;
   }
   const auto options = torch::TensorOptions().dtype(torch::kFloat);
@@ -226,20 +259,21 @@ float* scratch(std::vector<float>& buffer, int64_t size) {
 }
 
 // One GRU layer, one step: gi = x W_ih^T (B, 3H; + b_ih, which may be all zeros), h (B, H) -> h_new (B, H).
-// panels_hh: W_hh^T packed with a split at 2H for the reset-before form (see pack), or nullptr.
+// panels_hh: W_hh^T packed with a split at 2H for the reset-before form (see pack), or nullptr; backward: read
+// them last to first (a sequence alternates it, see gemv_packed).
 void gru_layer(const float* gi, const float* h, float* h_new, const torch::Tensor& w_hh_t, const float* panels_hh,
-               const float* b_ih, const float* b_hh, int64_t B, int64_t H, bool reset_before) {
+               const float* b_ih, const float* b_hh, int64_t B, int64_t H, bool reset_before, bool backward) {
   thread_local std::vector<float> gh_buffer, rz_buffer, rh_buffer;
   float* gh = scratch(gh_buffer, B * 3 * H);
   float* rz = scratch(rz_buffer, B * 2 * H);
-  linear(h, B, H, H, Columns{w_hh_t, panels_hh, 0, reset_before ? 2 * H : 3 * H}, gh, 3 * H, false);
+  linear(h, B, H, H, Columns{w_hh_t, panels_hh, 0, reset_before ? 2 * H : 3 * H, backward}, gh, 3 * H, false);
   for (int64_t b = 0; b < B; ++b) gru_rz(gi + b * 3 * H, gh + b * 3 * H, b_ih, b_hh, rz + b * 2 * H, H);
   if (reset_before) {
     float* rh = scratch(rh_buffer, B * H);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t j = 0; j < H; ++j) rh[b * H + j] = rz[b * 2 * H + j] * h[b * H + j];
     const float* panels_n = panels_hh == nullptr ? nullptr : panels_hh + panels_of(2 * H) * H * kPanel;
-    linear(rh, B, H, H, Columns{w_hh_t, panels_n, 2 * H, H}, gh + 2 * H, 3 * H, false);
+    linear(rh, B, H, H, Columns{w_hh_t, panels_n, 2 * H, H, backward}, gh + 2 * H, 3 * H, false);
   }
   for (int64_t b = 0; b < B; ++b)
     gru_update(gi + b * 3 * H + 2 * H, gh + b * 3 * H + 2 * H, b_ih + 2 * H, b_hh + 2 * H, rz + b * 2 * H, h + b * H,
@@ -256,10 +290,10 @@ struct LayerNormParams {
 // One LayerNorm-LSTM layer, one step: gxn = LN_{γx}(x W_ih^T) (B, 4H), h, c (B, H) -> h_new, c_new (B, H).
 void ln_lstm_layer(const float* gxn, const float* h, const float* c, float* h_new, float* c_new,
                    const torch::Tensor& w_hh_t, const float* panels_hh, const float* b_ih, const float* b_hh,
-                   const LayerNormParams& ln, int64_t B, int64_t H) {
+                   const LayerNormParams& ln, int64_t B, int64_t H, bool backward) {
   thread_local std::vector<float> gh_buffer;
   float* gh = scratch(gh_buffer, B * 4 * H);
-  linear(h, B, H, H, Columns{w_hh_t, panels_hh, 0, 4 * H}, gh, 4 * H, false);  // h W_hh^T, normalised apart from x's
+  linear(h, B, H, H, Columns{w_hh_t, panels_hh, 0, 4 * H, backward}, gh, 4 * H, false);  // h W_hh^T, normalised apart
   for (int64_t b = 0; b < B; ++b)
     ln_lstm_gates(gxn + b * 4 * H, gh + b * 4 * H, ln.ln_hh, b_ih, b_hh, ln.ln_c, ln.ln_bias_c, c + b * H,
                   h_new + b * H, c_new + b * H, H);
@@ -313,11 +347,59 @@ std::vector<torch::Tensor> gru_sequence(const torch::Tensor& gi, const torch::Te
   const auto panels = B == 1 ? pack(w_hh_t, reset_before ? 2 * H : 0) : torch::Tensor();  // one pass, T steps
   for (int64_t t = 0; t < T; ++t) {
     gru_layer(gip + t * B * 3 * H, prev, outp + t * B * H, w_hh_t, B == 1 ? panels.data_ptr<float>() : nullptr,
-              zeros.data(), b_hh.data_ptr<float>(), B, H, reset_before);
+              zeros.data(), b_hh.data_ptr<float>(), B, H, reset_before, t % 2 == 1);
     prev = outp + t * B * H;
   }
   std::memcpy(h.data_ptr<float>(), prev, sizeof(float) * B * H);
   return {out, h};
+}
+
+constexpr int64_t kChunkRows = 256;  // rows (steps x batch) of the input projection lstm_sequence computes in one GEMM
+
+// The LSTM over a whole sequence: x (T, B, I), h0, c0 (B, H), W_ih^T (I, 4H), bias = b_ih + b_hh (4H), W_hh^T (H, 4H)
+// and, for batch 1, its panels pack(W_hh^T, 0) -> out (T, B, H), h_T, c_T (B, H). The input side, x_t W_ih^T + b,
+// is one GEMM per kChunkRows rows (at least one step) into a reused buffer (bounded memory, and it stays in cache); each step adds
+// h_{t-1} W_hh^T to its rows and squashes the gates.
+std::vector<torch::Tensor> lstm_sequence(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0,
+                                         const torch::Tensor& w_ih_t, const torch::Tensor& bias,
+                                         const torch::Tensor& w_hh_t, const torch::Tensor& panels_hh) {
+  for (const auto* t : {&x, &h0, &c0, &w_ih_t, &bias, &w_hh_t}) check_float(*t, "LSTM input");
+  const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = h0.size(1), G = 4 * H;
+  TORCH_CHECK(w_ih_t.size(0) == I && w_ih_t.size(1) == G && bias.numel() == G && w_hh_t.size(0) == H &&
+                  w_hh_t.size(1) == G && h0.size(0) == B && c0.sizes() == h0.sizes(),
+              "rnnkit infer: LSTM shapes disagree");
+  if (B == 1) {
+    check_float(panels_hh, "packed W_hh^T");
+    TORCH_CHECK(panels_hh.numel() == panels_of(G) * H * kPanel, "rnnkit infer: packed W_hh^T has the wrong size");
+  }
+  auto out = torch::empty({T, B, H}, x.options());
+  auto h = h0.clone();
+  auto c = c0.clone();
+  auto c_next = torch::empty_like(c0);
+  const std::vector<float> zeros(G, 0.0f);  // the biases are already in the input projection
+  thread_local std::vector<float> gate_buffer;
+  const int64_t steps = std::max<int64_t>(1, kChunkRows / B);
+  float* gates = scratch(gate_buffer, steps * B * G);
+  float* outp = out.data_ptr<float>();
+  const float* panels = B == 1 ? panels_hh.data_ptr<float>() : nullptr;
+  const float* prev = h.data_ptr<float>();
+  for (int64_t t0 = 0; t0 < T; t0 += steps) {
+    const int64_t n = std::min(steps, T - t0);
+    auto chunk = torch::from_blob(gates, {n * B, G}, x.options());
+    at::addmm_out(chunk, bias, x.narrow(0, t0, n).reshape({n * B, I}), w_ih_t);  // x_t W_ih^T + b
+    for (int64_t t = t0; t < t0 + n; ++t) {
+      float* g = gates + (t - t0) * B * G;
+      linear(prev, B, H, H, Columns{w_hh_t, panels, 0, G, t % 2 == 1}, g, G, true);  // + h_{t-1} W_hh^T
+      float* h_new = outp + t * B * H;
+      for (int64_t b = 0; b < B; ++b)
+        lstm_gates(g + b * G, zeros.data(), zeros.data(), c.data_ptr<float>() + b * H, h_new + b * H,
+                   c_next.data_ptr<float>() + b * H, H);
+      std::swap(c, c_next);
+      prev = h_new;
+    }
+  }
+  std::memcpy(h.data_ptr<float>(), prev, sizeof(float) * B * H);
+  return {out, h, c};
 }
 
 // The LayerNorm-LSTM over a whole sequence: gxn (T, B, 4H) = LN_{γx}(x W_ih^T) + b_ih + b_hh, h0, c0 (B, H),
@@ -341,7 +423,7 @@ std::vector<torch::Tensor> ln_lstm_sequence(const torch::Tensor& gxn, const torc
   for (int64_t t = 0; t < T; ++t) {
     ln_lstm_layer(gxn.data_ptr<float>() + t * B * 4 * H, prev, c.data_ptr<float>(), out.data_ptr<float>() + t * B * H,
                   c_next.data_ptr<float>(), w_hh_t, B == 1 ? panels.data_ptr<float>() : nullptr, zeros.data(),
-                  zeros.data(), ln, B, H);
+                  zeros.data(), ln, B, H, t % 2 == 1);
     std::swap(c, c_next);
     prev = out.data_ptr<float>() + t * B * H;
   }
@@ -386,7 +468,7 @@ std::vector<torch::Tensor> stack_step(const std::string& cell, const torch::Tens
     float* g = scratch(gate_buffer, B * G);
     linear(inp, B, in, in, Columns{w_ih, panels_ih, 0, G}, g, G, false);  // x W_ih^T
     if (kind == Kind::Gru || kind == Kind::GruResetBefore) {
-      gru_layer(g, hl, hn, w_hh, panels_hh, b_ih, b_hh, B, H, kind == Kind::GruResetBefore);
+      gru_layer(g, hl, hn, w_hh, panels_hh, b_ih, b_hh, B, H, kind == Kind::GruResetBefore, false);
     } else if (kind == Kind::LayerNormLstm) {
       const float* ln_ih = weights[per_layer * l + 6].data_ptr<float>();
       for (int64_t b = 0; b < B; ++b)
@@ -395,7 +477,7 @@ std::vector<torch::Tensor> stack_step(const std::string& cell, const torch::Tens
                                weights[per_layer * l + 9].data_ptr<float>()};
       const int64_t offset = l * B * H;
       ln_lstm_layer(g, hl, c.data_ptr<float>() + offset, hn, c_new.data_ptr<float>() + offset, w_hh, panels_hh, b_ih,
-                    b_hh, ln, B, H);
+                    b_hh, ln, B, H, false);
     } else {
       linear(hl, B, H, H, Columns{w_hh, panels_hh, 0, G}, g, G, true);  // + h W_hh^T
       for (int64_t b = 0; b < B; ++b) {
@@ -420,6 +502,7 @@ std::vector<torch::Tensor> stack_step(const std::string& cell, const torch::Tens
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("stack_step", &stack_step, "one step of a stack of layers (inference)");
   m.def("gru_sequence", &gru_sequence, "GRU over a sequence (inference)");
+  m.def("lstm_sequence", &lstm_sequence, "LSTM over a sequence (inference)");
   m.def("ln_lstm_sequence", &ln_lstm_sequence, "LayerNorm-LSTM over a sequence (inference)");
   m.def("pack", &pack, "W^T in 64-column panels for the batch-1 products");
 }
