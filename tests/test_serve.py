@@ -338,3 +338,38 @@ def test_sigterm_lets_the_in_flight_stream_finish(model_dirs, tmp_path):
         assert "Traceback" not in srv.log.read_text()
     finally:
         srv.stop()
+
+
+def test_workers_share_one_port(model_dirs, tmp_path):
+    """``--workers 2``: two processes answer on the one port, with the same answers; SIGTERM to the parent stops
+    both (each finishing what it holds) and leaves no process behind."""
+    srv = Server([model_dirs["sentiment"]], tmp_path / "serve.log", "--workers", "2")
+    try:
+        assert "2 worker processes" in srv.log.read_text()
+        seen: dict[int, dict] = {}
+        for _ in range(200):  # a new connection per request: the kernel hands each to one of the processes
+            with httpx.Client(base_url=srv.url, timeout=30) as client:
+                answer = client.post("/api/predict", json={"model": "reviews", "inputs": ["A joyous film."]})
+                assert answer.status_code == 200, answer.text
+                seen[client.get("/api/stats").json()["process"]] = answer.json()["results"][0]
+            if len(seen) == 2:
+                break
+        assert len(seen) == 2, "one process answered every connection"
+        first, second = seen.values()
+        assert first["label"] == second["label"] and abs(first["probability"] - second["probability"]) < 1e-6
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(60) in (0, -signal.SIGTERM)
+        assert not any(Path(f"/proc/{pid}").exists() for pid in seen), "a worker outlived the server"
+        assert "Traceback" not in srv.log.read_text()
+    finally:
+        srv.stop()
+
+
+def test_workers_out_of_range_is_one_line(capsys):
+    from rnnkit.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "x", "--workers", "0"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--workers" in err[0], err

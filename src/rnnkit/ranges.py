@@ -28,6 +28,7 @@ VOCABULARY = (1, 4_000_000)  # tokens or classes: fastText's largest vocabularie
 SEQUENCE = (1, 1_000_000)  # time steps of one sequence (demo --length, --bptt, --max-len)
 BATCH = (1, 1_000_000)
 SEED = (0, 2**32 - 1)  # every generator rnnkit seeds (torch, numpy, random) accepts this range
+WORKERS = (1, 64)  # processes of one `rnnkit serve --workers` (each holds a copy of the models)
 KERNEL = (1, 1_024)  # convolution kernels, strides, subsampling factors
 SIZE_BOUNDS: dict[str, tuple[int, int]] = {
     **dict.fromkeys(("hidden_size", "embed_dim", "frontend_size", "conv_channels", "frame_features",

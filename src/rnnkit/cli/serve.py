@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rnnkit.cli.args import in_range
 from rnnkit.extras import require
+from rnnkit.ranges import WORKERS
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -29,7 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
     api_key = args.api_key if args.api_key is not None else os.environ.get(KEY_ENV) or None
     serve(args.dirs, host=args.host, port=args.port, batching=not args.no_batching, max_batch=args.max_batch,
           max_wait=args.max_wait_ms / 1000, timeout=args.timeout, threads=args.threads, examples=args.examples,
-          allowed_hosts=hosts, api_key=api_key, insecure=args.insecure)
+          allowed_hosts=hosts, api_key=api_key, insecure=args.insecure, workers=args.workers)
     return 0
 
 
@@ -53,7 +54,11 @@ def register(sub: argparse._SubParsersAction) -> dict:
                    help="seconds a request may take before a 504 "
                                                                "(default 30)")
     p.add_argument("--threads", type=in_range(int, 1), default=None,
-                   help="torch CPU threads (default: torch's own choice)")
+                   help="torch CPU threads of each server process (default: torch's own choice; with --workers, the "
+                        "cores shared among the workers)")
+    p.add_argument("--workers", type=in_range(int, *WORKERS), default=1,
+                   help="server processes on the one port, each with its own copy of the models and its own "
+                        "batching (default 1; the Python of one process uses one core: use one per core)")
     p.add_argument("--allowed-hosts", default=None, metavar="NAME[,NAME…]",
                    help="the Host names clients may use ('*': any; default on loopback: localhost, 127.0.0.1, ::1, "
                         "which blocks DNS rebinding); needed with --api-key or --insecure off loopback")

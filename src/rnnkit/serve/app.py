@@ -60,8 +60,9 @@ def create_app(models: Sequence[ServedModel], *, batching: bool = True, max_batc
     install_handlers(app)
     app.include_router(info.health)
     routers = [*API_ROUTERS, lecture_router(models, lecture_audio)]  # the lecture view's cards: serve/lecture.py
+    key = [Depends(key_check(access.api_key))] if access.api_key is not None else []  # no key: nothing to check
     for router in routers:
-        app.include_router(router, dependencies=[Depends(key_check(access.api_key))])
+        app.include_router(router, dependencies=key)
     _add_page(app, access)
 
     def body_limit(path: str) -> int:

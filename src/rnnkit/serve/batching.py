@@ -84,6 +84,12 @@ def _resolve(future: asyncio.Future, result: Any = None, error: BaseException | 
         future.set_result(result)
 
 
+def _resolve_all(answers: list[tuple[asyncio.Future, Any]]) -> None:
+    """:func:`_resolve` for every request of a batched forward pass: one wake-up of the event loop for all."""
+    for future, result in answers:
+        _resolve(future, result)
+
+
 class ModelWorker:
     """The one thread that runs a model: batched predicts plus any other call, in arrival order.
 
@@ -147,8 +153,8 @@ class ModelWorker:
 
     async def _submit(self, inputs: list[str], fn: Callable[[], Any] | None, timeout: float | None) -> Any:
         job = self._enqueue(inputs, fn)
-        try:
-            return await asyncio.wait_for(asyncio.shield(job.future), timeout)
+        try:  # on a timeout or cancellation the job's future is cancelled: the worker then leaves it alone
+            return await asyncio.wait_for(job.future, timeout)
         except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
             job.abandoned.set()
             raise TimeoutError(f"model {self.name} did not answer within {timeout} s") from None
@@ -254,10 +260,16 @@ class ModelWorker:
             self._last_group = len(group)
             self._batch_sizes[len(group)] += 1
             self._inputs += len(texts)
+        answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any]]] = {}
         start = 0
         for job in group:
-            self._deliver(job, result=results[start:start + len(job.inputs)])
+            answers.setdefault(job.loop, []).append((job.future, results[start:start + len(job.inputs)]))
             start += len(job.inputs)
+        for loop, pairs in answers.items():  # one call per event loop, not per request: each call wakes the loop
+            try:
+                loop.call_soon_threadsafe(_resolve_all, pairs)
+            except RuntimeError:
+                pass  # the event loop has closed: nobody is waiting any more
 
     def _run_call(self, job: _Job) -> None:
         try:

@@ -27,18 +27,23 @@ LISTEN_BACKLOG = 2048  # uvicorn's default
 END_OF_HEAD = b"\r\n\r\n"
 
 
+HAVE_HTTPTOOLS = importlib.util.find_spec("httptools") is not None
+
+
 def protocol_options() -> dict[str, Any]:
-    """The ``uvicorn.Config`` arguments that choose the protocol and bound the head."""
-    if importlib.util.find_spec("httptools") is None:
+    """The ``uvicorn.Config`` arguments that choose the protocol and bound the head (picklable: a worker process
+    of ``rnnkit serve --workers`` receives them)."""
+    if not HAVE_HTTPTOOLS:
         return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEAD_BYTES}
-    return {"http": bounded_httptools()}
+    return {"http": BoundedHeadProtocol}
 
 
-def bounded_httptools() -> type:
-    """uvicorn's ``HttpToolsProtocol`` refusing a head over ``MAX_HEAD_BYTES`` (431) before parsing it."""
+if HAVE_HTTPTOOLS:  # httptools is not built for Windows: there uvicorn's h11 protocol takes the bound
     from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
     class BoundedHeadProtocol(HttpToolsProtocol):
+        """uvicorn's ``HttpToolsProtocol`` refusing a head over ``MAX_HEAD_BYTES`` (431) before parsing it."""
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._in_head = True  # reading a request line and headers (not a body)
@@ -81,8 +86,6 @@ def bounded_httptools() -> type:
             self.transport.write(b"".join(head) + payload)
             self.transport.close()
             self._refused = True
-
-    return BoundedHeadProtocol
 
 
 def bind(host: str, port: int) -> socket.socket:

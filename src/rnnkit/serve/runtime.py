@@ -4,6 +4,7 @@ app's lifespan."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -82,9 +83,13 @@ class Runtime:
             raise ApiError(400, str(exc).splitlines()[0]) from None
 
     def stats(self) -> dict[str, Any]:
-        return {"batching": self.batching, "models": {name: w.stats() for name, w in self.workers.items()}}
+        """The batching counters of this server process (``process``: its id; with ``rnnkit serve --workers``
+        each process counts its own requests)."""
+        return {"batching": self.batching, "process": os.getpid(),
+                "models": {name: w.stats() for name, w in self.workers.items()}}
 
 
-def runtime(request: Request) -> Runtime:
-    """The FastAPI dependency that hands a route the app's ``Runtime``."""
+async def runtime(request: Request) -> Runtime:
+    """The FastAPI dependency that hands a route the app's ``Runtime`` (``async``: FastAPI runs a plain ``def``
+    dependency on its thread pool, a thread hand-off per request)."""
     return request.app.state.runtime

@@ -25,5 +25,6 @@ async def list_models(rt: Annotated[Runtime, Depends(runtime)]) -> dict[str, Any
 
 @router.get("/stats")
 async def stats(rt: Annotated[Runtime, Depends(runtime)]) -> dict[str, Any]:
-    """Per model: forward passes by how many requests each served (the batching at work)."""
+    """Per model: forward passes by how many requests each served (the batching at work), in the server process
+    that answers (``process``: its id)."""
     return rt.stats()
