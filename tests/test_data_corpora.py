@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from rnnkit.data import (
@@ -38,7 +39,7 @@ from rnnkit.data import (
 )
 from rnnkit.data.readers.plays import read_plays, render_play
 from rnnkit.data.readers.rserialize import AUSTEN_NOVELS, RVector, read_austen_novels, read_lazyload_db, unserialize
-from rnnkit.data.splits import Example, Pair, Splits, positional_cut
+from rnnkit.data.splits import Example, Pair, Splits, positional_cut, positional_cut_blocks
 
 LM = Path(__file__).parent / "fixtures" / "lm"
 AUSTEN = LM / "janeaustenr"
@@ -150,6 +151,22 @@ def test_read_austen_holds_out_the_tail_of_every_novel() -> None:
         assert "\n".join(lines[doc["test_start"] :]) in corpus.test  # each novel's last lines are test
     sizes = corpus.sizes()
     assert sizes["train"]["words"] > sizes["test"]["words"] > 0
+
+
+def test_positional_cut_in_blocks_is_the_cut_of_the_whole() -> None:
+    """A file larger than memory is cut from its line lengths a block at a time (two passes): every blocking
+    gives the cut of the whole list, lines of no characters, short documents and zero fractions included."""
+    rng = np.random.default_rng(0)
+    for trial in range(600):
+        units = ["x" * int(k) for k in rng.integers(0, 30, size=int(rng.integers(0, 60)))]
+        fractions = [(0.8, 0.1, 0.1), (0.9, 0.05, 0.05), (1.0, 0.0, 0.0), (0.5, 0.5, 0.0), (0.7, 0.0, 0.3)][trial % 5]
+        lengths = np.array([len(u) for u in units], dtype=np.int64)
+        size = int(rng.integers(1, 8))
+
+        def blocks(lengths=lengths, size=size):
+            return [lengths[i:i + size] for i in range(0, len(lengths), size)]
+
+        assert positional_cut_blocks(blocks, fractions) == (*positional_cut(units, fractions), len(units))
 
 
 def test_positional_cut() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -345,20 +345,44 @@ def positional_cut(units: Sequence[str], fractions: Sequence[float] = DOC_FRACTI
 
 
 def positional_cut_lengths(lengths: np.ndarray, fractions: Sequence[float] = DOC_FRACTIONS) -> tuple[int, int]:
-    """:func:`positional_cut` from the characters of each unit, ``lengths`` (N,): what a reader that streams
-    a file larger than memory keeps of its lines (:mod:`rnnkit.data.tokenstream`)."""
+    """:func:`positional_cut` from the characters of each unit, ``lengths`` (N,)."""
+    a, b, _ = positional_cut_blocks(lambda: [np.asarray(lengths)], fractions)
+    return a, b
+
+
+def positional_cut_blocks(blocks: Callable[[], Iterable[np.ndarray]],
+                          fractions: Sequence[float] = DOC_FRACTIONS) -> tuple[int, int, int]:
+    """:func:`positional_cut` from the characters of each unit given block by block: ``blocks()`` yields their
+    lengths (a few thousand units at a time) and is called twice — once for the total, once to find the cuts —
+    so a reader of a file larger than memory (:mod:`rnnkit.data.tokenstream`) holds one block. Returns
+    ``(a, b, N)``."""
     check_fractions(fractions)
-    n = len(lengths)
-    before = np.zeros(n + 1, dtype=np.int64)  # before[i]: characters (+1 separator each) ahead of unit i
-    np.cumsum(np.asarray(lengths, dtype=np.int64) + 1, out=before[1:])
-    total = int(before[-1])
-    targets = (fractions[0] * total, (fractions[0] + fractions[1]) * total)
-    # the first unit whose running count reaches the target (exact: counts are integers below 2**53)
-    a, b = (int(np.searchsorted(before[:n], t - 1e-9, side="left")) for t in targets)
+    n = 0
+    total = 0
+    for lengths in blocks():
+        n += len(lengths)
+        total += int(np.sum(lengths, dtype=np.int64)) + len(lengths)  # each unit's characters + 1 separator
+    # the first unit whose running count (the characters ahead of it) reaches each target; none: n
+    targets = (fractions[0] * total - 1e-9, (fractions[0] + fractions[1]) * total - 1e-9)
+    cuts = [n, n]
+    ahead = 0
+    start = 0
+    for lengths in blocks():
+        if all(cut < n for cut in cuts):
+            break
+        steps = np.cumsum(np.asarray(lengths, dtype=np.int64) + 1)
+        before = ahead + steps - (np.asarray(lengths, dtype=np.int64) + 1)  # characters ahead of each unit
+        for k, target in enumerate(targets):
+            i = int(np.searchsorted(before, target, side="left"))  # exact: counts are integers below 2**53
+            if cuts[k] == n and i < len(before):
+                cuts[k] = start + i
+        ahead += int(steps[-1]) if len(steps) else 0
+        start += len(lengths)
+    a, b = cuts
     if n >= 3:  # a short document still gives every split with a non-zero fraction one unit
         b = min(b, n - 1) if fractions[2] > 0 else b
         a = min(a, b - 1) if fractions[1] > 0 else a
-    return a, b
+    return a, b, n
 
 
 def split_documents(

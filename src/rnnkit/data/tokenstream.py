@@ -42,7 +42,7 @@ from tqdm import tqdm
 from rnnkit.data.fetching.packages import cache_dir
 from rnnkit.data.linestream import file_sha256, line_blocks
 from rnnkit.data.open import guess_level
-from rnnkit.data.splits import DOC_FRACTIONS, SPLITS, positional_cut_lengths
+from rnnkit.data.splits import DOC_FRACTIONS, SPLITS, positional_cut_blocks
 from rnnkit.files import write_json
 from rnnkit.text import EOS, SPECIALS, UNK, TextEncoder, Vocab
 from rnnkit.text.tokenize import build_tokenizer
@@ -154,10 +154,7 @@ def _build(path: Path, sha: str, folder: Path, tokenizer: str, lowercase: bool, 
     tmp.mkdir()
     try:
         size = path.stat().st_size
-        lengths, prefix = _line_lengths(path, size)
-        a, b = positional_cut_lengths(lengths, fractions)
-        n = len(lengths)
-        del lengths
+        a, b, n, prefix = _cuts(path, size, fractions)
         level = guess_level("\n".join(prefix[:a]))
         kind = level if tokenizer == "auto" else tokenizer
         if encoder is None:
@@ -187,20 +184,30 @@ def _build(path: Path, sha: str, folder: Path, tokenizer: str, lowercase: bool, 
         raise
 
 
-def _line_lengths(path: Path, size: int) -> tuple[np.ndarray, list[str]]:
-    """Characters per line (N,), and the first lines up to :data:`GUESS_CHARS` characters (for the level)."""
-    parts: list[np.ndarray] = []
+def _cuts(path: Path, size: int, fractions: Sequence[float]) -> tuple[int, int, int, list[str]]:
+    """Where the splits begin, ``(a, b)``, the number of lines ``N``, and the first lines up to
+    :data:`GUESS_CHARS` characters (for the level): two passes over the file, one block of line lengths in memory
+    at a time (:func:`positional_cut_blocks`), so memory does not grow with the file."""
     prefix: list[str] = []
-    kept = 0
-    with _bar(size, f"reading {path.name}") as bar:
-        for lines in line_blocks(path, bar.update):
-            parts.append(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)))
-            for line in lines:
-                if kept >= GUESS_CHARS:
-                    break
-                prefix.append(line)
-                kept += len(line) + 1
-    return np.concatenate(parts), prefix
+    passes = 0
+
+    def blocks() -> Iterator[np.ndarray]:
+        nonlocal passes
+        passes += 1
+        kept = 0
+        with _bar(size, f"reading {path.name}" + (" again" if passes > 1 else "")) as bar:
+            for lines in line_blocks(path, bar.update):
+                yield np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+                if passes > 1:
+                    continue
+                for line in lines:
+                    if kept >= GUESS_CHARS:
+                        break
+                    prefix.append(line)
+                    kept += len(line) + 1
+
+    a, b, n = positional_cut_blocks(blocks, fractions)
+    return a, b, n, prefix
 
 
 def _split_blocks(path: Path, cuts: tuple[int, int],
