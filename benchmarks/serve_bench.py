@@ -146,13 +146,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def counters(port: int, name: str, workers: int) -> tuple[int, int]:
+    """(forward passes, inputs) of the model summed over the server's processes: each new connection's
+    /api/stats answers for the process that accepted it, so ask until every worker has answered."""
+    seen: dict[int, dict] = {}
+    for _ in range(100 * workers):
+        stats = get_json(port, "/api/stats")
+        seen[stats["process"]] = stats["models"][name]
+        if len(seen) == workers:
+            break
+    else:
+        raise SystemExit(f"/api/stats answered from {len(seen)} of {workers} processes")
+    return sum(s["forward_passes"] for s in seen.values()), sum(s["inputs"] for s in seen.values())
+
+
 def measure(port: int, name: str, clients: int, args: argparse.Namespace) -> tuple[list[float], float]:
-    """One window: the latencies, and the texts per forward pass (from /api/stats)."""
-    before = get_json(port, "/api/stats")["models"][name]
+    """One window: the latencies, and the texts per forward pass (from /api/stats of every process)."""
+    passes_before, inputs_before = counters(port, name, args.workers)
     latencies = asyncio.run(load(port, name, clients, args.warmup, args.seconds))
-    after = get_json(port, "/api/stats")["models"][name]
-    passes = after["forward_passes"] - before["forward_passes"]
-    return latencies, (after["inputs"] - before["inputs"]) / max(passes, 1)
+    passes_after, inputs_after = counters(port, name, args.workers)
+    return latencies, (inputs_after - inputs_before) / max(passes_after - passes_before, 1)
 
 
 def run_levels(model_dir: Path, args: argparse.Namespace, tmp: Path) -> list[dict]:
@@ -215,6 +228,14 @@ def model_only(model_dir: Path, threads: int) -> list[dict]:
     return rows
 
 
+def portable(options: dict) -> dict:
+    """The model's options with a file path given by its name only (results name no folder of this machine)."""
+    data = options.get("data")
+    if isinstance(data, str) and Path(data).is_absolute():
+        return {**options, "data": Path(data).name}
+    return options
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None, help="a sentiment model directory (default: train one)")
@@ -253,7 +274,8 @@ def main() -> None:
         return
     out = args.out or ROOT / "benchmarks" / "results" / f"serve-{machine_tag()}.json"
     write_results(out, records, benchmark="rnnkit serve /api/predict, one snippet per request, closed-loop clients",
-                  model={"options": config.get("options"), "trained_on": "given" if args.model else "test fixture"},
+                  model={"options": portable(config.get("options") or {}),
+                         "trained_on": "given" if args.model else "test fixture"},
                   server_threads=args.threads, server_workers=args.workers, max_wait_ms=args.max_wait_ms,
                   seconds_per_window=args.seconds,
                   rounds=args.rounds, niceness=os.nice(0), model_alone=alone,

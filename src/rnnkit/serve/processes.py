@@ -2,7 +2,7 @@
 
 One process runs all of its Python — the HTTP parsing, FastAPI and pydantic, the predictor's pre- and
 post-processing — under one interpreter lock, so it keeps one core busy however many the machine has
-(measured: the process at 98 % of a core, the other core mostly idle, at 32 clients). ``--workers N``
+(at 32 clients the process keeps one core busy while the other serves the clients). ``--workers N``
 starts N processes that share the socket the parent bound; the kernel hands each new connection to one of
 them, and each has its own copy of the models, its own event loop and its own batching worker (so
 ``/api/stats`` counts the requests of the process that answers it, and names it).
@@ -17,8 +17,8 @@ app from :class:`AppSettings` (the model directories, not the models: they are l
 
 Either way, once the app is built the objects that live as long as the server — imported modules, the
 models, the app — are moved out of the cyclic garbage collector's sight (:func:`freeze_heap`). A full
-collection walked them all (about 340,000 objects, 160 ms on the 2-core machine) every few seconds under
-load, stalling every request in flight: the p99 latency at 32 clients was 200–250 ms with it, 34 ms without.
+collection walked them all (some hundreds of thousands) every few seconds under load, stalling every
+request in flight (``benchmarks/serve_bench.py``: p99 at 32 clients 115 ms before, 36 ms after).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class AppSettings:
 
 def freeze_heap() -> None:
     """Collect once, then keep every object alive now out of later collections (``gc.freeze``): they live as
-    long as the process, and walking them is what made a full collection take 160 ms."""
+    long as the process, and walking them is what made a full collection stall the server."""
     gc.collect()
     gc.freeze()
 
