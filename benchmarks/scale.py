@@ -15,7 +15,13 @@ first few hundred steps: the LM application's ``prepare``, the model, AdamW step
 batches): *cold* with an empty data cache (the token streams are prepared), then *warm* (they are opened).
 Recorded per run: preparation seconds and MB/s (cold), seconds from the process's start to the end of
 its first step, steps per second over the remaining steps, and the process's peak resident memory.
-Writes benchmarks/results/scale-<machine>.json and docs/img/scale-<machine>.png.
+``--pairs MB`` adds a translation row: the real fr-en pairs (``rnnkit data fetch fr-en``: every split, no
+length filter), written again and again into one ``source<TAB>target`` file of that size, each copy's
+sources ending in `` (copy K)`` so every copy's sources are distinct (no copy is a duplicate the dedup
+would drop); ``rnnkit train translate --data FILE`` with the defaults (max 25 words, BPE 4000 per side) as
+far as its first few hundred steps, cold (the pairs are streamed into the map) and warm.
+Writes benchmarks/results/scale-<machine>.json (merged: records of sizes not run again are kept) and
+docs/img/scale-<machine>.png.
 """
 
 from __future__ import annotations
@@ -164,6 +170,66 @@ def child_rows(path: str, steps: int, started: float) -> dict:
             "rows_prepare_s": metas[0]["prepare_seconds"] if metas else None}
 
 
+def write_pairs(path: Path, megabytes: float) -> int:
+    """A ``source<TAB>target`` file of about ``megabytes`` MB: the fr-en pairs, copy after copy, each copy's
+    sources ending in `` (copy K)``; returns the number of pairs in one copy."""
+    from rnnkit.data.open import open_data
+
+    data = open_data("fr-en", "translation", max_words=None)
+    pairs = [p for s in ("train", "val", "test") for p in data.part(s)]
+    target = int(megabytes * 1e6)
+    written = 0
+    copy = 0
+    with open(path, "w", encoding="utf-8") as f:
+        while written < target:
+            copy += 1
+            block = "".join(f"{p.src} (copy {copy})\t{p.tgt}\n" for p in pairs)
+            f.write(block)
+            written += len(block.encode())
+    return len(pairs)
+
+
+def child_pairs(path: str, steps: int, started: float) -> dict:
+    """One translation run in this process: the translate application's prepare on a large TSV (pairs
+    streamed into the map), the default model, ``steps`` AdamW steps."""
+    import torch
+
+    from rnnkit.data.fetching import cache_dir
+    from rnnkit.models import build_model
+    from rnnkit.tasks.base import Run
+    from rnnkit.tasks.translate import TranslateOptions, prepare
+    from rnnkit.train.config import TrainConfig
+
+    with tempfile.TemporaryDirectory() as out:
+        t = time.monotonic()
+        prepared = prepare(Run(options=TranslateOptions(data=path), train=TrainConfig(seed=13),
+                               directory=Path(out), log=lambda _: None))
+        prepare_s = time.monotonic() - t
+    prepare_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    torch.manual_seed(13)
+    model = build_model(prepared.spec)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    batches = prepared.task.train_batches(0)
+    first_step_s, t_second = 0.0, 0.0
+    for i in range(steps):
+        loss, _ = prepared.task.loss(model, batches[i], torch.device("cpu"))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if i == 0:
+            first_step_s = time.time() - started
+            t_second = time.monotonic()
+    metas = [json.loads(m.read_text()) for m in (cache_dir() / "pairs").glob("*/meta.json")]
+    return {"prepare_s": round(prepare_s, 2), "first_step_s": round(first_step_s, 2), "steps": steps,
+            "steps_per_s": round((steps - 1) / (time.monotonic() - t_second), 2),
+            "last_loss": round(float(loss), 3), "peak_rss_after_prepare_mb": round(prepare_rss, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "vocabulary": [prepared.spec["kwargs"]["src_vocab_size"], prepared.spec["kwargs"]["tgt_vocab_size"]],
+            "train_pairs": len(prepared.task.train),
+            "pairs_prepare_s": metas[0]["prepare_seconds"] if metas else None,
+            "split": {k: v for k, v in metas[0]["split"].items() if k != "files"} if metas else None}
+
+
 def measure(path: Path, cache: Path, steps: int, mode: str = "--child") -> dict:
     """A run in a fresh process with ``$RNNKIT_CACHE`` = ``cache``; its record, with the machine's load."""
     env = {**os.environ, "RNNKIT_CACHE": str(cache), "PYTHONPATH": str(ROOT / "src")}
@@ -222,7 +288,10 @@ def main() -> None:
                         help="write the results file and plot from the record lines this script printed before")
     parser.add_argument("--rows", type=int, default=0, help="also a classification CSV of this many rows "
                                                              "(e.g. 2000000; 0: none)")
+    parser.add_argument("--pairs", type=float, default=0, help="also a translation TSV of about this many MB "
+                                                                 "(e.g. 300; 0: none)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-pairs", help=argparse.SUPPRESS)
     parser.add_argument("--child-rows", help=argparse.SUPPRESS)
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -232,9 +301,13 @@ def main() -> None:
     if args.child_rows:
         print(json.dumps(child_rows(args.child_rows, args.steps, args.started)))
         return
+    if args.child_pairs:
+        print(json.dumps(child_pairs(args.child_pairs, args.steps, args.started)))
+        return
     if args.log is not None:
         lines = args.log.read_text(encoding="utf-8").splitlines()
-        records = [json.loads(line) for line in lines if line.startswith(('{"megabytes"', '{"rows"'))]
+        records = [json.loads(line) for line in lines
+                   if line.startswith(('{"megabytes"', '{"rows"', '{"pair_megabytes"'))]
         write(sorted(records, key=lambda r: (r.get("megabytes", 1e9), r.get("rows", 0))), args.steps)
         return
     sizes = [1.0] if args.quick else [float(s) for s in args.sizes.split(",") if s]
@@ -270,11 +343,34 @@ def main() -> None:
             print(json.dumps(record), flush=True)
             records.append(record)
             path.unlink()
+        if args.pairs:
+            records.append(pairs_record(work, args.pairs, steps))
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     if not args.quick:
         write(records, steps)
+
+
+def pairs_record(work: Path, megabytes: float, steps: int) -> dict:
+    """The translation row: a TSV of ``megabytes`` MB, trained cold then warm."""
+    path = work / f"pairs-{megabytes:g}MB.tsv"
+    per_copy = write_pairs(path, megabytes)
+    cache = work / "cache-pairs"
+    shutil.rmtree(cache, ignore_errors=True)
+    cold = measure(path, cache, steps, "--child-pairs")
+    warm = measure(path, cache, steps, "--child-pairs")
+    size = path.stat().st_size
+    record = {"pair_megabytes": megabytes, "bytes": size, "pairs_per_copy": per_copy, "cold": cold, "warm": warm,
+              "prepare_mb_per_s": round(size / 1e6 / cold["pairs_prepare_s"], 2)}
+    print(json.dumps(record), flush=True)
+    path.unlink()
+    shutil.rmtree(cache, ignore_errors=True)
+    return record
+
+
+def _identity(record: dict) -> tuple:
+    return tuple(record.get(k) for k in ("megabytes", "rows", "pair_megabytes"))
 
 
 def write(records: list[dict], steps: int) -> None:
@@ -289,8 +385,18 @@ def write(records: list[dict], steps: int) -> None:
             "prepare_s: the LM's prepare (token streams, baselines) in the process; streams_prepare_s and "
             "prepare_mb_per_s: the token streams alone (hash, cut, vocabulary, encode); first_step_s: from starting "
             "the process to the end of the first step; the machine was shared with other work (load_average_1min: "
-            "before and after each run), so the seconds are upper bounds")
-    write_results(ROOT / "benchmarks" / "results" / f"scale-{tag}.json", records, note=note)
+            "before and after each run), so the seconds are upper bounds; translation (a record with "
+            "pair_megabytes): the fr-en pairs (every split, unfiltered) copied into one source<TAB>target file, "
+            "each copy's sources ending in ' (copy K)', rnnkit train translate's defaults (GRU, Bahdanau attention, "
+            "batch 64, max 25 words, BPE 4000 per side), AdamW lr 1e-3; pairs_prepare_s: the map alone (5 passes: "
+            "filter/dedup/split, BPE per side, vocabularies, encode); peak_rss_mb covers preparation (cold) and "
+            "the steps")
+    path = ROOT / "benchmarks" / "results" / f"scale-{tag}.json"
+    if path.is_file():  # keep the records of sizes not measured again
+        new = {_identity(r) for r in records}
+        kept = [r for r in json.loads(path.read_text())["records"] if _identity(r) not in new]
+        records = kept + records
+    write_results(path, records, note=note)
     plot(records, ROOT / "docs" / "img" / f"scale-{tag}.png")
 
 

@@ -67,7 +67,8 @@ def main() -> None:
     torch.set_flush_denormal(True)
     opts = TranslateOptions()
     prepared = prepare(Run(opts, TrainConfig(), Path("unused"), log=print))
-    batches = prepared.task.train_batches(0)[: args.batches]
+    epoch = prepared.task.train_batches(0)  # padded when asked for
+    batches = [epoch[i] for i in range(min(args.batches, len(epoch)))]
     torch.manual_seed(13)
     model = build_model(prepared.spec).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)

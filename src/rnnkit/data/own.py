@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.data.corpora import DEFAULT_MAX_WORDS, MT_FRACTIONS, make_parallel
-from rnnkit.data.readers.parallel import read_parallel_lines, read_parallel_tsv
+from rnnkit.data.readers.parallel import lang_of, read_parallel_lines, read_parallel_tsv
 from rnnkit.data.readers.text import Parsed, map_labels, read_aclimdb, read_jsonl, read_sst2, read_table
 from rnnkit.data.sources import absolute_source
 from rnnkit.data.splits import (
@@ -251,12 +251,6 @@ def align_labels(data: Splits, model_labels: Sequence[str], label_map: Mapping[s
 
 
 # -------------------------------------------------------------------------- parallel text
-def _lang_of(path: Path, default: str) -> str:
-    """``train.fr`` → ``"fr"``: a 2–3 letter alphabetic suffix names the language, else ``default``."""
-    suffix = path.suffix.lstrip(".").lower()
-    return suffix if suffix.isalpha() and 2 <= len(suffix) <= 3 and suffix not in ("txt", "tsv", "tok") else default
-
-
 def read_parallel(
     path: str | Path | None = None,
     *,
@@ -286,7 +280,7 @@ def read_parallel(
         src, tgt = Path(src), Path(tgt)
         rows = read_parallel_lines(src, tgt)
         name, files = f"{src} + {tgt}", {"src": str(src.resolve()), "tgt": str(tgt.resolve())}
-        src_lang, tgt_lang = src_lang or _lang_of(src, "src"), tgt_lang or _lang_of(tgt, "tgt")
+        src_lang, tgt_lang = src_lang or lang_of(src, "src"), tgt_lang or lang_of(tgt, "tgt")
     pairs = [Pair(a, b, "user") for a, b in rows]
     splits = make_parallel(name, pairs, src_lang, tgt_lang, max_words=max_words, reverse=reverse, seed=seed,
                            fractions=fractions)

@@ -144,8 +144,13 @@ class Splits:
         return (min(lengths), max(lengths)) if lengths else (0, 0)
 
     def domains(self) -> dict[str, dict[str, int]]:
-        """Per split, pairs per domain."""
-        return {s: dict(Counter(p.domain for p in self.part(s))) for s in SPLITS}
+        """Per split, pairs per domain (pairs on disk of a single domain name it: ``.domain``)."""
+        out = {}
+        for s in SPLITS:
+            items = self.part(s)
+            one = getattr(items, "domain", None)
+            out[s] = {one: len(items)} if one is not None else dict(Counter(p.domain for p in items))
+        return out
 
     def vocabulary(self) -> list[str]:
         """The distinct characters of running text over all splits, sorted."""
@@ -189,7 +194,12 @@ def seeded_order(keys: Sequence[K], seed: int) -> list[K]:
     """Keys in a pseudo-random order fixed by ``seed`` (SHA-256 of ``seed`` and ``str(key)``)."""
     if len(set(map(str, keys))) != len(keys):
         raise ValueError("seeded_order needs keys with distinct str() forms")
-    return sorted(keys, key=lambda k: hashlib.sha256(f"{seed}\0{k}".encode()).digest())
+    return sorted(keys, key=lambda k: order_digest(k, seed))
+
+
+def order_digest(key: Any, seed: int) -> bytes:
+    """The 32 bytes :func:`seeded_order` sorts ``key`` by: SHA-256 of ``seed``, a NUL and ``str(key)``."""
+    return hashlib.sha256(f"{seed}\0{key}".encode()).digest()
 
 
 def check_fractions(fractions: Sequence[float]) -> None:
@@ -198,7 +208,8 @@ def check_fractions(fractions: Sequence[float]) -> None:
         raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {tuple(fractions)}")
 
 
-def _cut(n: int, fractions: Sequence[float]) -> tuple[int, int]:
+def cut_sizes(n: int, fractions: Sequence[float]) -> tuple[int, int]:
+    """Where ``n`` ordered keys are cut: keys ``[0, a)`` train, ``[a, b)`` val, ``[b, n)`` test."""
     check_fractions(fractions)
     n_train = round(fractions[0] * n)
     n_val = min(round(fractions[1] * n), n - n_train)
@@ -211,7 +222,7 @@ def split_keys(
     """Split distinct keys (movie names, subjects, source sentences) into train/val/test by
     :func:`seeded_order`: the grouped split, once each example is sent where its group's key went."""
     order = seeded_order(list(keys), seed)
-    a, b = _cut(len(order), fractions)
+    a, b = cut_sizes(len(order), fractions)
     return order[:a], order[a:b], order[b:]
 
 
@@ -249,7 +260,7 @@ def stratified_split(
             tie = hashlib.sha256(f"{seed}\0{key}".encode()).digest()
             ranked.append(((j + 0.5) / len(order), tie, position[key]))
     ranked.sort()
-    a, b = _cut(len(ranked), fractions)
+    a, b = cut_sizes(len(ranked), fractions)
     index = [i for _, _, i in ranked]
     return sorted(index[:a]), sorted(index[a:b]), sorted(index[b:])
 
@@ -272,7 +283,7 @@ def stratified_split_arrays(
         order = members[np.lexsort([d[members] for d in reversed(digest)])]  # the seeded order of the class
         rank[order] = (np.arange(len(order)) + 0.5) / len(order)
     index = np.lexsort([np.arange(n), *reversed(digest), rank])  # by rank, then digest, then position
-    a, b = _cut(n, fractions)
+    a, b = cut_sizes(n, fractions)
     return np.sort(index[:a]), np.sort(index[a:b]), np.sort(index[b:])
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from rnnkit.data.open import load_parallel
+from rnnkit.data.pairstream import EncodedPairs, load_pairs, streams_pairs
 from rnnkit.data.splits import Pair, ParallelData
 from rnnkit.decode.seq2seq import decode_all
 from rnnkit.extras import pyplot
@@ -36,6 +37,7 @@ from rnnkit.models.attention import ATTENTION_CHOICES
 from rnnkit.models.seq2seq import sequence_loss
 from rnnkit.ranges import check_value
 from rnnkit.tasks.base import App, EncodedTexts, Predictor, Prepared, Run
+from rnnkit.tasks.classify import Collated
 from rnnkit.tasks.options import EncoderOptions, default
 from rnnkit.text import UNK, BucketBatchSampler, PadCollator, TextEncoder
 from rnnkit.train.task import Task
@@ -120,40 +122,57 @@ class Sources:
 
 
 class TranslationTask(Task):
-    """Teacher-forced cross-entropy for training; BLEU of decoded sentences for evaluation."""
+    """Teacher-forced cross-entropy for training; BLEU of decoded sentences for evaluation.
+
+    ``encoded``: the splits already as ids (pairs on disk, :mod:`rnnkit.data.pairstream`); without it the
+    pairs of ``data`` are encoded here."""
 
     name = "translate"
     metric = "bleu"
 
     def __init__(self, data: ParallelData, src: TextEncoder, tgt: TextEncoder, opts: TranslateOptions, *,
-                 seed: int, splits: Sequence[str] = ("train", "val", "test")) -> None:
+                 seed: int, splits: Sequence[str] = ("train", "val", "test"),
+                 encoded: dict[str, EncodedPairs] | None = None) -> None:
         self.src, self.tgt, self.opts, self.seed = src, tgt, opts, seed
         self.collate = PadCollator()
-        self.train: list[tuple[list[int], list[int]]] = []
+        self.train: Sequence[tuple[list[int], list[int]]] = []
         self.skipped = 0
-        if "train" in splits:
-            for p in data.train:
-                x, y = src.encode(p.src), tgt.encode(p.tgt)
-                if len(x) <= opts.max_tokens and len(y) <= opts.max_tokens:
-                    self.train.append((x, y))
+        if "train" in splits and encoded is not None:
+            self.train = encoded["train"].within(opts.max_tokens)
+            self.skipped = len(encoded["train"]) - len(self.train)
+        elif "train" in splits:
+            self.train = [(x, y) for x, y in ((src.encode(p.src), tgt.encode(p.tgt)) for p in data.train)
+                          if len(x) <= opts.max_tokens and len(y) <= opts.max_tokens]
             self.skipped = len(data.train) - len(self.train)
         self.sources = {s: Sources.group(getattr(data, s), src) for s in splits if s != "train"}
-        self.pairs = {s: [(src.encode(p.src), tgt.encode(p.tgt)) for p in getattr(data, s)]
-                      for s in splits if s != "train"}
-        self._epoch: tuple[tuple[int, int, int], list] | None = None
+        if encoded is not None:
+            self.pairs: dict[str, Sequence[tuple[list[int], list[int]]]] = {s: encoded[s] for s in splits
+                                                                            if s != "train"}
+        else:
+            self.pairs = {s: [(src.encode(p.src), tgt.encode(p.tgt)) for p in getattr(data, s)]
+                          for s in splits if s != "train"}
+        self._epoch: tuple[tuple[int, int, int], Collated] | None = None
 
     def _batch(self, pairs: Sequence[tuple[list[int], list[int]]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         src = self.collate([x for x, _ in pairs])
         return src.tokens, src.lengths, self.collate([y for _, y in pairs]).tokens
 
-    def train_batches(self, epoch: int, rank: int = 0, world: int = 1) -> list:
+    def longest_source(self) -> int:
+        """The most source tokens of a training pair."""
+        if isinstance(self.train, EncodedPairs):
+            return int(self.train.src_lengths.max())
+        return max(len(x) for x, _ in self.train)
+
+    def train_batches(self, epoch: int, rank: int = 0, world: int = 1) -> Collated:
+        """The epoch's batches, each padded when the loop asks for it: (source (B, S), lengths (B,),
+        target (B, T)), bucketed by max(S, T)."""
         key = (epoch, rank, world)
         if self._epoch is None or self._epoch[0] != key:
-            lengths = [max(len(x), len(y)) for x, y in self.train]
+            lengths = _pair_lengths(self.train)
             sampler = BucketBatchSampler(lengths, self.opts.batch_size, shuffle=True, seed=self.seed,
                                          num_replicas=world, rank=rank)
             sampler.set_epoch(epoch)
-            self._epoch = (key, [self._batch([self.train[i] for i in b]) for b in sampler])
+            self._epoch = (key, Collated(self.train, list(sampler), self._batch))
         return self._epoch[1]
 
     def loss(self, model, batch, device) -> tuple[torch.Tensor, int]:
@@ -167,9 +186,12 @@ class TranslationTask(Task):
         """Mean per-token cross-entropy (no smoothing, gold inputs) over every pair of ``split``."""
         model.eval()
         total, count = 0.0, 0
-        pairs = sorted(self.pairs[split], key=lambda p: len(p[0]))
-        for i in range(0, len(pairs), 128):
-            src, lengths, tgt = self._batch(pairs[i:i + 128])
+        pairs = self.pairs[split]
+        known = getattr(pairs, "src_lengths", None)  # pairs on disk know their lengths without reading them
+        source_lengths = known.tolist() if known is not None else [len(x) for x, _ in pairs]
+        order = sorted(range(len(pairs)), key=source_lengths.__getitem__)
+        for i in range(0, len(order), 128):
+            src, lengths, tgt = self._batch([pairs[j] for j in order[i:i + 128]])
             logits, _ = model(src.to(device), lengths, tgt[:, :-1].to(device))
             loss, n = sequence_loss(logits, tgt[:, 1:].to(device))
             total, count = total + loss.item() * n, count + n
@@ -199,10 +221,30 @@ class TranslationTask(Task):
         return report
 
 
+def _pair_lengths(pairs: Sequence[tuple[list[int], list[int]]]) -> list[int]:
+    """max(S, T) of every pair (the bucketing length), from stored lengths where the pairs have them."""
+    known = getattr(pairs, "lengths", None)
+    return known.tolist() if known is not None else [max(len(x), len(y)) for x, y in pairs]
+
+
 # ---------------------------------------------------------------------------------------------- train
 def load_data(opts: TranslateOptions) -> ParallelData:
     return load_parallel(opts.data, max_words=opts.max_words, reverse=opts.reverse, seed=opts.split_seed,
                          src=opts.src, tgt=opts.tgt)
+
+
+def streamed(opts: TranslateOptions) -> bool:
+    """A ``.tsv`` file, or ``--src`` + ``--tgt``, of 64 MiB or more is tokenised once into a map on disk and
+    read from there (:mod:`rnnkit.data.pairstream`); smaller files and registry names are read whole."""
+    return streams_pairs(opts.data, opts.src, opts.tgt)
+
+
+def load_streamed(opts: TranslateOptions, encoders: tuple[TextEncoder, TextEncoder] | None,
+                  log) -> tuple[ParallelData, dict[str, EncodedPairs], tuple[TextEncoder, TextEncoder]]:
+    """The pairs on disk of a large parallel text, with ``encoders`` or BPE fitted on its training pairs."""
+    return load_pairs(opts.data, src=opts.src, tgt=opts.tgt, max_words=opts.max_words, reverse=opts.reverse,
+                      seed=opts.split_seed, src_bpe=opts.src_bpe, tgt_bpe=opts.tgt_bpe, encoders=encoders,
+                      log=log)
 
 
 def build_encoders(opts: TranslateOptions, data: ParallelData) -> tuple[TextEncoder, TextEncoder]:
@@ -222,21 +264,29 @@ def build_translator(opts: TranslateOptions, src_vocab: int, tgt_vocab: int) -> 
 def prepare(run: Run) -> Prepared:
     """Parallel data → BPE per side (trained on the training split, or the saved ones) → the seq2seq spec."""
     opts = run.options
-    data = load_data(opts)
+    saved = None
     if run.saved is not None:
-        src, tgt = (TextEncoder.from_config(run.saved["text"][s], run.directory / s) for s in ("src", "tgt"))
+        saved = tuple(TextEncoder.from_config(run.saved["text"][s], run.directory / s) for s in ("src", "tgt"))
+    encoded = None
+    if streamed(opts):
+        data, encoded, (src, tgt) = load_streamed(opts, saved, run.log)
+    else:
+        data = load_data(opts)
+    if saved is not None:
+        src, tgt = saved
     else:
         run.log(f"{data.name} ({data.src_lang}→{data.tgt_lang}): {data.sizes()} pairs, "
                 f"domains {data.domains()['train']}")
-        if not data.train or not data.val or not data.test:
+        if not len(data.train) or not len(data.val) or not len(data.test):
             raise ValueError(f"{data.name} needs non-empty train, val and test splits, got {data.sizes()}")
-        src, tgt = build_encoders(opts, data)
-    task = TranslationTask(data, src, tgt, opts, seed=run.train.seed)
+        if encoded is None:
+            src, tgt = build_encoders(opts, data)
+    task = TranslationTask(data, src, tgt, opts, seed=run.train.seed, encoded=encoded)
 
     def artifacts(directory: Path) -> dict[str, Any]:
         return {"text": {"src": src.save(directory / "src"), "tgt": tgt.save(directory / "tgt")},
                 "languages": [data.src_lang, data.tgt_lang],
-                "max_source_tokens": max(len(x) for x, _ in task.train)}
+                "max_source_tokens": task.longest_source()}
 
     def summary(model: torch.nn.Module) -> str:
         return (f"model: {opts.cell} encoder–decoder, attention {opts.attention}, "
@@ -356,7 +406,11 @@ class Translator(Predictor):
             raise ValueError("translation models are scored on --split val or test (train sentences are not grouped "
                              "by source)")
         opts = self.options if beam is None else TranslateOptions(**{**self.config["options"], "beam": beam})
-        task = TranslationTask(load_data(opts), self.src, self.tgt, opts, seed=0, splits=(split,))
+        if streamed(opts):
+            data, encoded, _ = load_streamed(opts, (self.src, self.tgt), print)
+            task = TranslationTask(data, self.src, self.tgt, opts, seed=0, splits=(split,), encoded=encoded)
+        else:
+            task = TranslationTask(load_data(opts), self.src, self.tgt, opts, seed=0, splits=(split,))
         report, _ = task.score(self.model, task.sources[split], self.device, beam=opts.beam)
         report["decoding"] = f"beam {opts.beam}" if opts.beam > 1 else "greedy"
         report["split"], report["data"] = split, opts.data if opts.data is not None else f"{opts.src} + {opts.tgt}"
