@@ -106,7 +106,7 @@ def test_the_first_epoch_has_the_same_batches_and_loss(tmp_path, fr_en):
         losses.append(task.loss(model, batch, cpu)[0].item())
     assert losses[0] == losses[1]
     assert in_memory.val_loss(model, "val", cpu) == on_disk.val_loss(model, "val", cpu)
-    assert in_memory.sources["test"] == on_disk.sources["test"]
+    assert in_memory.sources("test") == on_disk.sources("test")
 
 
 def test_translate_trains_on_a_streamed_file_and_a_second_run_reuses_it(tmp_path, fr_en, monkeypatch):

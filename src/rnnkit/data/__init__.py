@@ -13,6 +13,7 @@
 ``linestream``         the lines of a text file larger than memory, a block at a time
 ``tokenstream``        a text file's token ids, prepared once into memory maps in the cache
 ``rowstream``          a labelled CSV/TSV/JSONL larger than memory: a token map, offsets and labels, split by index
+``pairstream``         parallel text larger than memory: both sides' token maps and offsets, the split per pair
 ``own``                a user's own data: separate train/val/test files, lists, a DataFrame, parallel
                        text (``--src``/``--tgt``), label maps (``--label-map``)
 ``sources``            absolute paths and sha256 of a user's data files, for ``config.json``

@@ -144,7 +144,8 @@ class TranslationTask(Task):
             self.train = [(x, y) for x, y in ((src.encode(p.src), tgt.encode(p.tgt)) for p in data.train)
                           if len(x) <= opts.max_tokens and len(y) <= opts.max_tokens]
             self.skipped = len(data.train) - len(self.train)
-        self.sources = {s: Sources.group(getattr(data, s), src) for s in splits if s != "train"}
+        self.data = data
+        self._sources: dict[str, Sources] = {}
         if encoded is not None:
             self.pairs: dict[str, Sequence[tuple[list[int], list[int]]]] = {s: encoded[s] for s in splits
                                                                             if s != "train"}
@@ -156,6 +157,13 @@ class TranslationTask(Task):
     def _batch(self, pairs: Sequence[tuple[list[int], list[int]]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         src = self.collate([x for x, _ in pairs])
         return src.tokens, src.lengths, self.collate([y for _, y in pairs]).tokens
+
+    def sources(self, split: str) -> Sources:
+        """``split`` (val or test) grouped by source sentence, built when first asked for (the text of pairs on
+        disk is read then, not while training on the pairs before it)."""
+        if split not in self._sources:
+            self._sources[split] = Sources.group(getattr(self.data, split), self.src)
+        return self._sources[split]
 
     def longest_source(self) -> int:
         """The most source tokens of a training pair."""
@@ -206,18 +214,18 @@ class TranslationTask(Task):
 
     def evaluate(self, model, split: str, device) -> dict[str, Any]:
         if split == "val":
-            sources = self.sources[split].subset(self.opts.val_sentences, self.seed)
+            sources = self.sources(split).subset(self.opts.val_sentences, self.seed)
             report, _ = self.score(model, sources, device, beam=1)
             report.update(decoding="greedy", loss=self.val_loss(model, split, device))
             return report
-        report, text = self.score(model, self.sources[split], device, beam=self.opts.beam)
+        report, text = self.score(model, self.sources(split), device, beam=self.opts.beam)
         report["decoding"] = f"beam {self.opts.beam}" if self.opts.beam > 1 else "greedy"
         if self.opts.beam > 1:
-            greedy, _ = self.score(model, self.sources[split], device, beam=1)
+            greedy, _ = self.score(model, self.sources(split), device, beam=1)
             report["greedy"] = {k: greedy[k] for k in ("bleu", "chrf", "per_domain", "per_bucket")}
         report["samples"] = [{"src": s, "hyp": h, "ref": r[0], "domain": d} for s, h, r, d in
-                             list(zip(self.sources[split].text, text, self.sources[split].references,
-                                      self.sources[split].domains, strict=True))[:: max(1, len(text) // 20)]]
+                             list(zip(self.sources(split).text, text, self.sources(split).references,
+                                      self.sources(split).domains, strict=True))[:: max(1, len(text) // 20)]]
         return report
 
 
@@ -411,7 +419,7 @@ class Translator(Predictor):
             task = TranslationTask(data, self.src, self.tgt, opts, seed=0, splits=(split,), encoded=encoded)
         else:
             task = TranslationTask(load_data(opts), self.src, self.tgt, opts, seed=0, splits=(split,))
-        report, _ = task.score(self.model, task.sources[split], self.device, beam=opts.beam)
+        report, _ = task.score(self.model, task.sources(split), self.device, beam=opts.beam)
         report["decoding"] = f"beam {opts.beam}" if opts.beam > 1 else "greedy"
         report["split"], report["data"] = split, opts.data if opts.data is not None else f"{opts.src} + {opts.tgt}"
         return report
