@@ -154,6 +154,8 @@ def test_files_of_different_line_counts_are_one_clear_line(tmp_path, monkeypatch
     monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "cache"))
     src, tgt = _two_files(tmp_path, fr_en[:50])
     tgt.write_text("".join(f"{b}\n" for _, b in fr_en[:48]), encoding="utf-8")
+    assert pairstream.streams_pairs(None, str(src), str(tgt))
+    assert not pairstream.streams_pairs(str(src), str(src), str(tgt))  # both ways at once: the reader's error
     for a, b, counts in ((src, tgt, "has 51 lines but"), (tgt, src, "has 48 lines but")):  # 51: a blank last line
         with pytest.raises(ValueError) as whole:
             read_parallel(src=a, tgt=b)

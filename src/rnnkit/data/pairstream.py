@@ -125,6 +125,8 @@ class PairTexts(Sequence[Pair]):
 def streams_pairs(data: str | None, src: str | None = None, tgt: str | None = None) -> bool:
     """Whether the parallel text is large enough to be streamed: a ``.tsv`` / ``.tab`` file, or ``src`` and
     ``tgt`` together, of :data:`STREAM_BYTES` or more."""
+    if data is not None and (src is not None or tgt is not None):
+        return False  # both ways at once: the reader read whole says which to give
     if src is not None and tgt is not None:
         paths = [Path(src), Path(tgt)]
     elif data is not None and Path(data).suffix.lower() in SUFFIXES:
