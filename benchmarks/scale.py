@@ -258,14 +258,20 @@ def plot(records: list[dict], out: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     axes[0].plot(sizes, [r["cold"]["peak_rss_mb"] for r in records], "o-", label="cold (prepares)")
     axes[0].plot(sizes, [r["warm"]["peak_rss_mb"] for r in records], "s--", label="warm (opens the map)")
-    for r in records:  # the vocabulary sets the model's size: say it where the memory is read
-        axes[0].annotate(f"vocabulary {r['warm']['vocabulary']:,}", (r["megabytes"], r["warm"]["peak_rss_mb"]),
-                         textcoords="offset points", xytext=(-6, 6), ha="right", fontsize=8)
+    shown = None
+    for r in records:  # the vocabulary sets the model's size: say it where it changes, under the warm curve
+        if r["warm"]["vocabulary"] != shown:
+            shown = r["warm"]["vocabulary"]
+            axes[0].annotate(f"vocabulary {shown:,}", (r["megabytes"], r["warm"]["peak_rss_mb"]),
+                             textcoords="offset points", xytext=(4, -14), ha="left", fontsize=8)
     axes[0].set(title="peak resident memory", ylabel="MB")
     axes[1].plot(sizes, [r["cold"]["first_step_s"] for r in records], "o-", label="cold")
     axes[1].plot(sizes, [r["warm"]["first_step_s"] for r in records], "s--", label="warm")
     axes[1].set(title="time to the first training step", ylabel="seconds", yscale="log")
     axes[2].plot(sizes, [r["prepare_mb_per_s"] for r in records], "o-")
+    for r in records:  # the machine's load during the cold run sets the pace more than the size does
+        axes[2].annotate(f"load {r['cold']['load_average_1min'][0]:g}", (r["megabytes"], r["prepare_mb_per_s"]),
+                         textcoords="offset points", xytext=(-4, 6), ha="right", fontsize=8)
     axes[2].set(title="preparation throughput (once per corpus)", ylabel="MB/s", ylim=(0, None))
     for ax in axes:
         ax.set(xscale="log", xlabel="word-level corpus (MB)")
