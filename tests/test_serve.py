@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import signal
 import threading
 import time
@@ -341,8 +342,8 @@ def test_sigterm_lets_the_in_flight_stream_finish(model_dirs, tmp_path):
 
 
 def test_workers_share_one_port(model_dirs, tmp_path):
-    """``--workers 2``: two processes answer on the one port, with the same answers; SIGTERM to the parent stops
-    both (each finishing what it holds) and leaves no process behind."""
+    """``--workers 2``: two processes answer on the one port, with the same answers; a worker killed is reported
+    and replaced; SIGTERM to the parent stops them all (each finishing what it holds) and leaves no process."""
     srv = Server([model_dirs["sentiment"]], tmp_path / "serve.log", "--workers", "2")
     try:
         assert "2 worker processes" in srv.log.read_text()
@@ -357,6 +358,18 @@ def test_workers_share_one_port(model_dirs, tmp_path):
         assert len(seen) == 2, "one process answered every connection"
         first, second = seen.values()
         assert first["label"] == second["label"] and abs(first["probability"] - second["probability"]) < 1e-6
+        killed = next(iter(seen))
+        os.kill(killed, signal.SIGKILL)  # a worker dies: the supervisor says so and starts another
+        deadline = time.monotonic() + 120
+        while "died" not in srv.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert f"Child process [{killed}] died" in srv.log.read_text()
+        replacement = None
+        while replacement is None and time.monotonic() < deadline:
+            pid = httpx.get(srv.url + "/api/stats", timeout=30).json()["process"]
+            replacement = pid if pid not in seen else None
+        assert replacement is not None, "no new worker answered"
+        seen[replacement] = {}
         srv.proc.send_signal(signal.SIGTERM)
         assert srv.proc.wait(60) in (0, -signal.SIGTERM)
         assert not any(Path(f"/proc/{pid}").exists() for pid in seen), "a worker outlived the server"

@@ -24,6 +24,7 @@ request in flight (``benchmarks/serve_bench.py``: p99 at 32 clients 115 ms befor
 from __future__ import annotations
 
 import gc
+import logging
 import socket
 import sys
 from dataclasses import dataclass
@@ -93,7 +94,10 @@ def run_one(settings: AppSettings, models: list[ServedModel], sock: socket.socke
 def run_workers(settings: AppSettings, workers: int, sock: socket.socket) -> None:
     """Serve on ``sock`` from ``workers`` spawned processes under uvicorn's supervisor until SIGINT/SIGTERM; a
     ``RuntimeError`` if they could not start (each says why on stderr)."""
-    supervisor = Multiprocess(config(WorkerApp(settings), settings.timeout, workers=workers), sockets=[sock])
+    uv_config = config(WorkerApp(settings), settings.timeout, workers=workers)
+    # The supervisor says at INFO when a worker died and was replaced: show its lines (the workers stay quiet).
+    logging.getLogger("uvicorn.error").setLevel(logging.INFO)
+    supervisor = Multiprocess(uv_config, sockets=[sock])
     supervisor.run()
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
         raise RuntimeError("the server's worker processes could not start (see the lines above)")
