@@ -71,11 +71,34 @@ def write_corpus(path: Path, megabytes: float, text: str) -> None:
         f.write(rest[: rest.rfind(b"\n") + 1])
 
 
-def child(path: str, steps: int, started: float) -> dict:
-    """One run in this process: prepare (or open) the streams, build the model, train ``steps`` steps."""
+def train_steps(prepared, batches: list, steps: int, started: float, *, lr: float,
+                clip: float | None = None) -> tuple[float, float, float]:
+    """``steps`` AdamW steps of the prepared task's model from seed 13: (seconds from ``started``, the process's
+    start, to the end of the first step; steps per second after it; the last loss)."""
     import torch
 
     from rnnkit.models import build_model
+
+    torch.manual_seed(13)
+    model = build_model(prepared.spec)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    first_step_s, t_second, loss = 0.0, 0.0, torch.tensor(float("nan"))
+    for i in range(steps):
+        loss, _ = prepared.task.loss(model, batches[i], torch.device("cpu"))
+        optimizer.zero_grad()
+        loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        if i == 0:
+            first_step_s = time.time() - started
+            t_second = time.monotonic()
+    steps_per_s = (steps - 1) / (time.monotonic() - t_second) if steps > 1 else float("nan")
+    return round(first_step_s, 2), round(steps_per_s, 2), float(loss.detach())
+
+
+def child(path: str, steps: int, started: float) -> dict:
+    """One run in this process: prepare (or open) the streams, build the model, train ``steps`` steps."""
     from rnnkit.tasks.base import Run
     from rnnkit.tasks.lm import LMOptions, prepare
     from rnnkit.train.config import TrainConfig
@@ -86,27 +109,15 @@ def child(path: str, steps: int, started: float) -> dict:
         t = time.monotonic()
         prepared = prepare(Run(options=opts, train=TrainConfig(seed=13), directory=Path(out), log=logged.append))
         prepare_s = time.monotonic() - t
-    torch.manual_seed(13)
-    model = build_model(prepared.spec)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
     batches = prepared.task.train_batches(0)
-    first_step_s, t_second = 0.0, 0.0
-    for i in range(min(steps, len(batches))):
-        loss, _ = prepared.task.loss(model, batches[i], torch.device("cpu"))
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        if i == 0:
-            first_step_s = time.time() - started
-            t_second = time.monotonic()
     steps_run = min(steps, len(batches))
+    first_step_s, steps_per_s, _ = train_steps(prepared, batches, steps_run, started, lr=2e-3, clip=1.0)
     from rnnkit.data.fetching import cache_dir
 
     metas = [json.loads(m.read_text()) for m in (cache_dir() / "tokens").glob("*/meta.json")]
     prepared_line = next((line for line in logged if line.startswith("prepared the token streams")), "")
     return {"prepare_s": round(prepare_s, 2), "first_step_s": round(first_step_s, 2),
-            "steps": steps_run, "steps_per_s": round((steps_run - 1) / (time.monotonic() - t_second), 2),
+            "steps": steps_run, "steps_per_s": steps_per_s,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "vocabulary": prepared.spec["kwargs"]["vocab_size"], "train_tokens": len(prepared.task.ids["train"]),
             "streams_prepare_s": metas[0]["prepare_seconds"] if metas else None,
@@ -133,10 +144,7 @@ def write_rows(path: Path, rows: int) -> int:
 def child_rows(path: str, steps: int, started: float) -> dict:
     """One classification run in this process: the sentiment application's prepare on a large CSV (rows
     streamed from disk), the model, ``steps`` steps."""
-    import torch
-
     from rnnkit.data.fetching import cache_dir
-    from rnnkit.models import build_model
     from rnnkit.tasks.base import Run
     from rnnkit.tasks.sentiment import SentimentOptions, prepare
     from rnnkit.train.config import TrainConfig
@@ -146,25 +154,14 @@ def child_rows(path: str, steps: int, started: float) -> dict:
         prepared = prepare(Run(options=SentimentOptions(data=path, **CLASSIFIER), train=TrainConfig(seed=13),
                                directory=Path(out), log=lambda _: None))
         prepare_s = time.monotonic() - t
-    torch.manual_seed(13)
-    model = build_model(prepared.spec)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
     t = time.monotonic()
     batches = prepared.task.train_batches(0)
     batches_s = time.monotonic() - t
-    first_step_s, t_second = 0.0, 0.0
-    for i in range(steps):
-        loss, _ = prepared.task.loss(model, batches[i], torch.device("cpu"))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if i == 0:
-            first_step_s = time.time() - started
-            t_second = time.monotonic()
+    first_step_s, steps_per_s, _ = train_steps(prepared, batches, steps, started, lr=2e-3)
     metas = [json.loads(m.read_text()) for m in (cache_dir() / "rows").glob("*/meta.json")]
     return {"prepare_s": round(prepare_s, 2), "epoch_batches_s": round(batches_s, 2),
             "first_step_s": round(first_step_s, 2), "steps": steps,
-            "steps_per_s": round((steps - 1) / (time.monotonic() - t_second), 2),
+            "steps_per_s": steps_per_s,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "vocabulary": prepared.spec["kwargs"]["vocab_size"], "train_rows": len(prepared.task.splits["train"]),
             "rows_prepare_s": metas[0]["prepare_seconds"] if metas else None}
@@ -192,10 +189,7 @@ def write_pairs(path: Path, megabytes: float) -> int:
 def child_pairs(path: str, steps: int, started: float) -> dict:
     """One translation run in this process: the translate application's prepare on a large TSV (pairs
     streamed into the map), the default model, ``steps`` AdamW steps."""
-    import torch
-
     from rnnkit.data.fetching import cache_dir
-    from rnnkit.models import build_model
     from rnnkit.tasks.base import Run
     from rnnkit.tasks.translate import TranslateOptions, prepare
     from rnnkit.train.config import TrainConfig
@@ -206,23 +200,12 @@ def child_pairs(path: str, steps: int, started: float) -> dict:
                                directory=Path(out), log=lambda _: None))
         prepare_s = time.monotonic() - t
     prepare_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    torch.manual_seed(13)
-    model = build_model(prepared.spec)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     batches = prepared.task.train_batches(0)
-    first_step_s, t_second = 0.0, 0.0
-    for i in range(steps):
-        loss, _ = prepared.task.loss(model, batches[i], torch.device("cpu"))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if i == 0:
-            first_step_s = time.time() - started
-            t_second = time.monotonic()
+    first_step_s, steps_per_s, loss = train_steps(prepared, batches, steps, started, lr=1e-3)
     metas = [json.loads(m.read_text()) for m in (cache_dir() / "pairs").glob("*/meta.json")]
     return {"prepare_s": round(prepare_s, 2), "first_step_s": round(first_step_s, 2), "steps": steps,
-            "steps_per_s": round((steps - 1) / (time.monotonic() - t_second), 2),
-            "last_loss": round(float(loss), 3), "peak_rss_after_prepare_mb": round(prepare_rss, 1),
+            "steps_per_s": steps_per_s,
+            "last_loss": round(loss, 3), "peak_rss_after_prepare_mb": round(prepare_rss, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "vocabulary": [prepared.spec["kwargs"]["src_vocab_size"], prepared.spec["kwargs"]["tgt_vocab_size"]],
             "train_pairs": len(prepared.task.train),
